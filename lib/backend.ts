@@ -1,0 +1,109 @@
+// Backend selection: the fastest tfjs backend that really loads on this machine, chosen once per process.
+// Order: tensorflow (tfjs-node-gpu, then tfjs-node) > native (our OpenBLAS addon) > wasm > cpu.
+// `tf.setBackend` resolves to false and silently stays on `cpu` when a backend fails, so every choice is
+// verified with `tf.getBackend()` and the reasons the better ones did not load are kept and printed once.
+import * as tf from "@tensorflow/tfjs";
+
+export const BACKEND_CHOICES = ["auto", "tensorflow", "native", "wasm", "cpu"] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendInfo {
+  /** The tfjs backend name in use (`tf.getBackend()`). */
+  name: string;
+  /** What was asked for (`MAGIC_BACKEND`, default `auto`). */
+  requested: BackendChoice;
+  /** Each better backend that was tried and did not load, with the reason. */
+  skipped: { name: string; reason: string }[];
+  /** One line for people: which backend runs and why. */
+  summary: string;
+}
+
+/** Reads and validates `MAGIC_BACKEND`; throws one clear error listing the valid values. */
+export function requestedBackend(env: NodeJS.ProcessEnv = process.env): BackendChoice {
+  const raw = (env.MAGIC_BACKEND ?? "auto").trim() || "auto";
+  if (!(BACKEND_CHOICES as readonly string[]).includes(raw)) {
+    throw new Error(`MAGIC_BACKEND='${raw}' is not valid; use one of: ${BACKEND_CHOICES.join(", ")}`);
+  }
+  return raw as BackendChoice;
+}
+
+type Loader = () => Promise<void>;
+
+function message(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n")[0].slice(0, 300);
+}
+
+/** Loads a Node package that registers a tfjs backend; the package is optional and may be absent. */
+function requireBackendPackage(pkg: string, backend: string): Loader {
+  return async () => {
+    require(pkg); // registers the backend as a side effect
+    if (!tf.findBackendFactory(backend)) throw new Error(`${pkg} loaded but registered no '${backend}' backend`);
+  };
+}
+
+const LOADERS: Record<Exclude<BackendChoice, "auto">, Loader[]> = {
+  tensorflow: [
+    requireBackendPackage("@tensorflow/tfjs-node-gpu", "tensorflow"),
+    requireBackendPackage("tfjs-node-optional", "tensorflow"),
+  ],
+  native: [
+    async () => {
+      const { loadNativeBackend } = await import("./native/index");
+      loadNativeBackend();
+    },
+  ],
+  wasm: [
+    async () => {
+      await import("./wasm-kernels");
+    },
+  ],
+  cpu: [async () => undefined],
+};
+
+async function tryBackend(name: Exclude<BackendChoice, "auto">): Promise<string | null> {
+  const reasons: string[] = [];
+  for (const load of LOADERS[name]) {
+    try {
+      await load();
+      const ok = await tf.setBackend(name);
+      await tf.ready();
+      if (ok && tf.getBackend() === name) return null;
+      reasons.push(`tf.setBackend('${name}') failed; tfjs stayed on '${tf.getBackend()}'`);
+    } catch (e) {
+      reasons.push(message(e));
+    }
+  }
+  return reasons.join("; ");
+}
+
+let chosen: BackendInfo | null = null;
+
+/**
+ * Selects the backend once per process and returns what was chosen. Later calls return the same answer.
+ * With `MAGIC_BACKEND` set to a specific backend, failure to load it is an error, not a silent fallback.
+ */
+export async function initBackend(options: { quiet?: boolean } = {}): Promise<BackendInfo> {
+  if (chosen) return chosen;
+  const requested = requestedBackend();
+  const order: Exclude<BackendChoice, "auto">[] =
+    requested === "auto" ? ["tensorflow", "native", "wasm", "cpu"] : [requested];
+  const skipped: { name: string; reason: string }[] = [];
+  for (const name of order) {
+    const reason = await tryBackend(name);
+    if (reason === null) {
+      const why = skipped.length ? `; not used: ${skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "";
+      const how = requested === "auto" ? "best available" : "MAGIC_BACKEND";
+      chosen = { name, requested, skipped, summary: `tfjs backend: ${name} (${how})${why}` };
+      if (!options.quiet) console.log(chosen.summary);
+      return chosen;
+    }
+    skipped.push({ name, reason });
+  }
+  throw new Error(`MAGIC_BACKEND=${requested}: the backend did not load: ${skipped.map((s) => s.reason).join("; ")}`);
+}
+
+/** The backend chosen so far, or null before `initBackend`. */
+export function backendInfo(): BackendInfo | null {
+  return chosen;
+}

@@ -1,0 +1,71 @@
+// Shared contracts of the NAS core: search space, architectures, samplers, models the training loop drives.
+// Kept dependency-free (types only) so that every module can import it without cycles.
+import type * as tf from "@tensorflow/tfjs";
+
+/** One candidate operator of a sub-layer. The space is data: a notebook may define its own list. */
+export type OpSpec =
+  | { kind: "attention"; name: string; heads: number }
+  | { kind: "ffn"; name: string; inner: number }
+  | { kind: "sepconv"; name: string; kernel: number }
+  | { kind: "identity"; name: string };
+
+/** A NAS-BERT-style space: `layers` post-LN residual sub-layers, each choosing one of `ops`. */
+export interface SearchSpace {
+  /** Stable identifier, part of checkpoint and result hashes. */
+  id: string;
+  /** Number of sub-layers L. */
+  layers: number;
+  /** Hidden size D of every sub-layer's input and output. */
+  hidden: number;
+  /** Sequence length T of the MLM batches. */
+  seqLen: number;
+  /** Vocabulary size V (set from the tokenizer). */
+  vocabSize: number;
+  /** Candidate operators, the same list at every sub-layer. */
+  ops: OpSpec[];
+}
+
+/** A child architecture: the index into `space.ops` chosen at each sub-layer. JSON-serialisable. */
+export type Arch = number[];
+
+/** A seeded source of child architectures for supernet training. */
+export interface Sampler {
+  readonly name: string;
+  /** The child to train at the next step. */
+  next(): Arch;
+  /** Serialisable state (RNG and internal counters), for checkpoint/resume. */
+  state(): unknown;
+  restore(state: unknown): void;
+}
+
+/** One MLM batch. All tensors are owned by the caller (dispose after use). */
+export interface MlmBatch {
+  /** [B, T] int32 token ids after masking. */
+  inputs: tf.Tensor2D;
+  /** [B, T] int32 original ids at selected positions, any value elsewhere. */
+  labels: tf.Tensor2D;
+  /** [B, T] float32, 1 at the 15 % selected positions, 0 elsewhere. */
+  weights: tf.Tensor2D;
+}
+
+/**
+ * What the one training loop (lib/train) drives: a weight-sharing supernet, or a standalone child
+ * (for which `arch` must be its own architecture). Implemented by lib/nas/supernet.ts.
+ */
+export interface MlmModel {
+  readonly space: SearchSpace;
+  /** Every variable, by a stable name (`emb/token`, `l3/ffn256/w1`, ...), for checkpoints. */
+  namedVariables(): Map<string, tf.Variable>;
+  /** The variables a step of child `arch` updates: shared ones (embeddings, head) + the chosen ops'. */
+  trainableVariables(arch: Arch): tf.Variable[];
+  /**
+   * Runs child `arch` on token ids [B, T]. Returns logits [B, T, V] and, with `capture`, the hidden
+   * states h_0..h_L ([B, T, D] each; h_l is the input of sub-layer l, h_{l+1} its output).
+   * Returned tensors belong to the caller.
+   */
+  forward(arch: Arch, inputs: tf.Tensor2D, options?: { capture?: boolean }): { logits: tf.Tensor3D; hidden?: tf.Tensor3D[] };
+  /** Masked-LM loss of child `arch` on a batch: the weighted mean cross-entropy over selected tokens. */
+  loss(arch: Arch, batch: MlmBatch): tf.Scalar;
+  /** Validation MLM loss and masked-token accuracy of child `arch` with the current weights (no grad). */
+  evaluate(arch: Arch, batches: MlmBatch[]): { loss: number; accuracy: number };
+}
