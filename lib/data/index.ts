@@ -1,0 +1,138 @@
+// One entry point for the notebooks and the training loop: corpus -> tokenizer (cached) -> packed token
+// streams -> seeded, resumable MLM batches, with per-preset sizes.
+import { currentPreset, type Preset } from "../preset";
+import type { MlmBatch } from "../nas/types";
+import { loadCorpus, type Corpus } from "./corpus";
+import { loadOrTrainTokenizer, resolveTokenizerSettings, type TokenizerSettings } from "./tokenizer";
+import {
+  encodeStream,
+  MASKING_DEFAULTS,
+  PackedSequences,
+  toMlmBatch,
+  trainBatchArrays,
+  validationBatchArrays,
+  validationBatchCount,
+  type MaskingConfig,
+  type MlmArrays,
+} from "./mlm";
+import type { WordPieceTokenizer } from "./wordpiece";
+
+export interface DataSettings {
+  tokenizer: Partial<TokenizerSettings>;
+  /** Sequence length T, [CLS] and [SEP] included. */
+  seqLen: number;
+  batchSize: number;
+  /** Seed of the training order and masking (the run's seed). */
+  seed: number;
+  /** Seed of the fixed validation masking, independent of `seed` so runs with other seeds share one validation set. */
+  validationSeed: number;
+  /** Default number of validation batches (capped at the number available). */
+  validationBatches: number;
+  masking: MaskingConfig;
+}
+
+/** What `prepareMlmData` lets a caller change; nested objects are merged field by field. */
+export type DataOverrides = Partial<Omit<DataSettings, "masking">> & { masking?: Partial<MaskingConfig> };
+
+const COMMON = { seed: 0, validationSeed: 20220717, masking: MASKING_DEFAULTS };
+
+/**
+ * Per-preset defaults. The paper pretrains with T=128 and a 30k BERT vocabulary; the vocabulary sizes here
+ * are our choice for a 3M-word corpus (1024 keeps tiny's embedding and softmax cheap).
+ */
+export const DATA_PRESETS: Record<Preset, DataSettings> = {
+  tiny: { ...COMMON, tokenizer: { vocabSize: 1024 }, seqLen: 32, batchSize: 8, validationBatches: 4 },
+  small: { ...COMMON, tokenizer: { vocabSize: 4096 }, seqLen: 64, batchSize: 32, validationBatches: 16 },
+  paper: { ...COMMON, tokenizer: { vocabSize: 8192 }, seqLen: 128, batchSize: 256, validationBatches: 6 }, // all 6
+};
+
+export interface MlmData {
+  settings: DataSettings;
+  tokenizer: WordPieceTokenizer;
+  vocabSize: number;
+  seqLen: number;
+  batchSize: number;
+  /** Packed rows of each split. */
+  train: PackedSequences;
+  validation: PackedSequences;
+  /** Whole validation batches available. */
+  numValidationBatches: number;
+  stats: {
+    corpus: Corpus["stats"];
+    tokenizerFile: string;
+    tokenizerCached: boolean;
+    trainTokens: number;
+    validationTokens: number;
+    seconds: number;
+  };
+  /** Training batch `step` (a pure function of settings.seed and step) as arrays, or as tensors. */
+  trainArrays(step: number): MlmArrays;
+  trainBatch(step: number): MlmBatch;
+  /** The first `n` (default settings.validationBatches, capped at numValidationBatches) fixed validation batches. */
+  validationArrays(n?: number): MlmArrays[];
+  validationBatches(n?: number): MlmBatch[];
+  /** One line for people. */
+  summary: string;
+}
+
+/** Loads corpus and tokenizer and packs both splits (2-3 s on 2 cores with a cached tokenizer). */
+export function prepareMlmData(
+  preset: Preset = currentPreset(),
+  overrides: DataOverrides = {},
+  options: { cacheDir?: string } = {},
+): MlmData {
+  const t0 = Date.now();
+  const base = DATA_PRESETS[preset];
+  const settings: DataSettings = {
+    ...base,
+    ...overrides,
+    tokenizer: { ...base.tokenizer, ...overrides.tokenizer },
+    masking: { ...base.masking, ...overrides.masking },
+  };
+  const tokenizerSettings = resolveTokenizerSettings(settings.tokenizer);
+  const { sources, validationFraction } = tokenizerSettings;
+  const corpus = loadCorpus({ sources, validationFraction });
+  const loaded = loadOrTrainTokenizer(tokenizerSettings, { cacheDir: options.cacheDir, corpus });
+  const { tokenizer } = loaded;
+  const train = new PackedSequences(encodeStream(tokenizer, corpus.train), settings.seqLen);
+  const validation = new PackedSequences(encodeStream(tokenizer, corpus.validation), settings.seqLen);
+  const batch = { batchSize: settings.batchSize, vocabSize: tokenizer.vocabSize, masking: settings.masking };
+  const numValidationBatches = validationBatchCount(validation, settings.batchSize);
+  const validationArrays = (n = settings.validationBatches) =>
+    Array.from({ length: Math.min(n, numValidationBatches) }, (_, i) =>
+      validationBatchArrays(validation, settings.validationSeed, i, batch),
+    );
+  const seconds = (Date.now() - t0) / 1000;
+  return {
+    settings,
+    tokenizer,
+    vocabSize: tokenizer.vocabSize,
+    seqLen: settings.seqLen,
+    batchSize: settings.batchSize,
+    train,
+    validation,
+    numValidationBatches,
+    stats: {
+      corpus: corpus.stats,
+      tokenizerFile: loaded.file,
+      tokenizerCached: loaded.cached,
+      trainTokens: train.stream.length,
+      validationTokens: validation.stream.length,
+      seconds,
+    },
+    trainArrays: (step) => trainBatchArrays(train, settings.seed, step, batch),
+    trainBatch: (step) => toMlmBatch(trainBatchArrays(train, settings.seed, step, batch)),
+    validationArrays,
+    validationBatches: (n) => validationArrays(n).map(toMlmBatch),
+    summary:
+      `data (${preset}): V=${tokenizer.vocabSize} T=${settings.seqLen} B=${settings.batchSize}; ` +
+      `train ${train.stream.length} tokens = ${train.count} rows (${(train.count / settings.batchSize).toFixed(0)} batches/epoch), ` +
+      `validation ${validation.stream.length} tokens = ${numValidationBatches} batches; ` +
+      `tokenizer ${loaded.cached ? "cached" : "trained"}; ${seconds.toFixed(1)} s`,
+  };
+}
+
+export { loadCorpus, normalizeText, type Corpus, type CorpusSource } from "./corpus";
+export { loadOrTrainTokenizer, type TokenizerSettings } from "./tokenizer";
+export { SPECIAL, SPECIAL_TOKENS, NUM_SPECIAL, WordPieceTokenizer } from "./wordpiece";
+export { MASKING_DEFAULTS, maskTokens, type MaskingConfig, type MlmArrays } from "./mlm";
