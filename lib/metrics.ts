@@ -1,0 +1,185 @@
+// Statistics for the interference and ranking analyses: similarity and rank correlations, precision@k,
+// seeded percentile-bootstrap confidence intervals, and the cosine of two sets of gradients. Pure functions
+// (the tensor helper reads its inputs and disposes what it creates).
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "./rng";
+
+function checkPair(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  if (a.length !== b.length) throw new Error(`${what}: lengths differ (${a.length} vs ${b.length})`);
+  if (a.length === 0) throw new Error(`${what}: empty input`);
+}
+
+export function mean(a: ArrayLike<number>): number {
+  if (a.length === 0) throw new Error("mean: empty input");
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s / a.length;
+}
+
+/** Standard deviation; `ddof` 1 (default) is the sample estimate, 0 the population one. */
+export function std(a: ArrayLike<number>, ddof = 1): number {
+  if (a.length - ddof <= 0) throw new Error(`std: need more than ${ddof} values, got ${a.length}`);
+  const m = mean(a);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - m) ** 2;
+  return Math.sqrt(s / (a.length - ddof));
+}
+
+/** a·b / (|a| |b|); NaN when either vector is all zeros. */
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkPair(a, b, "cosineSimilarity");
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** Pearson correlation; NaN when either input is constant. */
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkPair(a, b, "pearson");
+  const ma = mean(a), mb = mean(b);
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const da = a[i] - ma, db = b[i] - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/** 1-based ranks, ties get the average of the ranks they span (as scipy.stats.rankdata). */
+export function ranks(a: ArrayLike<number>): number[] {
+  const idx = Array.from({ length: a.length }, (_, i) => i).sort((i, j) => a[i] - a[j]);
+  const r = new Array<number>(a.length);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && a[idx[j + 1]] === a[idx[i]]) j++;
+    const avg = (i + j) / 2 + 1;
+    for (let t = i; t <= j; t++) r[idx[t]] = avg;
+    i = j + 1;
+  }
+  return r;
+}
+
+/** Spearman rank correlation (Pearson of average ranks, so ties are handled). */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkPair(a, b, "spearman");
+  return pearson(ranks(a), ranks(b));
+}
+
+/** Kendall tau-b (ties in either input handled, as scipy.stats.kendalltau); O(n^2). */
+export function kendallTau(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkPair(a, b, "kendallTau");
+  let s = 0, pa = 0, pb = 0; // s = concordant - discordant; pa, pb = pairs untied in a, in b
+  for (let i = 0; i < a.length; i++) {
+    for (let j = i + 1; j < a.length; j++) {
+      const sa = Math.sign(a[i] - a[j]), sb = Math.sign(b[i] - b[j]);
+      s += sa * sb;
+      pa += Math.abs(sa);
+      pb += Math.abs(sb);
+    }
+  }
+  return s / Math.sqrt(pa * pb);
+}
+
+/** Indices of the k smallest values (ties broken by index, so the result is deterministic). */
+function bottomK(a: ArrayLike<number>, k: number): number[] {
+  return Array.from({ length: a.length }, (_, i) => i)
+    .sort((i, j) => a[i] - a[j] || i - j)
+    .slice(0, k);
+}
+
+/**
+ * For lower-is-better scores (losses): the fraction of the true top-k (k smallest `truth`) that are also among
+ * the predicted top-k (k smallest `predicted`).
+ */
+export function precisionAtK(predicted: ArrayLike<number>, truth: ArrayLike<number>, k: number): number {
+  checkPair(predicted, truth, "precisionAtK");
+  if (!Number.isInteger(k) || k < 1 || k > truth.length) throw new Error(`precisionAtK: k must be in [1, ${truth.length}], got ${k}`);
+  const best = new Set(bottomK(truth, k));
+  return bottomK(predicted, k).filter((i) => best.has(i)).length / k;
+}
+
+export interface BootstrapOptions {
+  /** Number of resamples (default 1000). */
+  resamples?: number;
+  /** Two-sided level: the interval covers 1 - alpha (default 0.05). */
+  alpha?: number;
+  /** Seed of the resampling RNG (default 0). */
+  seed?: number;
+}
+
+/** Linear-interpolated quantile of sorted values (numpy's default method). */
+function quantileSorted(sorted: number[], q: number): number {
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/**
+ * Seeded percentile-bootstrap interval [lo, hi] of `statistic`. With one array the elements are resampled;
+ * with a pair [a, b] the same indices are drawn for both (paired data, e.g. correlations). Resamples whose
+ * statistic is NaN (e.g. a constant resample's correlation) are dropped; all NaN gives [NaN, NaN].
+ */
+export function bootstrapCI(data: ArrayLike<number>, statistic: (s: number[]) => number, options?: BootstrapOptions): [number, number];
+export function bootstrapCI(
+  data: [ArrayLike<number>, ArrayLike<number>],
+  statistic: (a: number[], b: number[]) => number,
+  options?: BootstrapOptions,
+): [number, number];
+export function bootstrapCI(
+  data: ArrayLike<number> | [ArrayLike<number>, ArrayLike<number>],
+  statistic: (a: number[], b: number[]) => number,
+  options: BootstrapOptions = {},
+): [number, number] {
+  const { resamples = 1000, alpha = 0.05, seed = 0 } = options;
+  if (!(alpha > 0 && alpha < 1)) throw new Error(`bootstrapCI: alpha must be in (0, 1), got ${alpha}`);
+  if (!Number.isInteger(resamples) || resamples < 1) throw new Error(`bootstrapCI: resamples must be a positive integer`);
+  const paired = data.length === 2 && typeof data[0] !== "number";
+  const [a, b] = paired
+    ? (data as [ArrayLike<number>, ArrayLike<number>])
+    : [data as ArrayLike<number>, data as ArrayLike<number>];
+  checkPair(a, b, "bootstrapCI");
+  const rng = new Rng(seed);
+  const n = a.length;
+  const stats: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    const sa = new Array<number>(n), sb = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const j = rng.int(n);
+      sa[i] = a[j];
+      sb[i] = b[j];
+    }
+    const v = paired ? statistic(sa, sb) : statistic(sa, sa);
+    if (!Number.isNaN(v)) stats.push(v);
+  }
+  if (stats.length === 0) return [NaN, NaN];
+  stats.sort((x, y) => x - y);
+  return [quantileSorted(stats, alpha / 2), quantileSorted(stats, 1 - alpha / 2)];
+}
+
+/**
+ * Cosine between two gradients given as lists of tensors (same shapes, pairwise), i.e. of their flattened
+ * concatenations, without building the concatenation: Σ<a_i,b_i> / sqrt(Σ|a_i|² Σ|b_i|²).
+ */
+export function flatGradCosine(gradsA: tf.Tensor[], gradsB: tf.Tensor[]): number {
+  if (gradsA.length !== gradsB.length) throw new Error(`flatGradCosine: ${gradsA.length} vs ${gradsB.length} tensors`);
+  if (gradsA.length === 0) throw new Error("flatGradCosine: no tensors");
+  const sums = tf.tidy(() => {
+    const parts = gradsA.map((ga, i) => {
+      const gb = gradsB[i];
+      if (!tf.util.arraysEqual(ga.shape, gb.shape)) {
+        throw new Error(`flatGradCosine: tensor ${i} shapes differ (${ga.shape} vs ${gb.shape})`);
+      }
+      return tf.stack([tf.sum(tf.mul(ga, gb)), tf.sum(tf.square(ga)), tf.sum(tf.square(gb))]); // [3]
+    });
+    return tf.addN(parts); // [3]
+  });
+  const [dot, na, nb] = sums.dataSync();
+  sums.dispose();
+  return dot / Math.sqrt(na * nb);
+}
