@@ -86,6 +86,9 @@ let chosen: BackendInfo | null = null;
 export async function initBackend(options: { quiet?: boolean } = {}): Promise<BackendInfo> {
   if (chosen) return chosen;
   const requested = requestedBackend();
+  // Production mode: no debug checks, and no "install tfjs-node" banner from the cpu backend on first use
+  // (this library says itself which backend runs and why).
+  tf.enableProdMode();
   const order: Exclude<BackendChoice, "auto">[] =
     requested === "auto" ? ["tensorflow", "native", "wasm", "cpu"] : [requested];
   const skipped: { name: string; reason: string }[] = [];

@@ -6,6 +6,7 @@ import * as path from "path";
 import { createHash } from "crypto";
 import { CORPUS_DEFAULTS, loadCorpus, type Corpus, type CorpusSource } from "./corpus";
 import { pretokenize, trainWordPiece, WordPieceTokenizer } from "./wordpiece";
+import { projectPath } from "../paths";
 
 /** Bump when training or normalisation changes, so old caches are not reused. */
 export const TOKENIZER_ALGORITHM = "wordpiece-bpe";
@@ -30,7 +31,7 @@ export const TOKENIZER_DEFAULTS: TokenizerSettings = {
 };
 
 /** data/tokenizer/ of the repository. */
-export const TOKENIZER_CACHE_DIR = path.resolve(__dirname, "../../data/tokenizer");
+export const TOKENIZER_CACHE_DIR = projectPath("data", "tokenizer");
 
 export interface TokenizerFile {
   algorithm: string;

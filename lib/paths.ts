@@ -1,0 +1,18 @@
+// The project's root folder, found from this file's location: lib/ runs both from source (lib/*.ts via tsx)
+// and compiled (dist/lib/*.js, imported by the notebooks), so a fixed "../.." would be wrong in one of them.
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+function findRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(path.join(dir, "lib"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`cannot find the MAGIC-lab root above ${start}`);
+  }
+}
+
+export const PROJECT_ROOT = findRoot(__dirname);
+
+/** A path under the project root. */
+export function projectPath(...parts: string[]): string {
+  return path.join(PROJECT_ROOT, ...parts);
+}

@@ -1,0 +1,84 @@
+// Opens HTML reports in headless Chromium, offline, and checks that every plot rendered (plotly drew its
+// SVG), that the page logged nothing to the console (errors, failed loads) and that nothing is fetched
+// from the network. Usage: tsx scripts/check-html.ts [--screenshots <dir>] [files...] (default reports/*.html).
+import { spawnSync } from "child_process";
+import { Command } from "commander";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const CHROMIUM = process.env.MAGIC_CHROMIUM ?? "/usr/bin/chromium";
+
+const FLAGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--enable-logging=stderr", "--v=0",
+  // lets timers and plotly's async rendering finish before the DOM is dumped
+  "--virtual-time-budget=10000",
+];
+
+export interface HtmlCheck {
+  file: string;
+  plots: number;
+  rendered: number;
+  console: string[];
+  network: string[];
+  problems: string[];
+}
+
+function chromium(args: string[], file: string): { stdout: string; stderr: string } {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "magic-chromium-"));
+  try {
+    const r = spawnSync(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, ...args, `file://${path.resolve(file)}`], {
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+      timeout: 120_000,
+    });
+    if (r.error) throw new Error(`${CHROMIUM}: ${r.error.message}`);
+    return { stdout: r.stdout, stderr: r.stderr };
+  } finally {
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+/** Checks one page; `screenshot` also saves a PNG of it. */
+export function checkHtml(file: string, screenshot?: string): HtmlCheck {
+  const source = fs.readFileSync(file, "utf8");
+  const { stdout: dom, stderr } = chromium(["--dump-dom"], file);
+  if (screenshot) chromium([`--screenshot=${screenshot}`, "--window-size=1200,3000"], file);
+  const plots = (source.match(/<div id="[^"]+" class="magic-plot"/g) ?? []).length;
+  const rendered = (dom.match(/class="plot-container plotly"/g) ?? []).length;
+  const consoleLines = stderr.split("\n").filter((l) => /:CONSOLE[(:]/.test(l));
+  const network = source.match(/<script[^>]*\bsrc=["']?[^"'\s>]+|<link[^>]*\bhref=["']?https?:[^"'\s>]+/g) ?? [];
+  const problems = [
+    ...(rendered < plots ? [`${plots - rendered} of ${plots} plots did not render`] : []),
+    ...consoleLines.map((l) => `console: ${l.replace(/^\[[^\]]*\]\s*/, "")}`),
+    ...network.map((n) => `loads from outside the page: ${n}`),
+  ];
+  return { file, plots, rendered, console: consoleLines, network, problems };
+}
+
+function main(): number {
+  const program = new Command()
+    .name("check-html")
+    .option("--screenshots <dir>", "also save a PNG of each page here")
+    .argument("[files...]")
+    .parse();
+  const { screenshots } = program.opts<{ screenshots?: string }>();
+  const reports = path.resolve(__dirname, "..", "reports");
+  const files = program.args.length
+    ? program.args
+    : fs.readdirSync(reports).filter((f) => f.endsWith(".html")).map((f) => path.join(reports, f));
+  if (screenshots) fs.mkdirSync(screenshots, { recursive: true });
+  let bad = 0;
+  for (const file of files) {
+    const shot = screenshots ? path.join(screenshots, `${path.basename(file, ".html")}.png`) : undefined;
+    const r = checkHtml(file, shot);
+    bad += r.problems.length ? 1 : 0;
+    console.log(`${r.problems.length ? "FAIL" : "ok  "} ${path.basename(file)}: ${r.rendered}/${r.plots} plots rendered` +
+      `${r.problems.map((p) => `\n     ${p}`).join("")}`);
+  }
+  return bad ? 1 : 0;
+}
+
+if (require.main === module) process.exitCode = main();

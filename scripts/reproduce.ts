@@ -1,0 +1,191 @@
+// The main job (`npm run reproduce`): builds dist/, runs notebooks/*.ipynb in name order through Jupyter
+// with the tslab kernel, and writes reports/<name>.ipynb, reports/<name>.html (offline, interactive)
+// and reports/index.html. Exits non-zero if any notebook fails, after printing the failing cell's error.
+import { spawn, spawnSync } from "child_process";
+import { Command } from "commander";
+import * as fs from "fs";
+import * as path from "path";
+import { createInterface } from "readline";
+import { Preset, parsePreset } from "../lib/preset";
+import { NotebookRun, failedCell, metaPath, renderIndex } from "./report-index";
+
+export const ROOT = path.resolve(__dirname, "..");
+/** The Python with Jupyter (nbclient, nbconvert): Debian's, not a pyenv one on PATH. */
+export const PYTHON = process.env.MAGIC_PYTHON ?? "/usr/bin/python3";
+const KERNEL_DIR = path.join(ROOT, ".jupyter", "share", "jupyter");
+
+/** Seconds allowed per notebook unless --timeout says otherwise. */
+export const DEFAULT_TIMEOUT: Record<Preset, number> = { tiny: 900, small: 3600, paper: 48 * 3600 };
+
+/** Why notebooks cannot run here (no Jupyter, no registered tslab kernel), or null if they can. */
+export function jupyterMissing(): string | null {
+  const probe = spawnSync(PYTHON, ["-c", "import nbclient, nbconvert"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    return `${PYTHON} cannot import nbclient/nbconvert (install Debian's jupyter-nbconvert, or set MAGIC_PYTHON)`;
+  }
+  if (!fs.existsSync(path.join(KERNEL_DIR, "kernels", "tslab", "kernel.json"))) {
+    return `no tslab kernel in ${KERNEL_DIR}: run \`npm run setup\` first`;
+  }
+  return null;
+}
+
+/** Compiles lib/ to dist/, which notebooks import (tslab cannot import ../lib/*.ts). */
+export function buildDist(): void {
+  const tsc = spawnSync(path.join(ROOT, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: ROOT, encoding: "utf8" });
+  if (tsc.status !== 0) throw new Error(`building dist failed (tsc -p tsconfig.build.json):\n${tsc.stdout}${tsc.stderr}`);
+}
+
+/** Notebook names (without .ipynb) in `dir`, in name order, filtered by comma-separated substrings. */
+export function listNotebooks(dir: string, only?: string): string[] {
+  const patterns = (only ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".ipynb"))
+    .map((f) => f.slice(0, -".ipynb".length))
+    .filter((n) => patterns.length === 0 || patterns.some((p) => n.includes(p)))
+    .sort();
+}
+
+export interface RunOptions {
+  notebooksDir: string;
+  outDir: string;
+  preset: Preset;
+  timeoutSeconds: number;
+  /** Receives progress lines (one per finished cell). */
+  log?: (line: string) => void;
+}
+
+interface DriverResult {
+  status: "ok" | "failed";
+  cell: number | null;
+  prompt: number | null;
+  error: string;
+}
+
+/** Parses the driver's last stdout line; anything else means the driver itself broke. */
+function parseDriver(stdout: string, stderr: string, code: number | null): DriverResult {
+  const last = stdout.trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(last) as DriverResult;
+  } catch {
+    return { status: "failed", cell: null, prompt: null, error: `notebook driver exited with ${code}:\n${stderr.trim() || stdout.trim()}` };
+  }
+}
+
+/** Executes one notebook; writes <outDir>/<name>.{ipynb,html,meta.json}. Never throws for a notebook failure. */
+export async function runNotebook(name: string, options: RunOptions): Promise<NotebookRun> {
+  const meta = metaPath(options.outDir, name);
+  fs.rmSync(meta, { force: true }); // the notebook merges its key result into a fresh file
+  const env = {
+    ...process.env,
+    JUPYTER_PATH: [KERNEL_DIR, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
+    MAGIC_PRESET: options.preset,
+    MAGIC_REPORT_META: meta,
+  };
+  const args = [
+    path.join(ROOT, "scripts", "run_notebook.py"),
+    path.join(options.notebooksDir, `${name}.ipynb`),
+    "--out-ipynb", path.join(options.outDir, `${name}.ipynb`),
+    "--out-html", path.join(options.outDir, `${name}.html`),
+    "--plotly", require.resolve("plotly.js-dist-min/plotly.min.js"),
+    "--timeout", String(options.timeoutSeconds),
+  ];
+  const start = Date.now();
+  const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {
+    const child = spawn(PYTHON, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    // The driver logs one line per finished cell on stderr: pass them on as they come.
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      err += `${line}\n`;
+      options.log?.(`    ${name}: ${line}`);
+    });
+    child.on("error", (e) => resolve({ stdout: out, stderr: `${err}${e.message}`, code: null }));
+    child.on("close", (c) => resolve({ stdout: out, stderr: err, code: c }));
+  });
+  const result = parseDriver(stdout, stderr, code);
+  let own = {};
+  try {
+    own = JSON.parse(fs.readFileSync(meta, "utf8"));
+  } catch {
+    // the notebook recorded nothing (it failed early or does not call keyResult)
+  }
+  const run: NotebookRun = {
+    ...own,
+    name,
+    status: result.status === "ok" && code === 0 ? "ok" : "failed",
+    seconds: (Date.now() - start) / 1000,
+    preset: options.preset,
+    finishedAt: new Date().toISOString(),
+    ...(result.status === "ok" ? {} : { cell: result.cell, prompt: result.prompt, error: result.error }),
+  };
+  fs.writeFileSync(meta, `${JSON.stringify(run, null, 2)}\n`);
+  return run;
+}
+
+/** Runs `names` in order, logging one line per notebook, and rewrites the index after each one. */
+export async function runAll(names: string[], options: RunOptions): Promise<NotebookRun[]> {
+  const log = options.log ?? (() => undefined);
+  fs.mkdirSync(options.outDir, { recursive: true });
+  const all = listNotebooks(options.notebooksDir);
+  const runs: NotebookRun[] = [];
+  for (const [i, name] of names.entries()) {
+    log(`[${i + 1}/${names.length}] ${name}: running (preset ${options.preset}, timeout ${options.timeoutSeconds} s)`);
+    const run = await runNotebook(name, options);
+    runs.push(run);
+    if (run.status === "ok") {
+      log(`[${i + 1}/${names.length}] ${name}: ok in ${run.seconds.toFixed(1)} s` +
+        `${run.backend ? ` on ${run.backend}` : ""}${run.keyResult ? ` | ${run.keyResult}` : ""}`);
+    } else {
+      log(`[${i + 1}/${names.length}] ${name}: FAILED after ${run.seconds.toFixed(1)} s in ${failedCell(run)}:\n${run.error}`);
+    }
+    fs.writeFileSync(path.join(options.outDir, "index.html"), renderIndex(options.outDir, all));
+  }
+  return runs;
+}
+
+async function main(): Promise<number> {
+  const program = new Command()
+    .name("reproduce")
+    .description("Run the notebooks through Jupyter and write reports/")
+    .option("--only <patterns>", "run only notebooks whose name contains one of these comma-separated substrings")
+    .option("--preset <name>", "experiment scale: tiny, small or paper (default: MAGIC_PRESET or small)")
+    .option("--timeout <seconds>", "seconds per notebook (default: 900 tiny, 3600 small, 172800 paper)")
+    .option("--notebooks <dir>", "notebook directory", path.join(ROOT, "notebooks"))
+    .option("--out <dir>", "report directory", path.join(ROOT, "reports"))
+    .parse();
+  const opts = program.opts<{ only?: string; preset?: string; timeout?: string; notebooks: string; out: string }>();
+  const preset = parsePreset((opts.preset ?? process.env.MAGIC_PRESET ?? "small").trim());
+  const timeoutSeconds = opts.timeout ? Number(opts.timeout) : DEFAULT_TIMEOUT[preset];
+  if (!(timeoutSeconds > 0)) throw new Error(`--timeout '${opts.timeout}' is not a positive number of seconds`);
+  const missing = jupyterMissing();
+  if (missing) throw new Error(missing);
+  const names = listNotebooks(opts.notebooks, opts.only);
+  if (names.length === 0) throw new Error(`no notebooks in ${opts.notebooks}${opts.only ? ` match '${opts.only}'` : ""}`);
+
+  console.log("building dist/ (tsc -p tsconfig.build.json)");
+  buildDist();
+  const runs = await runAll(names, {
+    notebooksDir: path.resolve(opts.notebooks),
+    outDir: path.resolve(opts.out),
+    preset,
+    timeoutSeconds,
+    log: (line) => console.log(line),
+  });
+  const failed = runs.filter((r) => r.status === "failed");
+  const total = runs.reduce((s, r) => s + r.seconds, 0);
+  console.log(`${runs.length - failed.length}/${runs.length} notebooks ok in ${total.toFixed(1)} s; report: ${path.join(path.resolve(opts.out), "index.html")}`);
+  for (const r of failed) console.error(`FAILED ${r.name}, ${failedCell(r)}: ${(r.error ?? "").split("\n").find((l) => l.trim()) ?? ""}`);
+  return failed.length ? 1 : 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => (process.exitCode = code),
+    (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exitCode = 1;
+    },
+  );
+}

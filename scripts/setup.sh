@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Sets up what is missing, and nothing else (safe to run again):
+#   1. Debian/Ubuntu packages (Jupyter for the tslab kernel, OpenBLAS and a compiler for the native backend),
+#      through apt when run as root or with password-less sudo; otherwise prints the command and stops.
+#   2. npm packages (`npm ci`) when package-lock.json changed since the last install.
+#   3. the compiled library (dist/) that notebooks import.
+#   4. the tslab Jupyter kernel, registered in the project (.jupyter/), so nothing global is touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+APT_PACKAGES=(jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client jupyter-notebook
+  libopenblas-dev pkg-config g++ make)
+
+say() { printf '[setup] %s\n' "$*"; }
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+else
+  missing=("${APT_PACKAGES[@]}")
+fi
+if ((${#missing[@]})); then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "this is not a Debian/Ubuntu system; install the equivalents of: ${missing[*]}"
+    say "(Jupyter with nbconvert, nbclient and ipykernel for /usr/bin/python3; OpenBLAS headers; pkg-config; a C++ compiler)"
+    exit 1
+  fi
+  if [ "$(id -u)" = 0 ]; then SUDO=(); elif sudo -n true 2>/dev/null; then SUDO=(sudo); else
+    say "missing system packages; run this once, then re-run this script:"
+    say "  sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+  say "installing system packages: ${missing[*]}"
+  "${SUDO[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+/usr/bin/python3 -c "import nbclient, nbconvert, ipykernel" 2>/dev/null || {
+  say "/usr/bin/python3 cannot import nbclient/nbconvert/ipykernel although the packages are installed"; exit 1; }
+
+lock_hash=$(sha1sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.magic-lock-hash ] || [ "$(cat node_modules/.magic-lock-hash)" != "$lock_hash" ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" > node_modules/.magic-lock-hash
+fi
+
+say "compiling the library (dist/)"
+node_modules/.bin/tsc -p tsconfig.build.json
+
+kernel=.jupyter/share/jupyter/kernels/tslab/kernel.json
+if ! grep -q "\"$ROOT/node_modules/.bin/tslab\"" "$kernel" 2>/dev/null; then
+  say "registering the tslab kernel in $ROOT/.jupyter"
+  node_modules/.bin/tslab install --python=/usr/bin/python3 --binary="$ROOT/node_modules/.bin/tslab" --prefix="$ROOT/.jupyter" >/dev/null
+fi
+say "ready ($(node -e 'console.log(process.version)'), kernel: $kernel)"

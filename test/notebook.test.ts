@@ -1,0 +1,117 @@
+// Runs notebooks through real Jupyter (nbclient + the project's tslab kernel), as the main job does.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, test } from "node:test";
+import { CHROMIUM, checkHtml } from "../scripts/check-html";
+import { ROOT, buildDist, jupyterMissing, runNotebook } from "../scripts/reproduce";
+
+const NOTEBOOKS = path.join(ROOT, "notebooks");
+const missing = jupyterMissing();
+// Skipped where Jupyter is absent, except in CI (CI=true), where a missing Jupyter must fail, not hide.
+const skip = missing && !process.env.CI ? `Jupyter is not usable here: ${missing}` : false;
+const dirs: string[] = [];
+const tmp = () => {
+  dirs.push(fs.mkdtempSync(path.join(os.tmpdir(), "magic-nb-")));
+  return dirs[dirs.length - 1];
+};
+after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+}
+interface Cell {
+  id?: string;
+  cell_type: string;
+  source: string | string[];
+  outputs?: Output[];
+  execution_count?: number | null;
+}
+interface Notebook {
+  metadata: { kernelspec?: { name: string } };
+  cells: Cell[];
+}
+
+const readNotebook = (file: string) => JSON.parse(fs.readFileSync(file, "utf8")) as Notebook;
+
+function writeNotebook(file: string, sources: string[]): void {
+  const nb = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
+    cells: sources.map((source, i) => ({ id: `c${i}`, cell_type: "code", metadata: {}, source, outputs: [], execution_count: null })),
+  };
+  fs.writeFileSync(file, JSON.stringify(nb));
+}
+
+test("committed notebooks are clean: no outputs, no execution counts, cell ids, the tslab kernel", () => {
+  for (const name of fs.readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb"))) {
+    const nb = readNotebook(path.join(NOTEBOOKS, name));
+    assert.equal(nb.metadata.kernelspec?.name, "tslab", name);
+    for (const cell of nb.cells) {
+      assert.ok(cell.id, `${name}: a cell has no id`);
+      if (cell.cell_type !== "code") continue;
+      assert.deepEqual(cell.outputs, [], `${name}: cell ${cell.id} has outputs`);
+      assert.equal(cell.execution_count, null, `${name}: cell ${cell.id} has an execution count`);
+    }
+  }
+});
+
+test("00-environment runs headless at the tiny preset with a plot, tables and an offline HTML report", { skip, timeout: 180_000 }, async () => {
+  assert.equal(missing, null);
+  buildDist();
+  const out = tmp();
+  const run = await runNotebook("00-environment", { notebooksDir: NOTEBOOKS, outDir: out, preset: "tiny", timeoutSeconds: 300 });
+  assert.equal(run.status, "ok", run.error);
+  assert.match(run.keyResult ?? "", /GFLOP\/s/);
+  assert.ok(run.backend, "the notebook recorded its backend");
+
+  const outputs = readNotebook(path.join(out, "00-environment.ipynb")).cells.flatMap((c) => c.outputs ?? []);
+  assert.deepEqual(outputs.filter((o) => o.output_type === "error" || o.name === "stderr"), [], "no errors or stderr text");
+  const plot = outputs.find((o) => o.data?.["application/vnd.plotly.v1+json"]);
+  assert.ok(plot, "a plotly output");
+  assert.equal(plot.output_type, "display_data");
+  assert.match(String(plot.data?.["text/html"]), /Plotly\.newPlot/, "the same output carries the HTML rendering");
+  assert.ok(outputs.some((o) => /<table/.test(String(o.data?.["text/html"] ?? ""))), "an HTML table");
+
+  const html = fs.readFileSync(path.join(out, "00-environment.html"), "utf8");
+  assert.equal(html.match(/\* plotly\.js v\d/g)?.length, 1, "plotly.js inlined exactly once");
+  assert.deepEqual(html.match(/<script[^>]*\bsrc=|<link[^>]*\bhref=["']?https?:/g), null, "nothing loaded from the network");
+  assert.match(html, /class="magic-plot"/);
+
+  if (!fs.existsSync(CHROMIUM)) return; // the browser check below needs Chromium; the HTML checks above do not
+  const page = checkHtml(path.join(out, "00-environment.html"));
+  assert.deepEqual(page.problems, []);
+  assert.equal(page.rendered, 1, "plotly drew the plot offline");
+});
+
+test("a thrown error and a TypeScript type error fail the runner with the failing cell's error", { skip, timeout: 120_000 }, () => {
+  assert.equal(missing, null);
+  const dir = tmp();
+  const out = path.join(dir, "reports");
+  fs.mkdirSync(path.join(dir, "nb"));
+  writeNotebook(path.join(dir, "nb", "10-throws.ipynb"), ['console.log("before");', 'throw new Error("boom-4711");', 'console.log("never");']);
+  writeNotebook(path.join(dir, "nb", "20-type-error.ipynb"), ['const n: number = "not a number";']);
+  const cli = spawnSync(
+    path.join(ROOT, "node_modules", ".bin", "tsx"),
+    [path.join(ROOT, "scripts", "reproduce.ts"), "--notebooks", path.join(dir, "nb"), "--out", out, "--preset", "tiny"],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  const text = cli.stdout + cli.stderr;
+  assert.equal(cli.status, 1, text);
+  assert.match(text, /10-throws: FAILED .* in cell 2 \(In \[2\]\):\n[^]*Error: boom-4711/);
+  assert.match(text, /20-type-error: FAILED .* in cell 1 \(In \[1\]\):\n[^]*Type 'string' is not assignable to type 'number'/);
+  assert.match(cli.stderr, /FAILED 10-throws, cell 2 \(In \[2\]\)/);
+
+  const cells = readNotebook(path.join(out, "10-throws.ipynb")).cells;
+  assert.equal([cells[0].outputs?.[0].text ?? ""].flat().join(""), "before\n");
+  assert.equal(cells[2].execution_count, null, "cells after the failure do not run");
+  const index = fs.readFileSync(path.join(out, "index.html"), "utf8");
+  assert.equal(index.match(/<tr class="failed">/g)?.length, 2);
+  assert.ok(fs.existsSync(path.join(out, "20-type-error.html")), "a failed notebook still gets its HTML report");
+});

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, test } from "node:test";
+import { initBackend } from "../lib/backend";
+import { keyResult, recordBackend } from "../lib/report";
+import { listNotebooks } from "../scripts/reproduce";
+import { NotebookRun, renderIndex } from "../scripts/report-index";
+
+const dirs: string[] = [];
+const tmp = () => {
+  dirs.push(fs.mkdtempSync(path.join(os.tmpdir(), "magic-report-")));
+  return dirs[dirs.length - 1];
+};
+after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+const quietly = (fn: () => void) => {
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    fn();
+  } finally {
+    console.log = log;
+  }
+};
+
+test("keyResult without MAGIC_REPORT_META only displays", () => {
+  quietly(() => keyResult("nothing recorded", {}));
+});
+
+test("keyResult and recordBackend merge into the MAGIC_REPORT_META file", async () => {
+  const file = path.join(tmp(), "nb.meta.json");
+  const env = { MAGIC_REPORT_META: file };
+  assert.throws(() => recordBackend(env), /initBackend/);
+  quietly(() => keyResult("first", env));
+  assert.deepEqual(JSON.parse(fs.readFileSync(file, "utf8")), { keyResult: "first" });
+
+  process.env.MAGIC_BACKEND = "cpu";
+  await initBackend({ quiet: true });
+  recordBackend(env);
+  quietly(() => keyResult("accuracy 0.9", env));
+  const meta = JSON.parse(fs.readFileSync(file, "utf8"));
+  assert.equal(meta.keyResult, "accuracy 0.9");
+  assert.equal(meta.backend, "cpu");
+  assert.match(meta.backendSummary, /tfjs backend: cpu \(MAGIC_BACKEND\)/);
+});
+
+test("listNotebooks sorts by name and filters by comma-separated substrings", () => {
+  const dir = tmp();
+  for (const f of ["10-b.ipynb", "00-a.ipynb", "20-c.ipynb", "notes.md"]) fs.writeFileSync(path.join(dir, f), "{}");
+  assert.deepEqual(listNotebooks(dir), ["00-a", "10-b", "20-c"]);
+  assert.deepEqual(listNotebooks(dir, "20, 00"), ["00-a", "20-c"]);
+  assert.deepEqual(listNotebooks(dir, "zz"), []);
+});
+
+test("renderIndex lists every notebook with status, time, backend, key result, and not-run ones", () => {
+  const dir = tmp();
+  const ok: NotebookRun = {
+    name: "00-a", status: "ok", seconds: 12.34, preset: "tiny", finishedAt: "", backend: "wasm", keyResult: "3 < 4 GFLOP/s",
+  };
+  const failed: NotebookRun = {
+    name: "10-b", status: "failed", seconds: 1, preset: "tiny", finishedAt: "", cell: 3, prompt: 2, error: "\nError: boom\n  at x",
+  };
+  for (const run of [ok, failed]) fs.writeFileSync(path.join(dir, `${run.name}.meta.json`), JSON.stringify(run));
+  const html = renderIndex(dir, ["00-a", "10-b", "20-c"]);
+  assert.match(html, /<tr class="ok"><td><a href="00-a.html">00-a<\/a>.*<td>ok<\/td><td>12.3 s<\/td><td>tiny<\/td>.*>wasm<\/td><td>3 &#60; 4 GFLOP\/s/);
+  assert.match(html, /<tr class="failed">.*<td>failed<\/td>.*<summary>cell 3 \(In \[2\]\): Error: boom<\/summary>/);
+  assert.match(html, /<tr class="notrun"><td>20-c<\/td><td>not run<\/td>/);
+});
