@@ -42,7 +42,7 @@ const COMMON = { seed: 0, validationSeed: 20220717, masking: MASKING_DEFAULTS };
  */
 export const DATA_PRESETS: Record<Preset, DataSettings> = {
   tiny: { ...COMMON, tokenizer: { vocabSize: 1024 }, seqLen: 32, batchSize: 8, validationBatches: 4 },
-  small: { ...COMMON, tokenizer: { vocabSize: 4096 }, seqLen: 64, batchSize: 32, validationBatches: 16 },
+  small: { ...COMMON, tokenizer: { vocabSize: 4096 }, seqLen: 32, batchSize: 32, validationBatches: 16 },
   paper: { ...COMMON, tokenizer: { vocabSize: 8192 }, seqLen: 128, batchSize: 256, validationBatches: 6 }, // all 6
 };
 

@@ -1,0 +1,299 @@
+// Candidate operators as post-LN residual blocks, h_out = LayerNorm(h + op(h)), each owning its weights
+// (op + LayerNorm) exactly once, so every child that picks the op at that layer shares the whole block.
+// Only 2-D matMuls ([N, D] x [D, E]) and batched 3-D matMuls of equal batch: broadcast matMuls break tfjs
+// gradients. The depthwise conv is a sum of shifted slices (no conv kernels: wasm lacks their gradients).
+import * as tf from "@tensorflow/tfjs";
+import type { OpSpec } from "./types";
+import { seedFrom } from "../rng";
+
+/** How a block's weights are created. */
+export interface InitArgs {
+  /** Seed of this block; each weight gets `seedFrom(seed, k)` for its index k, so same seed, same weights. */
+  seed: number;
+  /** Std of the truncated-normal weight init (BERT: 0.02); biases and LN beta 0, LN gamma 1. */
+  std: number;
+  /** LayerNorm epsilon (our choice 1e-5; BERT uses 1e-12). */
+  lnEps: number;
+}
+
+/** Creates named variables in order, each from its own derived seed. */
+export class ParamFactory {
+  readonly params = new Map<string, tf.Variable>();
+  private k = 0;
+
+  constructor(private readonly init: InitArgs) {}
+
+  normal(name: string, shape: number[]): tf.Variable {
+    const seed = seedFrom(this.init.seed, this.k++);
+    return this.add(name, tf.tidy(() => tf.truncatedNormal(shape, 0, this.init.std, "float32", seed)));
+  }
+
+  zeros(name: string, shape: number[]): tf.Variable {
+    this.k++;
+    return this.add(name, tf.zeros(shape));
+  }
+
+  ones(name: string, shape: number[]): tf.Variable {
+    this.k++;
+    return this.add(name, tf.ones(shape));
+  }
+
+  private add(name: string, value: tf.Tensor): tf.Variable {
+    if (this.params.has(name)) throw new Error(`ParamFactory: duplicate parameter ${name}`);
+    // Unnamed tf.variable: tfjs names must be globally unique, and several models coexist in a process.
+    const v = tf.variable(value, true);
+    value.dispose();
+    this.params.set(name, v);
+    return v;
+  }
+}
+
+/** Column sums of dy [N, E] -> [E] as ones [1, N] @ dy: on wasm ~10x faster than tf.sum(dy, 0). */
+function colSum(dy: tf.Tensor): tf.Tensor1D {
+  const [n, e] = dy.shape;
+  return tf.reshape(tf.matMul(tf.ones([1, n]), dy as tf.Tensor2D), [e]);
+}
+
+/**
+ * x [N, K] @ w [K, E] + b [E] -> [N, E] whose gradient uses only plain 2-D matMuls of explicit
+ * transposes: tfjs-backend-wasm runs transposed and batched matMuls on a slow path (~5-10x slower than a
+ * transpose followed by a plain matMul), and tf.matMul's own gradient uses the transposed forms.
+ */
+const denseOp = tf.customGrad((x, w, b, save) => {
+  (save as tf.GradSaveFunc)([x as tf.Tensor, w as tf.Tensor]);
+  return {
+    value: tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b as tf.Tensor),
+    gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => [
+      tf.matMul(dy as tf.Tensor2D, tf.transpose(ws) as tf.Tensor2D), // dx [N, K]
+      tf.matMul(tf.transpose(xs) as tf.Tensor2D, dy as tf.Tensor2D), // dw [K, E]
+      colSum(dy), // db [E]
+    ],
+  };
+}) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+
+/** x [N, D] @ w [D, E] + b [E] -> [N, E]. */
+export function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return denseOp(x, w as tf.Tensor2D, b as tf.Tensor1D);
+}
+
+/**
+ * Rows of table [R, D] at int32 ids [N] -> [N, D] (embedding lookup, masked-row selection). The gradient
+ * is a scatter-add in JS: tf.gather's own (UnsortedSegmentSum) takes seconds per call on the cpu backend.
+ */
+export const gatherRows = tf.customGrad((table, ids, save) => {
+  const [r, d] = (table as tf.Tensor).shape;
+  (save as tf.GradSaveFunc)([ids as tf.Tensor]);
+  return {
+    value: tf.gather(table as tf.Tensor2D, ids as tf.Tensor1D),
+    gradFunc: (dy: tf.Tensor, [idx]: tf.Tensor[]) => {
+      const rows = idx.dataSync();
+      const g = dy.dataSync();
+      const out = new Float32Array(r * d);
+      for (let i = 0; i < rows.length; i++) {
+        const src = i * d;
+        const dst = rows[i] * d;
+        for (let j = 0; j < d; j++) out[dst + j] += g[src + j];
+      }
+      return [tf.tensor2d(out, [r, d]), tf.zerosLike(idx)];
+    },
+  };
+}) as (table: tf.Tensor2D, ids: tf.Tensor1D) => tf.Tensor2D;
+
+/** GELU approximated as x * sigmoid(1.702 x) (Hendrycks & Gimpel): our choice, fewer kernels on CPU. */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))) as T;
+}
+
+/**
+ * y = (x - mean) * rsqrt(var + eps) * gamma + beta over the last axis of x [N, D], with the analytic
+ * gradient (about half the kernels of tfjs autodiff, which dominate small-matrix steps on CPU):
+ * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma.
+ */
+function layerNormOp(eps: number) {
+  return tf.customGrad((x, gamma, beta, save) => {
+    const mean = tf.mean(x as tf.Tensor, -1, true); // [N, 1]
+    const xc = tf.sub(x as tf.Tensor, mean); // [N, D]
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps)); // [N, 1]
+    const xhat = tf.mul(xc, rstd); // [N, D]
+    (save as tf.GradSaveFunc)([xhat, rstd, gamma as tf.Tensor]);
+    return {
+      value: tf.add(tf.mul(xhat, gamma as tf.Tensor), beta as tf.Tensor),
+      gradFunc: (dy: tf.Tensor, [xh, rs, g]: tf.Tensor[]) => {
+        const dxhat = tf.mul(dy, g); // [N, D]
+        const proj = tf.mean(tf.mul(dxhat, xh), -1, true); // [N, 1]
+        const dx = tf.mul(tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xh, proj)), rs); // [N, D]
+        return [dx, colSum(tf.mul(dy, xh)), colSum(dy)];
+      },
+    };
+  }) as (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D;
+}
+
+/** LayerNorm over the last axis of x [N, D]. */
+export class LayerNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  private readonly op: (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D;
+
+  constructor(f: ParamFactory, prefix: string, dim: number, eps: number) {
+    this.gamma = f.ones(`${prefix}/gamma`, [dim]);
+    this.beta = f.zeros(`${prefix}/beta`, [dim]);
+    this.op = layerNormOp(eps);
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return this.op(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D);
+  }
+}
+
+/**
+ * Per-row softmax cross-entropy: logits [M, V], labels [M] int32 -> [M], fused with the gradient
+ * softmax - onehot. Uses the Softmax kernel (fast on wasm, unlike Exp) and -log(p[label]) with p clamped
+ * at 1e-30, so a row's loss saturates at ~69 (our choice; far above any loss seen in training).
+ */
+export const softmaxCrossEntropy = tf.customGrad((logits, labels, save) => {
+  const [m, v] = (logits as tf.Tensor).shape;
+  const p = tf.softmax(logits as tf.Tensor2D); // [M, V]
+  const at = tf.add(tf.mul(tf.range(0, m, 1, "int32"), tf.scalar(v, "int32")), labels as tf.Tensor); // [M] flat label index
+  const picked = tf.gather(tf.reshape(p, [m * v]), at); // [M]
+  (save as tf.GradSaveFunc)([p, labels as tf.Tensor]);
+  return {
+    value: tf.neg(tf.log(tf.maximum(picked, 1e-30))),
+    gradFunc: (dy: tf.Tensor, [ps, ls]: tf.Tensor[]) => [
+      tf.mul(tf.sub(ps, tf.oneHot(ls as tf.Tensor1D, v)), tf.reshape(dy, [m, 1])), // [M, V]
+      tf.zerosLike(ls),
+    ],
+  };
+}) as (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Tensor1D;
+
+/** One candidate op at one layer: its weights (by local name) and its post-LN residual block. */
+export abstract class OpBlock {
+  readonly params: Map<string, tf.Variable>;
+  protected readonly f: ParamFactory;
+
+  constructor(readonly spec: OpSpec, readonly hidden: number, init: InitArgs) {
+    this.f = new ParamFactory(init);
+    this.params = this.f.params;
+  }
+
+  /** h [B, T, D] -> [B, T, D]; call inside tf.tidy. */
+  abstract apply(h: tf.Tensor3D): tf.Tensor3D;
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+  }
+}
+
+/** A block h + op(h) followed by its own LayerNorm; subclasses implement op on rows x [B*T, D]. */
+abstract class ResidualBlock extends OpBlock {
+  private readonly ln: LayerNorm;
+
+  constructor(spec: OpSpec, hidden: number, init: InitArgs) {
+    super(spec, hidden, init);
+    this.ln = new LayerNorm(this.f, "ln", hidden, init.lnEps);
+  }
+
+  protected abstract op(x: tf.Tensor2D, b: number, t: number): tf.Tensor2D;
+
+  apply(h: tf.Tensor3D): tf.Tensor3D {
+    const [b, t, d] = h.shape;
+    const x = tf.reshape(h, [b * t, d]) as tf.Tensor2D; // [B*T, D]
+    return tf.reshape(this.ln.apply(tf.add(x, this.op(x, b, t))), [b, t, d]) as tf.Tensor3D;
+  }
+}
+
+/** Multi-head self-attention, no padding mask (the data packs full-length sequences). */
+export class AttentionBlock extends ResidualBlock {
+  private readonly proj: [tf.Variable, tf.Variable][]; // Q, K, V, output: [D, D] weight and [D] bias each
+  private readonly heads: number;
+
+  constructor(spec: Extract<OpSpec, { kind: "attention" }>, hidden: number, init: InitArgs) {
+    super(spec, hidden, init);
+    this.heads = spec.heads;
+    // Separate projections rather than one fused [D, 3D]: tf.split's kernels cost more than the saved matMuls on wasm.
+    this.proj = ["q", "k", "v", "out"].map((n) => [this.f.normal(`${n}/w`, [hidden, hidden]), this.f.zeros(`${n}/b`, [hidden])]);
+  }
+
+  protected op(x: tf.Tensor2D, b: number, t: number): tf.Tensor2D {
+    const d = this.hidden;
+    const h = this.heads;
+    const dh = d / h;
+    const [q, k, v] = this.proj.slice(0, 3).map(([w, bias]) =>
+      tf.reshape(tf.transpose(tf.reshape(dense(x, w, bias), [b, t, h, dh]), [0, 2, 1, 3]), [b * h, t, dh]),
+    ) as tf.Tensor3D[]; // 3 x [B*H, T, dh]
+    const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dh)), k, false, true); // [B*H, T, T]
+    const ctx = tf.matMul(tf.softmax(scores), v); // [B*H, T, dh]
+    const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [b, h, t, dh]), [0, 2, 1, 3]), [b * t, d]) as tf.Tensor2D; // [B*T, D]
+    const [wo, bo] = this.proj[3];
+    return dense(merged, wo, bo);
+  }
+}
+
+/** Feed-forward: dense D->I, GELU, dense I->D. */
+export class FfnBlock extends ResidualBlock {
+  private readonly w1: tf.Variable;
+  private readonly b1: tf.Variable;
+  private readonly w2: tf.Variable;
+  private readonly b2: tf.Variable;
+
+  constructor(spec: Extract<OpSpec, { kind: "ffn" }>, hidden: number, init: InitArgs) {
+    super(spec, hidden, init);
+    this.w1 = this.f.normal("w1", [hidden, spec.inner]);
+    this.b1 = this.f.zeros("b1", [spec.inner]);
+    this.w2 = this.f.normal("w2", [spec.inner, hidden]);
+    this.b2 = this.f.zeros("b2", [hidden]);
+  }
+
+  protected op(x: tf.Tensor2D): tf.Tensor2D {
+    return dense(gelu(dense(x, this.w1, this.b1)), this.w2, this.b2); // [B*T, I] -> [B*T, D]
+  }
+}
+
+/** Separable conv: depthwise 1-D conv over time (same zero padding), pointwise dense, GELU. */
+export class SepConvBlock extends ResidualBlock {
+  private readonly wd: tf.Variable;
+  private readonly bd: tf.Variable;
+  private readonly wp: tf.Variable;
+  private readonly bp: tf.Variable;
+  private readonly kernel: number;
+
+  constructor(spec: Extract<OpSpec, { kind: "sepconv" }>, hidden: number, init: InitArgs) {
+    super(spec, hidden, init);
+    this.kernel = spec.kernel;
+    this.wd = this.f.normal("depthwise/w", [spec.kernel, hidden]); // one k-tap filter per channel
+    this.bd = this.f.zeros("depthwise/b", [hidden]);
+    this.wp = this.f.normal("pointwise/w", [hidden, hidden]);
+    this.bp = this.f.zeros("pointwise/b", [hidden]);
+  }
+
+  protected op(x: tf.Tensor2D, b: number, t: number): tf.Tensor2D {
+    const d = this.hidden;
+    const pad = (this.kernel - 1) / 2;
+    const xp = tf.pad(tf.reshape(x, [b, t, d]), [[0, 0], [pad, pad], [0, 0]]); // [B, T+k-1, D]
+    const taps = tf.unstack(this.wd); // k x [D]
+    // out[t] = sum_j x[t + j - pad] * w[j]: tap j reads the padded sequence shifted by j.
+    const conv = tf.addN(taps.map((w, j) => tf.mul(tf.slice(xp, [0, j, 0], [b, t, d]), w))); // [B, T, D]
+    const y = tf.reshape(tf.add(conv, this.bd), [b * t, d]) as tf.Tensor2D; // [B*T, D]
+    return gelu(dense(y, this.wp, this.bp));
+  }
+}
+
+/** Identity: h_out = h with no LayerNorm and no weights (our choice: a skipped sub-layer is a no-op). */
+export class IdentityBlock extends OpBlock {
+  apply(h: tf.Tensor3D): tf.Tensor3D {
+    return tf.clone(h); // a distinct tensor, so captured hidden states can be disposed independently
+  }
+}
+
+/** The block for `spec`. */
+export function createBlock(spec: OpSpec, hidden: number, init: InitArgs): OpBlock {
+  switch (spec.kind) {
+    case "attention":
+      return new AttentionBlock(spec, hidden, init);
+    case "ffn":
+      return new FfnBlock(spec, hidden, init);
+    case "sepconv":
+      return new SepConvBlock(spec, hidden, init);
+    case "identity":
+      return new IdentityBlock(spec, hidden, init);
+  }
+}

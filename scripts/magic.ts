@@ -1,0 +1,248 @@
+// The experiment CLI (`npm run magic -- <command>`): train a supernet with a sampler (optionally MAGIC-A
+// alignment), train or fine-tune one child, evaluate a child from a checkpoint, print a sampler's children,
+// and run the notebooks' experiments without Jupyter (interference, ground-truth, rank).
+// Runs live under runs/<kind>-<config hash>/ (checkpoint.ckpt + result.json); rerunning the same command
+// resumes from the checkpoint and ends with the numbers an uninterrupted run gives.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { initBackend } from "../lib/backend";
+import { currentPreset, PRESETS, type Preset } from "../lib/preset";
+import { seedFrom } from "../lib/rng";
+import { prepareMlmData } from "../lib/data";
+import { makeSpace, parseArch, archId, SPACE_PRESETS } from "../lib/nas/space";
+import { Supernet } from "../lib/nas/supernet";
+import { AnchorPolicy, alignedLoss, type AnchorKind } from "../lib/nas/align";
+import { makeSampler, SAMPLER_NAMES } from "../lib/nas/samplers";
+import type { Arch } from "../lib/nas/types";
+import { TRAIN_PRESETS, type TrainConfig } from "../lib/train/config";
+import { checkpointPath } from "../lib/train/checkpoint";
+import { loadWeights, runConfigHash, train, type TrainRun } from "../lib/train/loop";
+import { interferenceConfig, runInterference, saveInterferenceReport } from "../lib/experiments/interference";
+import { keyLine } from "../lib/experiments/interference-views";
+import { seedToSeedTau } from "../lib/experiments/ground-truth";
+import { groundTruthFor } from "../lib/experiments/ground-truth-run";
+import { parseScheme, rankScheme, RANK_PRESETS, SCHEMES } from "../lib/experiments/ranking";
+
+const ROOT = path.resolve(__dirname, "..");
+/** Salts of the sub-streams derived from --seed, so sampler, anchor and init draws are independent. */
+const SALT = { sampler: 0x5a3, anchor: 0xa7c };
+const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
+
+function intArg(name: string, min: number) {
+  return (raw: string): number => {
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}.`);
+    return v;
+  };
+}
+
+function numArg(name: string) {
+  return (raw: string): number => {
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${name} must be a number >= 0.`);
+    return v;
+  };
+}
+
+interface Common {
+  preset: Preset;
+  seed: number;
+  steps?: number;
+  lr?: number;
+  evalEvery?: number;
+  checkpointEvery?: number;
+  monitorEvery?: number;
+  stopAfter?: number;
+  out?: string;
+}
+
+const presetOption = () => new Option("--preset <name>", "experiment scale").choices(PRESETS).default(currentPreset());
+
+/** Options every training command shares. */
+function trainingOptions(cmd: Command): Command {
+  return cmd
+    .addOption(presetOption())
+    .option("--seed <n>", "seed of init, data order, sampler", intArg("--seed", 0), 0)
+    .option("--steps <n>", "optimizer steps (default: the preset's)", intArg("--steps", 1))
+    .option("--lr <x>", "peak learning rate (default: the preset's)", numArg("--lr"))
+    .option("--eval-every <n>", "validation every N steps", intArg("--eval-every", 0))
+    .option("--checkpoint-every <n>", "checkpoint every N steps", intArg("--checkpoint-every", 0))
+    .option("--monitor-every <n>", "log gradient interference every N steps (0 = off)", intArg("--monitor-every", 0))
+    .option("--stop-after <n>", "stop (resumably) after N completed steps", intArg("--stop-after", 1))
+    .option("--out <dir>", "run directory (default: runs/<kind>-<config hash>)");
+}
+
+function trainConfig(o: Common): Partial<TrainConfig> {
+  const c: Partial<TrainConfig> = { ...TRAIN_PRESETS[o.preset], seed: o.seed };
+  if (o.steps !== undefined) c.steps = o.steps;
+  if (o.lr !== undefined) c.lr = o.lr;
+  if (o.evalEvery !== undefined) c.evalEvery = o.evalEvery;
+  if (o.checkpointEvery !== undefined) c.checkpointEvery = o.checkpointEvery;
+  if (o.monitorEvery !== undefined) c.monitorEvery = o.monitorEvery;
+  return c;
+}
+
+/** Backend, data (with the space's sequence length) and space of a preset. */
+async function setup(preset: Preset, seed: number) {
+  await initBackend();
+  const data = prepareMlmData(preset, { seed, seqLen: SPACE_PRESETS[preset].seqLen });
+  console.log(data.summary);
+  const space = makeSpace(preset, data.vocabSize);
+  const validation = data.validationBatches();
+  return { data, space, validation, hashExtra: { preset, data: data.settings, vocabSize: data.vocabSize } };
+}
+
+/** Trains `run` in `out` (default runs/<kind>-<hash>) and writes result.json next to the checkpoint. */
+async function runAndReport(kind: string, run: TrainRun, o: Common, meta: Record<string, unknown>): Promise<void> {
+  const hash = runConfigHash(run);
+  const out = path.resolve(o.out ?? path.join(ROOT, "runs", `${kind}-${hash}`));
+  if (fs.existsSync(checkpointPath(out))) console.log(`checkpoint found in ${out}: resuming`);
+  const result = await train({ ...run, checkpointDir: out, stopAfter: o.stopAfter, progress: kind });
+  const last = result.history.at(-1);
+  const lastVal = [...result.history].reverse().find((e) => e.valLoss !== undefined);
+  fs.writeFileSync(
+    path.join(out, "result.json"),
+    JSON.stringify({ kind, ...meta, preset: o.preset, seed: o.seed, ...result }, null, 1),
+  );
+  console.log(
+    `${kind}: step ${result.step}${result.done ? " (done)" : " (stopped; rerun to resume)"}; ` +
+      `train loss ${last?.loss.toFixed(4) ?? "-"}; val loss ${lastVal?.valLoss?.toFixed(4) ?? "-"}; ` +
+      `${result.secondsPerStep.toFixed(3)} s/step; ${out}`,
+  );
+}
+
+const program = new Command("magic")
+  .description("MAGIC-lab experiments: supernet training with SPOS / FairNAS / MAGIC-T (+ MAGIC-A), child training")
+  .showHelpAfterError("(run with --help for usage)");
+
+trainingOptions(
+  program
+    .command("train-supernet")
+    .description("train a weight-sharing supernet")
+    .addOption(new Option("--sampler <name>", "child sampler").choices(SAMPLER_NAMES).makeOptionMandatory())
+    .option("--m <n>", "magic-t: sub-layers changed per step", intArg("--m", 1), 1)
+    .addOption(new Option("--align <anchor>", "MAGIC-A: align children to this anchor").choices(ALIGN_KINDS))
+    .option("--lambda <x>", "MAGIC-A alignment weight", numArg("--lambda")),
+).action(async (o: Common & { sampler: string; m: number; align?: AnchorKind; lambda?: number }) => {
+  if (o.m !== 1 && o.sampler !== "magic-t") throw new Error(`--m applies to --sampler magic-t only, got --sampler ${o.sampler}`);
+  if (o.lambda !== undefined && !o.align) throw new Error("--lambda needs --align best|random|largest");
+  const { data, space, validation, hashExtra } = await setup(o.preset, o.seed);
+  const model = new Supernet({ space, seed: o.seed });
+  const sampler = makeSampler(o.sampler, { layers: space.layers, numOps: space.ops.length, seed: seedFrom(o.seed, SALT.sampler), m: o.m });
+  const config = trainConfig(o);
+  if (o.lambda !== undefined) config.lambda = o.lambda;
+  const align = o.align
+    ? {
+        policy: new AnchorPolicy({ kind: o.align, seed: seedFrom(o.seed, SALT.anchor) }),
+        loss: (_m: unknown, arch: Arch, anchor: Arch, batch: Parameters<typeof alignedLoss>[3], lambda: number) =>
+          alignedLoss(model, arch, anchor, batch, lambda),
+      }
+    : undefined;
+  const kind = `supernet-${o.sampler}${o.sampler === "magic-t" && o.m !== 1 ? `-m${o.m}` : ""}${o.align ? `-align-${o.align}` : ""}-${o.preset}-s${o.seed}`;
+  const run: TrainRun = { model, data: { trainBatch: (s) => data.trainBatch(s), validation }, sampler, align, config, hashExtra };
+  await runAndReport(kind, run, o, { sampler: o.sampler, m: o.m, align: o.align ?? null, space });
+});
+
+trainingOptions(
+  program
+    .command("train-child")
+    .description("train one child from scratch, or fine-tune it from a supernet checkpoint (--from)")
+    .requiredOption("--arch <arch>", "child as a JSON array of op indices/names or an arch id (att4-ffn128-...)")
+    .option("--from <dir>", "inherit weights from this (supernet) run directory: fine-tuning"),
+).action(async (o: Common & { arch: string; from?: string }) => {
+  const { data, space, validation, hashExtra } = await setup(o.preset, o.seed);
+  const arch = parseArch(space, o.arch);
+  const model = new Supernet({ space, seed: o.seed, only: arch });
+  const source = o.from ? loadWeights(path.resolve(o.from), model) : null;
+  const kind = `child-${archId(space, arch)}${source ? `-ft${source.configHash.slice(0, 6)}` : ""}-${o.preset}-s${o.seed}`;
+  const run: TrainRun = {
+    model,
+    data: { trainBatch: (s) => data.trainBatch(s), validation },
+    arch,
+    config: trainConfig(o),
+    hashExtra: { ...hashExtra, from: source },
+  };
+  await runAndReport(kind, run, o, { arch, archId: archId(space, arch), from: source, space });
+});
+
+program
+  .command("eval-child")
+  .description("validation MLM loss and accuracy of a child with the weights of a checkpoint")
+  .requiredOption("--arch <arch>", "child as a JSON array or an arch id")
+  .requiredOption("--checkpoint <dir>", "run directory holding checkpoint.ckpt (supernet or child)")
+  .addOption(presetOption())
+  .action(async (o: { arch: string; checkpoint: string; preset: Preset }) => {
+    const { space, validation } = await setup(o.preset, 0);
+    const arch = parseArch(space, o.arch);
+    const model = new Supernet({ space, only: arch });
+    const { step, configHash } = loadWeights(path.resolve(o.checkpoint), model);
+    const { loss, accuracy } = model.evaluate(arch, validation);
+    console.log(JSON.stringify({ arch, archId: archId(space, arch), loss, accuracy, checkpoint: o.checkpoint, step, configHash }));
+  });
+
+program
+  .command("sample")
+  .description("print the children a sampler trains, one JSON array per line (same seeds as train-supernet)")
+  .addOption(new Option("--sampler <name>", "child sampler").choices(SAMPLER_NAMES).makeOptionMandatory())
+  .requiredOption("--steps <n>", "number of children", intArg("--steps", 1))
+  .option("--seed <n>", "run seed", intArg("--seed", 0), 0)
+  .option("--m <n>", "magic-t: sub-layers changed per step", intArg("--m", 1), 1)
+  .addOption(presetOption())
+  .action((o: { sampler: string; steps: number; seed: number; m: number; preset: Preset }) => {
+    if (o.m !== 1 && o.sampler !== "magic-t") throw new Error(`--m applies to --sampler magic-t only, got --sampler ${o.sampler}`);
+    const { layers, ops } = SPACE_PRESETS[o.preset];
+    const sampler = makeSampler(o.sampler, { layers, numOps: ops.length, seed: seedFrom(o.seed, SALT.sampler), m: o.m });
+    const lines: string[] = [];
+    for (let i = 0; i < o.steps; i++) lines.push(JSON.stringify(sampler.next()));
+    process.stdout.write(`${lines.join("\n")}\n`);
+  });
+
+program
+  .command("interference")
+  .description("experiment 01: gradient interference between children vs k and vs input/output similarity (JSON)")
+  .addOption(presetOption())
+  .option("--seed <n>", "seed of init, data order, samplers and pair draws", intArg("--seed", 0), 0)
+  .requiredOption("--out <file>", "where to write the JSON report")
+  .action(async (o: { preset: Preset; seed: number; out: string }) => {
+    await initBackend();
+    const report = await runInterference(interferenceConfig(o.preset, { seed: o.seed, runDir: path.join(ROOT, "runs", "interference") }));
+    saveInterferenceReport(report, path.resolve(o.out));
+    console.log(keyLine(report));
+  });
+
+program
+  .command("ground-truth")
+  .description("train the ground-truth children from scratch (resumable, one worker per core) and write data/ground-truth/<preset>.json")
+  .addOption(presetOption())
+  .option("--workers <n>", "worker processes (default: one per core)", intArg("--workers", 1))
+  .action(async (o: { preset: Preset; workers?: number }) => {
+    const data = prepareMlmData(o.preset);
+    const table = await groundTruthFor(o.preset, data, process.env.MAGIC_RECOMPUTE === "1", o.workers);
+    const ceiling = seedToSeedTau(table);
+    console.log(`data/ground-truth/${o.preset}.json: ${table.rows.length} jobs (config hash ${table.configHash}, ${table.createdAt}); ` +
+      `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it.`);
+  });
+
+program
+  .command("rank")
+  .description("experiments 02-04: train one scheme's supernet and rank the ground-truth children with it (JSON)")
+  .requiredOption("--scheme <name>", `one of: ${Object.keys(SCHEMES).join(", ")}`)
+  .addOption(presetOption())
+  .option("--seed <n>", "seed of init, data order, sampler and anchor pool", intArg("--seed", 0), 1)
+  .requiredOption("--out <file>", "where to write the JSON result")
+  .action(async (o: { scheme: string; preset: Preset; seed: number; out: string }) => {
+    parseScheme(o.scheme);
+    await initBackend();
+    const data = prepareMlmData(o.preset);
+    const gt = await groundTruthFor(o.preset, data);
+    const result = await rankScheme(RANK_PRESETS[o.preset], o.scheme, o.seed, data, gt);
+    fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
+    fs.writeFileSync(path.resolve(o.out), `${JSON.stringify(result, null, 1)}\n`);
+    console.log(`${o.scheme} seed ${o.seed}: Kendall tau ${result.kendallTau.toFixed(3)}, Spearman ${result.spearman.toFixed(3)}, P@k ${JSON.stringify(result.precisionAtK)}`);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
