@@ -1,0 +1,92 @@
+// Runs the ground-truth jobs on every core: one worker process per core (each with a single OpenBLAS
+// thread), job j going to worker j mod W. Workers report steps over IPC so the parent shows one progress
+// bar with an ETA; an interrupted build resumes from the result files and the jobs' checkpoints.
+import { fork } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { projectPath } from "../paths";
+import { initBackend } from "../backend";
+import { prepareMlmData, type MlmData } from "../data";
+import { makeSpace } from "../nas/space";
+import { progress } from "../progress";
+import type { Preset } from "../preset";
+import {
+  GROUND_TRUTH_PRESETS,
+  groundTruthDirs,
+  groundTruthHash,
+  groundTruthJobs,
+  mergeGroundTruth,
+  runGroundTruthJob,
+  type GroundTruthConfig,
+  loadGroundTruth,
+  type GroundTruthTable,
+} from "./ground-truth";
+
+type WorkerMessage = { kind: "step"; job: string; step: number } | { kind: "done"; job: string };
+
+/** Trains every missing job with `workers` processes (default: one per core), then writes the table. */
+export async function buildGroundTruth(config: GroundTruthConfig, workers = Math.max(1, os.cpus().length)): Promise<GroundTruthTable> {
+  const data = prepareMlmData(config.preset);
+  const space = makeSpace(config.preset, data.vocabSize);
+  const hash = groundTruthHash(config, space, data);
+  const jobs = groundTruthJobs(config, space);
+  const perJob = new Map<string, number>();
+  const bar = progress({ total: jobs.length * config.steps, label: `ground truth (${jobs.length} jobs, ${workers} workers)` });
+  const update = () => bar.update([...perJob.values()].reduce((a, b) => a + b, 0), { jobs: `${[...perJob.values()].filter((s) => s >= config.steps).length}/${jobs.length}` });
+  const run = (index: number) =>
+    new Promise<void>((resolve, reject) => {
+      const child = fork(projectPath("scripts", "ground-truth-worker.ts"), [JSON.stringify(config), String(index), String(workers)], {
+        execArgv: ["--import", "tsx"],
+        env: { ...process.env, OPENBLAS_NUM_THREADS: "1" },
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      });
+      child.on("message", (m: WorkerMessage) => {
+        perJob.set(m.job, m.kind === "done" ? config.steps : m.step);
+        update();
+      });
+      child.on("error", reject);
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`ground-truth worker ${index} exited with code ${code}`))));
+    });
+  try {
+    await Promise.all(Array.from({ length: workers }, (_, i) => run(i)));
+  } finally {
+    bar.stop();
+  }
+  return mergeGroundTruth(config, space, hash);
+}
+
+/** The body of one worker process (scripts/ground-truth-worker.ts). */
+export async function groundTruthWorker(config: GroundTruthConfig, index: number, workers: number): Promise<void> {
+  await initBackend({ quiet: true });
+  const data = prepareMlmData(config.preset);
+  const space = makeSpace(config.preset, data.vocabSize);
+  const hash = groundTruthHash(config, space, data);
+  const mine = groundTruthJobs(config, space).filter((_, j) => j % workers === index);
+  for (const job of mine) {
+    await runGroundTruthJob(config, data, job, hash, (step) => {
+      if (step % 10 === 0) process.send?.({ kind: "step", job: job.key, step } satisfies WorkerMessage);
+    });
+    process.send?.({ kind: "done", job: job.key } satisfies WorkerMessage);
+  }
+}
+
+/**
+ * The ground-truth table of `preset`: the committed one when it matches the current config, else built here
+ * (hours on the small preset). MAGIC_RECOMPUTE=1 discards finished jobs and rebuilds it.
+ */
+export async function groundTruthFor(
+  preset: Preset,
+  data: MlmData,
+  recompute = process.env.MAGIC_RECOMPUTE === "1",
+  workers?: number,
+): Promise<GroundTruthTable> {
+  const config = GROUND_TRUTH_PRESETS[preset];
+  const hash = groundTruthHash(config, makeSpace(preset, data.vocabSize), data);
+  if (!recompute) {
+    const table = loadGroundTruth(config, hash);
+    if (table) return table;
+  } else {
+    fs.rmSync(groundTruthDirs(config, hash).run, { recursive: true, force: true });
+  }
+  return buildGroundTruth(config, workers);
+}

@@ -1,0 +1,197 @@
+// Experiments 02-04: does a supernet trained with scheme X rank the ground-truth children correctly?
+// Each (scheme, seed) trains one supernet (same steps, data order and evaluation for every scheme),
+// scores every ground-truth child with inherited weights on the same validation batches as the ground
+// truth, and compares the two losses with Kendall tau, Spearman rho and precision@k, with bootstrap CIs
+// over children. Results are cached per (scheme, seed) under runs/rank/, keyed by a config hash.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import type { Preset } from "../preset";
+import { projectPath } from "../paths";
+import type { MlmData } from "../data";
+import { makeSpace } from "../nas/space";
+import { Supernet } from "../nas/supernet";
+import { Coverage, makeSampler, type SamplerName } from "../nas/samplers";
+import { AnchorPolicy, alignedLoss, type AnchorKind } from "../nas/align";
+import type { Arch } from "../nas/types";
+import { train, type HistoryEntry } from "../train/loop";
+import type { TrainConfig } from "../train/config";
+import { configHash } from "../train/checkpoint";
+import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
+import { primaryRows, writeJsonAtomic, type GroundTruthTable } from "./ground-truth";
+
+/** A supernet training scheme: a sampler, optionally with MAGIC-A alignment. */
+export interface SchemeSpec {
+  sampler: SamplerName;
+  /** magic-t: sub-layers changed per step; "L" = all of them (the ablation's upper end). */
+  m?: number | "L";
+  /** MAGIC-A: anchor policy and weight of the alignment term. */
+  align?: { kind: AnchorKind; lambda: number; poolSize?: number; refreshEvery?: number };
+}
+
+/** Our defaults for MAGIC-A: λ = 0.5, the best of 8 children re-evaluated every 100 steps. */
+const ALIGN = { kind: "best" as const, lambda: 0.5, poolSize: 8, refreshEvery: 100 };
+
+export const SCHEMES: Record<string, SchemeSpec> = {
+  uniform: { sampler: "uniform" },
+  fairnas: { sampler: "fairnas" },
+  "magic-t": { sampler: "magic-t", m: 1 },
+  "magic-a": { sampler: "uniform", align: ALIGN },
+  "magic-at": { sampler: "magic-t", m: 1, align: ALIGN },
+  // ablations
+  "magic-t-m2": { sampler: "magic-t", m: 2 },
+  "magic-t-mL": { sampler: "magic-t", m: "L" },
+  "magic-a-lambda0.1": { sampler: "uniform", align: { ...ALIGN, lambda: 0.1 } },
+  "magic-a-lambda2": { sampler: "uniform", align: { ...ALIGN, lambda: 2 } },
+  "magic-a-random": { sampler: "uniform", align: { ...ALIGN, kind: "random" } },
+  "magic-a-largest": { sampler: "uniform", align: { ...ALIGN, kind: "largest" } },
+};
+
+export function parseScheme(name: string): SchemeSpec {
+  const spec = SCHEMES[name];
+  if (!spec) throw new Error(`unknown scheme '${name}'; use one of: ${Object.keys(SCHEMES).join(", ")}`);
+  return spec;
+}
+
+export interface RankConfig {
+  preset: Preset;
+  /** Supernet training steps, the same for every scheme. */
+  steps: number;
+  /** Seeds per scheme (init, data order, sampler, anchor pool). */
+  seeds: number[];
+  /** k of precision@k (fraction of the true top-k among the supernet's top-k). */
+  topK: number;
+  /** Log the live interference every M steps (0 = off). */
+  monitorEvery: number;
+  /** Bootstrap resamples for the CIs over children. */
+  resamples: number;
+  train: Partial<TrainConfig>;
+}
+
+/** Per-preset defaults (our choices). */
+export const RANK_PRESETS: Record<Preset, RankConfig> = {
+  tiny: { preset: "tiny", steps: 20, seeds: [1, 2], topK: 2, monitorEvery: 2, resamples: 200, train: { lr: 1e-3, evalEvery: 0 } },
+  small: { preset: "small", steps: 1200, seeds: [1, 2, 3], topK: 8, monitorEvery: 20, resamples: 1000, train: { lr: 1e-3, evalEvery: 400 } },
+  paper: { preset: "paper", steps: 100000, seeds: [1, 2, 3, 4, 5], topK: 10, monitorEvery: 500, resamples: 1000, train: { evalEvery: 5000 } },
+};
+
+export interface RankChild {
+  arch: Arch;
+  id: string;
+  /** Validation MLM loss with inherited supernet weights (lower is better). */
+  supernet: number;
+  /** Validation MLM loss trained from scratch (lower is better). */
+  groundTruth: number;
+  params: number;
+}
+
+export interface RankResult {
+  scheme: string;
+  seed: number;
+  preset: Preset;
+  steps: number;
+  children: RankChild[];
+  kendallTau: number;
+  spearman: number;
+  precisionAtK: Record<string, number>;
+  ci: { kendallTau: [number, number]; spearman: [number, number] };
+  /** Mean supernet validation loss over the children (a scale, not a ranking, measure). */
+  meanSupernetLoss: number;
+  /** How often each (layer, op) was trained. */
+  coverage: number[][];
+  /** Live interference monitor: (step, cosine) pairs. */
+  monitor: { step: number; cosine: number }[];
+  secondsPerStep: number;
+  configHash: string;
+}
+
+/** Tau, rho, P@k and their CIs from per-child values (the recomputation the notebooks show). */
+export function rankStats(children: RankChild[], topK: number, resamples: number, seed: number) {
+  const s = children.map((c) => c.supernet), g = children.map((c) => c.groundTruth);
+  const k = Math.min(topK, children.length);
+  return {
+    kendallTau: kendallTau(s, g),
+    spearman: spearman(s, g),
+    precisionAtK: { [String(k)]: precisionAtK(s, g, k) },
+    ci: {
+      kendallTau: bootstrapCI([s, g], (a, b) => kendallTau(a, b), { resamples, seed }),
+      spearman: bootstrapCI([s, g], (a, b) => spearman(a, b), { resamples, seed }),
+    },
+  };
+}
+
+/** Where a (scheme, seed) run lives, keyed by everything its numbers depend on. */
+function runDir(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
+  const spec = parseScheme(scheme);
+  const space = makeSpace(config.preset, data.vocabSize);
+  const hash = configHash({ config: { ...config, seeds: undefined }, spec, seed, space, data: data.settings, gt: gt.configHash });
+  return { spec, space, hash, dir: projectPath("runs", "rank", config.preset, `${scheme}-seed${seed}-${hash}`) };
+}
+
+/**
+ * The supernet of `scheme` with `seed`, trained for `config.steps` (resumed from its checkpoint, so a
+ * finished run loads instantly). The caller disposes the model and the validation batches.
+ */
+export async function trainScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
+  const { spec, space, hash, dir } = runDir(config, scheme, seed, data, gt);
+  const model = new Supernet({ space, seed });
+  const validation = data.validationBatches(gt.config.evalBatches);
+  const m = spec.m === "L" ? space.layers : spec.m;
+  const sampler = makeSampler(spec.sampler, { layers: space.layers, numOps: space.ops.length, seed, m });
+  const align = spec.align && {
+    policy: new AnchorPolicy({ ...spec.align, seed }),
+    loss: (model: unknown, arch: Arch, anchor: Arch, batch: Parameters<typeof alignedLoss>[3], lambda: number) =>
+      alignedLoss(model as Supernet, arch, anchor, batch, lambda),
+  };
+  const result = await train({
+    model,
+    data: { trainBatch: (s) => data.trainBatch(s), validation },
+    sampler,
+    align,
+    config: { ...config.train, steps: config.steps, seed, monitorEvery: config.monitorEvery, ...(spec.align ? { lambda: spec.align.lambda } : {}) },
+    checkpointDir: dir,
+    hashExtra: { data: data.settings, scheme: spec },
+    progress: `${scheme} seed ${seed}`,
+  });
+  return { model, validation, result, hash, dir };
+}
+
+/** Trains (or loads) the supernet of `scheme` with `seed` and ranks the ground-truth children with it. */
+export async function rankScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable): Promise<RankResult> {
+  const resultFile = path.join(runDir(config, scheme, seed, data, gt).dir, "result.json");
+  if (fs.existsSync(resultFile)) return JSON.parse(fs.readFileSync(resultFile, "utf8")) as RankResult;
+  const { model, validation, result, hash } = await trainScheme(config, scheme, seed, data, gt);
+  const coverage = new Coverage(model.space.layers, model.space.ops.length);
+  result.history.forEach((h: HistoryEntry) => coverage.add(h.arch));
+  const children = primaryRows(gt).map((row) => ({
+    arch: row.arch,
+    id: row.id,
+    supernet: model.evaluate(row.arch, validation).loss,
+    groundTruth: row.valLoss,
+    params: row.params,
+  }));
+  model.dispose();
+  tf.dispose(validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
+  const out: RankResult = {
+    scheme,
+    seed,
+    preset: config.preset,
+    steps: config.steps,
+    children,
+    ...rankStats(children, config.topK, config.resamples, seed),
+    meanSupernetLoss: children.reduce((a, c) => a + c.supernet, 0) / children.length,
+    coverage: coverage.toJSON().counts,
+    monitor: result.history.flatMap((h) => (typeof h.interference === "number" ? [{ step: h.step, cosine: h.interference }] : [])),
+    secondsPerStep: result.secondsPerStep,
+    configHash: hash,
+  };
+  writeJsonAtomic(resultFile, out);
+  return out;
+}
+
+/** Runs (or loads) every (scheme, seed) of `plan`, in order. */
+export async function rankSchemes(config: RankConfig, plan: { schemes: string[]; seeds: number[] }[], data: MlmData, gt: GroundTruthTable): Promise<RankResult[]> {
+  const out: RankResult[] = [];
+  for (const { schemes, seeds } of plan) for (const scheme of schemes) for (const seed of seeds) out.push(await rankScheme(config, scheme, seed, data, gt));
+  return out;
+}
