@@ -16,3 +16,8 @@ export const PROJECT_ROOT = findRoot(__dirname);
 export function projectPath(...parts: string[]): string {
   return path.join(PROJECT_ROOT, ...parts);
 }
+
+/** Where training runs (checkpoints, cached results) go: `MAGIC_RUNS_DIR`, default `<root>/runs`. */
+export function runsPath(...parts: string[]): string {
+  return path.join(process.env.MAGIC_RUNS_DIR ?? projectPath("runs"), ...parts);
+}

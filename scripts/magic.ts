@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { initBackend } from "../lib/backend";
+import { runsPath } from "../lib/paths";
 import { currentPreset, PRESETS, type Preset } from "../lib/preset";
 import { seedFrom } from "../lib/rng";
 import { prepareMlmData } from "../lib/data";
@@ -24,7 +25,6 @@ import { seedToSeedTau } from "../lib/experiments/ground-truth";
 import { groundTruthFor } from "../lib/experiments/ground-truth-run";
 import { parseScheme, rankScheme, RANK_PRESETS, SCHEMES } from "../lib/experiments/ranking";
 
-const ROOT = path.resolve(__dirname, "..");
 /** Salts of the sub-streams derived from --seed, so sampler, anchor and init draws are independent. */
 const SALT = { sampler: 0x5a3, anchor: 0xa7c };
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
@@ -96,7 +96,7 @@ async function setup(preset: Preset, seed: number) {
 /** Trains `run` in `out` (default runs/<kind>-<hash>) and writes result.json next to the checkpoint. */
 async function runAndReport(kind: string, run: TrainRun, o: Common, meta: Record<string, unknown>): Promise<void> {
   const hash = runConfigHash(run);
-  const out = path.resolve(o.out ?? path.join(ROOT, "runs", `${kind}-${hash}`));
+  const out = path.resolve(o.out ?? runsPath(`${kind}-${hash}`));
   if (fs.existsSync(checkpointPath(out))) console.log(`checkpoint found in ${out}: resuming`);
   const result = await train({ ...run, checkpointDir: out, stopAfter: o.stopAfter, progress: kind });
   const last = result.history.at(-1);
@@ -206,7 +206,7 @@ program
   .requiredOption("--out <file>", "where to write the JSON report")
   .action(async (o: { preset: Preset; seed: number; out: string }) => {
     await initBackend();
-    const report = await runInterference(interferenceConfig(o.preset, { seed: o.seed, runDir: path.join(ROOT, "runs", "interference") }));
+    const report = await runInterference(interferenceConfig(o.preset, { seed: o.seed, runDir: runsPath("interference") }));
     saveInterferenceReport(report, path.resolve(o.out));
     console.log(keyLine(report));
   });

@@ -1,7 +1,6 @@
 // Notebook 03's mechanism check: does MAGIC-A make a shared op's inputs and outputs more similar across
 // children, and their gradients less conflicting? The same pair protocol as experiment 01, measured on
 // the final supernets of two schemes (e.g. uniform vs magic-a) with the same seed and the same pairs.
-import * as tf from "@tensorflow/tfjs";
 import type { MlmData } from "../data";
 import { mean } from "../metrics";
 import type { PairResult } from "../interference";
@@ -22,10 +21,9 @@ export interface IoSimilarity {
 export async function ioSimilarity(config: RankConfig, schemes: string[], seed: number, pairsPerCell: number, data: MlmData, gt: GroundTruthTable): Promise<IoSimilarity[]> {
   const out: IoSimilarity[] = [];
   for (const scheme of schemes) {
-    const { model, validation } = await trainScheme(config, scheme, seed, data, gt);
+    const { model, validation, release } = await trainScheme(config, scheme, seed, data, gt);
     const pairs = measureCells(model, validation, pairsPerCell, seed, config.steps); // same draws for every scheme
-    model.dispose();
-    tf.dispose(validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
+    release();
     out.push({
       scheme,
       seed,

@@ -63,8 +63,10 @@ export async function groundTruthWorker(config: GroundTruthConfig, index: number
   const hash = groundTruthHash(config, space, data);
   const mine = groundTruthJobs(config, space).filter((_, j) => j % workers === index);
   for (const job of mine) {
-    await runGroundTruthJob(config, data, job, hash, (step) => {
-      if (step % 10 === 0) process.send?.({ kind: "step", job: job.key, step } satisfies WorkerMessage);
+    await runGroundTruthJob(config, data, job, hash, {
+      onStep: (step) => {
+        if (step % 10 === 0) process.send?.({ kind: "step", job: job.key, step } satisfies WorkerMessage);
+      },
     });
     process.send?.({ kind: "done", job: job.key } satisfies WorkerMessage);
   }

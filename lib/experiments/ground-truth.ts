@@ -7,7 +7,7 @@ import { execSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Preset } from "../preset";
-import { projectPath } from "../paths";
+import { projectPath, runsPath } from "../paths";
 import { Rng, seedFrom } from "../rng";
 import { backendInfo } from "../backend";
 import type { MlmData } from "../data";
@@ -115,7 +115,7 @@ export function groundTruthHash(config: GroundTruthConfig, space: SearchSpace, d
 }
 
 export function groundTruthDirs(config: GroundTruthConfig, hash: string) {
-  const run = projectPath("runs", "ground-truth", `${config.preset}-${hash}`);
+  const run = runsPath("ground-truth", `${config.preset}-${hash}`);
   return { run, results: path.join(run, "results"), table: projectPath("data", "ground-truth", `${config.preset}.json`) };
 }
 
@@ -126,8 +126,17 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   fs.renameSync(tmp, file);
 }
 
-/** Trains one job from scratch (resuming its checkpoint) and writes its result file; returns the row. */
-export async function runGroundTruthJob(config: GroundTruthConfig, data: MlmData, job: Job, hash: string, onStep?: (step: number) => void): Promise<GroundTruthRow> {
+/**
+ * Trains one job from scratch (resuming its checkpoint) and writes its result file; returns the row, or null
+ * when `stopAfter` stopped it early (it resumes from its checkpoint next time).
+ */
+export async function runGroundTruthJob(
+  config: GroundTruthConfig,
+  data: MlmData,
+  job: Job,
+  hash: string,
+  options: { onStep?: (step: number) => void; stopAfter?: number } = {},
+): Promise<GroundTruthRow | null> {
   const dirs = groundTruthDirs(config, hash);
   const resultFile = path.join(dirs.results, `${job.key}.json`);
   if (fs.existsSync(resultFile)) return JSON.parse(fs.readFileSync(resultFile, "utf8")) as GroundTruthRow;
@@ -142,10 +151,12 @@ export async function runGroundTruthJob(config: GroundTruthConfig, data: MlmData
     checkpointDir: path.join(dirs.run, "jobs", job.key),
     hashExtra: { data: data.settings, job: job.key },
     progress: false,
-    onStep: (e) => onStep?.(e.step),
+    stopAfter: options.stopAfter,
+    onStep: (e) => options.onStep?.(e.step),
   });
   const last = result.history[result.history.length - 1];
   model.dispose();
+  if (!result.done) return null;
   if (last?.valLoss === undefined || last.valAccuracy === undefined) throw new Error(`ground truth ${job.key}: no final validation`);
   const row: GroundTruthRow = {
     arch: job.arch,

@@ -8,14 +8,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Preset } from "../preset";
+import { runsPath } from "../paths";
 import { Rng, seedFrom } from "../rng";
 import { prepareMlmData, type MlmData } from "../data";
 import { makeSpace } from "../nas/space";
 import { Supernet } from "../nas/supernet";
 import { makeSampler, type SamplerName } from "../nas/samplers";
-import { train, type HistoryEntry } from "../train/loop";
+import { runConfigHash, train, type HistoryEntry, type TrainRun } from "../train/loop";
 import type { TrainConfig } from "../train/config";
-import { configHash } from "../train/checkpoint";
 import type { MlmBatch } from "../nas/types";
 import { progress } from "../progress";
 import { measurePair, samplePairs, summarizePairs, type InterferenceSummary, type PairResult } from "../interference";
@@ -52,7 +52,7 @@ export const INTERFERENCE_PRESETS: Record<Preset, Omit<InterferenceConfig, "runD
 };
 
 export function interferenceConfig(preset: Preset, overrides: Partial<InterferenceConfig> = {}): InterferenceConfig {
-  const config: InterferenceConfig = { ...INTERFERENCE_PRESETS[preset], seed: 0, runDir: path.resolve("runs", "interference"), ...overrides };
+  const config: InterferenceConfig = { ...INTERFERENCE_PRESETS[preset], seed: 0, runDir: runsPath("interference"), ...overrides };
   const bad = config.analyseAt.filter((s) => !Number.isInteger(s) || s < 1 || s > config.steps);
   if (bad.length) throw new Error(`interference: analyseAt steps must be integers in [1, ${config.steps}], got ${bad.join(", ")}`);
   return config;
@@ -90,27 +90,24 @@ function writeJsonAtomic(file: string, value: unknown): void {
   fs.renameSync(tmp, file);
 }
 
-/** The run's folder, keyed by everything its numbers depend on, so a changed config never meets an old checkpoint. */
-function runKeyDir(config: InterferenceConfig, data: MlmData): string {
-  const { runDir, ...rest } = config;
-  return path.join(runDir, `${config.preset}-seed${config.seed}-${configHash({ config: rest, data: data.settings })}`);
-}
-
-/** Trains (or resumes) the `sampler` supernet up to `stopAfter` steps; returns the model at that step. */
+/**
+ * Trains (or resumes) the `sampler` supernet up to `stopAfter` steps; returns the model at that step and its
+ * folder, keyed by the training loop's own hash (config, sampler, initial weights, data), so a changed config
+ * or code never meets an old checkpoint.
+ */
 async function trainTo(config: InterferenceConfig, data: MlmData, sampler: SamplerName, stopAfter: number) {
   const space = makeSpace(config.preset, data.vocabSize);
   const model = new Supernet({ space, seed: config.seed });
-  const result = await train({
+  const run: TrainRun = {
     model,
     data: { trainBatch: (s) => data.trainBatch(s), validation: validationOf(data) },
     sampler: makeSampler(sampler, { layers: space.layers, numOps: space.ops.length, seed: config.seed }),
     config: { ...config.train, steps: config.steps, monitorEvery: config.monitorEvery, seed: config.seed },
-    checkpointDir: path.join(runKeyDir(config, data), sampler),
     hashExtra: data.settings,
-    stopAfter,
-    progress: `${sampler} supernet`,
-  });
-  return { model, history: result.history, step: result.step };
+  };
+  const dir = path.join(config.runDir, `${config.preset}-seed${config.seed}`, `${sampler}-${runConfigHash(run)}`);
+  const result = await train({ ...run, checkpointDir: dir, stopAfter, progress: `${sampler} supernet` });
+  return { model, history: result.history, step: result.step, dir };
 }
 
 const validationCache = new WeakMap<MlmData, ReturnType<MlmData["validationBatches"]>>();
@@ -146,13 +143,12 @@ function monitorCurve(sampler: SamplerName, history: HistoryEntry[]): MonitorCur
 
 /** Runs experiment 01 (resumable); `data` may be passed in to share one prepared dataset. */
 export async function runInterference(config: InterferenceConfig, data: MlmData = prepareMlmData(config.preset)): Promise<InterferenceReport> {
-  const dir = runKeyDir(config, data);
   const checkpoints: CheckpointAnalysis[] = [];
   let uniformHistory: HistoryEntry[] = [];
   for (const step of [...config.analyseAt].sort((a, b) => a - b)) {
-    const file = path.join(dir, `analysis-step${step}-P${config.pairsPerCell}.json`);
+    const { model, history, step: at, dir } = await trainTo(config, data, "uniform", step);
+    const file = path.join(dir, `analysis-step${step}-P${config.pairsPerCell}-B${config.analysisBatches}.json`);
     let pairs = readJson<PairResult[]>(file);
-    const { model, history, step: at } = await trainTo(config, data, "uniform", step);
     uniformHistory = history;
     if (!pairs) {
       if (at !== step) {

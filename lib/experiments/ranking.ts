@@ -7,16 +7,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
-import { projectPath } from "../paths";
+import { runsPath } from "../paths";
 import type { MlmData } from "../data";
 import { makeSpace } from "../nas/space";
 import { Supernet } from "../nas/supernet";
 import { Coverage, makeSampler, type SamplerName } from "../nas/samplers";
 import { AnchorPolicy, alignedLoss, type AnchorKind } from "../nas/align";
 import type { Arch } from "../nas/types";
-import { train, type HistoryEntry } from "../train/loop";
+import { runConfigHash, train, type HistoryEntry, type TrainRun } from "../train/loop";
 import type { TrainConfig } from "../train/config";
-import { configHash } from "../train/checkpoint";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
 import { primaryRows, writeJsonAtomic, type GroundTruthTable } from "./ground-truth";
 
@@ -120,47 +119,61 @@ export function rankStats(children: RankChild[], topK: number, resamples: number
   };
 }
 
-/** Where a (scheme, seed) run lives, keyed by everything its numbers depend on. */
-function runDir(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
+/**
+ * The untrained supernet run of (scheme, seed) and its folder, keyed by the training loop's own hash
+ * (config, sampler, anchor, initial weights, data), so a changed config or code never meets an old run.
+ * The caller disposes the model and the validation batches.
+ */
+function prepareScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
   const spec = parseScheme(scheme);
   const space = makeSpace(config.preset, data.vocabSize);
-  const hash = configHash({ config: { ...config, seeds: undefined }, spec, seed, space, data: data.settings, gt: gt.configHash });
-  return { spec, space, hash, dir: projectPath("runs", "rank", config.preset, `${scheme}-seed${seed}-${hash}`) };
+  const model = new Supernet({ space, seed });
+  const validation = data.validationBatches(gt.config.evalBatches);
+  const m = spec.m === "L" ? space.layers : spec.m;
+  const align = spec.align && {
+    policy: new AnchorPolicy({ ...spec.align, seed }),
+    loss: (net: unknown, arch: Arch, anchor: Arch, batch: Parameters<typeof alignedLoss>[3], lambda: number) =>
+      alignedLoss(net as Supernet, arch, anchor, batch, lambda),
+  };
+  const run: TrainRun = {
+    model,
+    data: { trainBatch: (s) => data.trainBatch(s), validation },
+    sampler: makeSampler(spec.sampler, { layers: space.layers, numOps: space.ops.length, seed, m }),
+    align,
+    config: { ...config.train, steps: config.steps, seed, monitorEvery: config.monitorEvery, ...(spec.align ? { lambda: spec.align.lambda } : {}) },
+    hashExtra: { data: data.settings, scheme: spec, groundTruth: gt.configHash, evalBatches: gt.config.evalBatches },
+  };
+  const hash = runConfigHash(run);
+  const release = () => {
+    model.dispose();
+    tf.dispose(validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
+  };
+  return { run, model, validation, hash, release, dir: runsPath("rank", config.preset, `${scheme}-seed${seed}-${hash}`) };
 }
 
 /**
  * The supernet of `scheme` with `seed`, trained for `config.steps` (resumed from its checkpoint, so a
- * finished run loads instantly). The caller disposes the model and the validation batches.
+ * finished run loads instantly). Call `release()` when done with the model.
  */
 export async function trainScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
-  const { spec, space, hash, dir } = runDir(config, scheme, seed, data, gt);
-  const model = new Supernet({ space, seed });
-  const validation = data.validationBatches(gt.config.evalBatches);
-  const m = spec.m === "L" ? space.layers : spec.m;
-  const sampler = makeSampler(spec.sampler, { layers: space.layers, numOps: space.ops.length, seed, m });
-  const align = spec.align && {
-    policy: new AnchorPolicy({ ...spec.align, seed }),
-    loss: (model: unknown, arch: Arch, anchor: Arch, batch: Parameters<typeof alignedLoss>[3], lambda: number) =>
-      alignedLoss(model as Supernet, arch, anchor, batch, lambda),
-  };
-  const result = await train({
-    model,
-    data: { trainBatch: (s) => data.trainBatch(s), validation },
-    sampler,
-    align,
-    config: { ...config.train, steps: config.steps, seed, monitorEvery: config.monitorEvery, ...(spec.align ? { lambda: spec.align.lambda } : {}) },
-    checkpointDir: dir,
-    hashExtra: { data: data.settings, scheme: spec },
-    progress: `${scheme} seed ${seed}`,
-  });
-  return { model, validation, result, hash, dir };
+  const prepared = prepareScheme(config, scheme, seed, data, gt);
+  return { ...prepared, result: await trainPrepared(prepared, `${scheme} seed ${seed}`) };
+}
+
+function trainPrepared(prepared: ReturnType<typeof prepareScheme>, label: string) {
+  return train({ ...prepared.run, checkpointDir: prepared.dir, progress: label });
 }
 
 /** Trains (or loads) the supernet of `scheme` with `seed` and ranks the ground-truth children with it. */
 export async function rankScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable): Promise<RankResult> {
-  const resultFile = path.join(runDir(config, scheme, seed, data, gt).dir, "result.json");
-  if (fs.existsSync(resultFile)) return JSON.parse(fs.readFileSync(resultFile, "utf8")) as RankResult;
-  const { model, validation, result, hash } = await trainScheme(config, scheme, seed, data, gt);
+  const prepared = prepareScheme(config, scheme, seed, data, gt);
+  const resultFile = path.join(prepared.dir, "result.json");
+  if (fs.existsSync(resultFile)) {
+    prepared.release();
+    return JSON.parse(fs.readFileSync(resultFile, "utf8")) as RankResult;
+  }
+  const { model, validation, hash, release } = prepared;
+  const result = await trainPrepared(prepared, `${scheme} seed ${seed}`);
   const coverage = new Coverage(model.space.layers, model.space.ops.length);
   result.history.forEach((h: HistoryEntry) => coverage.add(h.arch));
   const children = primaryRows(gt).map((row) => ({
@@ -170,8 +183,7 @@ export async function rankScheme(config: RankConfig, scheme: string, seed: numbe
     groundTruth: row.valLoss,
     params: row.params,
   }));
-  model.dispose();
-  tf.dispose(validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
+  release();
   const out: RankResult = {
     scheme,
     seed,

@@ -1,0 +1,49 @@
+// Notebooks 01-04 at the tiny preset through real Jupyter, as CI's smoke test of the experiments.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import { ROOT, buildDist, jupyterMissing, runNotebook } from "../scripts/reproduce";
+
+const missing = jupyterMissing();
+const skip = missing && !process.env.CI ? `Jupyter is not usable here: ${missing}` : false;
+const out = fs.mkdtempSync(path.join(os.tmpdir(), "magic-exp-nb-"));
+before(() => {
+  if (!skip) buildDist();
+});
+after(() => fs.rmSync(out, { recursive: true, force: true }));
+
+interface Output {
+  output_type: string;
+  name?: string;
+  data?: Record<string, unknown>;
+}
+
+async function run(name: string): Promise<{ outputs: Output[]; plots: { data: { name?: string }[] }[]; keyResult: string }> {
+  const result = await runNotebook(name, { notebooksDir: path.join(ROOT, "notebooks"), outDir: out, preset: "tiny", timeoutSeconds: 600 });
+  assert.equal(result.status, "ok", result.error);
+  const nb = JSON.parse(fs.readFileSync(path.join(out, `${name}.ipynb`), "utf8")) as { cells: { outputs?: Output[] }[] };
+  const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+  assert.deepEqual(outputs.filter((o) => o.output_type === "error" || o.name === "stderr"), [], `${name}: no errors or stderr text`);
+  const plots = outputs.flatMap((o) => (o.data?.["application/vnd.plotly.v1+json"] ? [o.data["application/vnd.plotly.v1+json"] as { data: { name?: string }[] }] : []));
+  return { outputs, plots, keyResult: result.keyResult ?? "" };
+}
+
+test("01-interference shows both observations with CIs and a live monitor of uniform and magic-t", { skip, timeout: 600_000 }, async () => {
+  const { plots, keyResult } = await run("01-interference");
+  assert.match(keyResult, /Spearman\(k, grad cos\) -?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]/);
+  assert.ok(plots.length >= 5, `${plots.length} plots`);
+  const monitor = plots[plots.length - 1];
+  assert.deepEqual(monitor.data.map((t) => t.name), ["uniform", "magic-t"]);
+  const report = JSON.parse(fs.readFileSync(path.join(ROOT, "reports", "01-interference.json"), "utf8"));
+  assert.ok(report.checkpoints.length >= 2 && report.checkpoints[0].pairs.length > 0, "raw per-pair values written");
+});
+
+for (const name of ["02-magic-t", "03-magic-a", "04-magic-at"]) {
+  test(`${name} runs at the tiny preset from the committed ground truth`, { skip, timeout: 600_000 }, async () => {
+    const { plots, keyResult } = await run(name);
+    assert.match(keyResult, /^tau: uniform -?\d\.\d\d/);
+    assert.ok(plots.length >= 2, `${plots.length} plots`);
+  });
+}

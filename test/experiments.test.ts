@@ -1,0 +1,93 @@
+// The experiments' wiring on the tiny preset: the ground-truth draw and resumable jobs, and scheme ranking
+// (sampler, MAGIC-A alignment, monitor, coverage, recomputable statistics). Runs go to a temp MAGIC_RUNS_DIR.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { initBackend } from "../lib/backend";
+import { prepareMlmData, type MlmData } from "../lib/data";
+import { makeSpace, paramCount } from "../lib/nas/space";
+import {
+  GROUND_TRUTH_PRESETS,
+  drawChildren,
+  groundTruthDirs,
+  groundTruthHash,
+  groundTruthJobs,
+  runGroundTruthJob,
+  seedToSeedTau,
+  type GroundTruthConfig,
+  type GroundTruthTable,
+} from "../lib/experiments/ground-truth";
+import { RANK_PRESETS, parseScheme, rankScheme, rankStats } from "../lib/experiments/ranking";
+
+const runs = fs.mkdtempSync(path.join(os.tmpdir(), "magic-exp-"));
+let data: MlmData;
+before(async () => {
+  process.env.MAGIC_RUNS_DIR = runs;
+  await initBackend({ quiet: true });
+  data = prepareMlmData("tiny");
+});
+after(() => {
+  delete process.env.MAGIC_RUNS_DIR;
+  fs.rmSync(runs, { recursive: true, force: true });
+});
+
+const config: GroundTruthConfig = { ...GROUND_TRUTH_PRESETS.tiny, children: 4, steps: 8, recheckChildren: 1, evalBatches: 2 };
+
+test("the ground-truth draw is stratified by size, distinct and deterministic", () => {
+  const space = makeSpace("tiny", data.vocabSize);
+  const children = drawChildren(space, 8, 3);
+  assert.deepEqual(children, drawChildren(space, 8, 3));
+  assert.equal(new Set(children.map((a) => a.join())).size, 8);
+  const sizes = children.map((a) => paramCount(space, a));
+  assert.deepEqual(sizes, [...sizes].sort((a, b) => a - b), "one child per size bin, smallest first");
+  const jobs = groundTruthJobs(config, space);
+  assert.equal(jobs.length, 5);
+  assert.deepEqual(jobs[4].arch, jobs[0].arch, "the recheck retrains the first child with the second seed");
+  assert.equal(jobs[4].seed, config.recheckSeed);
+});
+
+test("an interrupted ground-truth job resumes and ends with the numbers of an uninterrupted one", async () => {
+  const space = makeSpace("tiny", data.vocabSize);
+  const hash = groundTruthHash(config, space, data);
+  const [job] = groundTruthJobs(config, space);
+  assert.equal(await runGroundTruthJob(config, data, job, hash, { stopAfter: 3 }), null, "stopped early: no result yet");
+  const resumed = await runGroundTruthJob(config, data, job, hash);
+  assert.ok(resumed);
+  assert.equal(resumed.resumedFrom, 3);
+  const again = await runGroundTruthJob(config, data, job, hash);
+  assert.deepEqual(again, resumed, "a finished job loads its result file");
+
+  fs.rmSync(groundTruthDirs(config, hash).run, { recursive: true, force: true });
+  const straight = await runGroundTruthJob(config, data, job, hash);
+  assert.ok(straight);
+  assert.equal(straight.resumedFrom, 0);
+  assert.equal(straight.valLoss, resumed.valLoss);
+  assert.equal(straight.valAccuracy, resumed.valAccuracy);
+});
+
+test("ranking wires sampler, alignment and monitor, and its statistics recompute from per-child values", async () => {
+  const space = makeSpace("tiny", data.vocabSize);
+  const hash = groundTruthHash(config, space, data);
+  const rows = [];
+  for (const job of groundTruthJobs(config, space)) rows.push((await runGroundTruthJob(config, data, job, hash))!);
+  const gt: GroundTruthTable = { version: 1, preset: "tiny", configHash: hash, config, space, codeVersion: "test", createdAt: "", rows };
+  assert.equal(seedToSeedTau(gt).children, 1);
+
+  const rank = { ...RANK_PRESETS.tiny, steps: 6, monitorEvery: 1, resamples: 50 };
+  assert.throws(() => parseScheme("magic-x"), /unknown scheme 'magic-x'; use one of: uniform, fairnas, magic-t/);
+  const at = await rankScheme(rank, "magic-at", 1, data, gt);
+  assert.equal(at.children.length, config.children);
+  assert.deepEqual(at.children.map((c) => c.groundTruth), rows.slice(0, 4).map((r) => r.valLoss));
+  assert.ok(at.children.every((c) => Number.isFinite(c.supernet)));
+  assert.equal(at.coverage.reduce((a, row) => a + row.reduce((x, y) => x + y, 0), 0), rank.steps * space.layers, "every step's child counted");
+  assert.equal(at.monitor.length, rank.steps - 1, "magic-t children always share ops: one cosine per step after the first");
+  const recomputed = rankStats(at.children, rank.topK, rank.resamples, at.seed);
+  assert.equal(recomputed.kendallTau, at.kendallTau);
+  assert.deepEqual(recomputed.ci, at.ci);
+  const cached = await rankScheme(rank, "magic-at", 1, data, gt);
+  assert.deepEqual(cached, at, "a finished (scheme, seed) loads its result");
+  const uniform = await rankScheme(rank, "uniform", 1, data, gt);
+  assert.notDeepEqual(uniform.children.map((c) => c.supernet), at.children.map((c) => c.supernet));
+});
