@@ -61,9 +61,15 @@ const LOADERS: Record<Exclude<BackendChoice, "auto">, Loader[]> = {
   cpu: [async () => undefined],
 };
 
-async function tryBackend(name: Exclude<BackendChoice, "auto">): Promise<string | null> {
+/**
+ * Loads backend `name` if needed and switches tfjs to it. Returns null on success, else why it is unavailable
+ * (`tf.setBackend` resolves to false and silently stays on the old backend on failure, hence the check).
+ */
+export async function switchBackend(name: string): Promise<string | null> {
+  const loaders = tf.findBackendFactory(name) ? [async () => undefined] : LOADERS[name as keyof typeof LOADERS];
+  if (!loaders) return `backend '${name}' is not known; use one of: ${BACKEND_CHOICES.slice(1).join(", ")}`;
   const reasons: string[] = [];
-  for (const load of LOADERS[name]) {
+  for (const load of loaders) {
     try {
       await load();
       const ok = await tf.setBackend(name);
@@ -93,7 +99,7 @@ export async function initBackend(options: { quiet?: boolean } = {}): Promise<Ba
     requested === "auto" ? ["tensorflow", "native", "wasm", "cpu"] : [requested];
   const skipped: { name: string; reason: string }[] = [];
   for (const name of order) {
-    const reason = await tryBackend(name);
+    const reason = await switchBackend(name);
     if (reason === null) {
       const why = skipped.length ? `; not used: ${skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "";
       const how = requested === "auto" ? "best available" : "MAGIC_BACKEND";

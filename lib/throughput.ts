@@ -2,6 +2,9 @@
 // backend that loads, so later run times can be read against it.
 import * as tf from "@tensorflow/tfjs";
 import { Preset } from "./preset";
+import { switchBackend } from "./backend";
+
+export { switchBackend };
 
 /** Matrix sizes and repetitions per preset: `tiny` finishes in seconds even on the cpu backend. */
 export const MATMUL_SETTINGS: Record<Preset, { sizes: number[]; reps: number }> = {
@@ -12,39 +15,6 @@ export const MATMUL_SETTINGS: Record<Preset, { sizes: number[]; reps: number }> 
 
 /** Backends worth measuring, best first; `tensorflow` only if initBackend already registered it. */
 export const MEASURED_BACKENDS = ["tensorflow", "native", "wasm", "cpu"] as const;
-
-const REGISTER: Record<string, () => Promise<void>> = {
-  wasm: async () => {
-    await import("./wasm-kernels");
-  },
-  native: async () => {
-    (await import("./native/index")).loadNativeBackend();
-  },
-};
-
-/**
- * Switches tfjs to `name`, loading it first if needed. Returns null on success, or why it is unavailable.
- * `tf.setBackend` silently stays on the old backend on failure, hence the check of `tf.getBackend()`.
- */
-export async function switchBackend(name: string): Promise<string | null> {
-  try {
-    if (!tf.findBackendFactory(name)) {
-      const register = REGISTER[name];
-      if (!register) return `backend '${name}' is not registered`;
-      await register();
-    }
-    const ok = await tf.setBackend(name);
-    await tf.ready();
-    if (!ok || tf.getBackend() !== name) return `tf.setBackend('${name}') failed; tfjs is on '${tf.getBackend()}'`;
-    // MathBackendCPU (and backends built on it) print an advert for tfjs-node on their first tensor, as
-    // stderr text that reads like an error in a report; we use these backends on purpose.
-    const backend = tf.backend() as { firstUse?: boolean };
-    if (backend.firstUse) backend.firstUse = false;
-    return null;
-  } catch (e) {
-    return (e instanceof Error ? e.message : String(e)).split("\n")[0];
-  }
-}
 
 export interface MatmulResult {
   backend: string;
