@@ -13,10 +13,10 @@ import { seedFrom } from "../lib/rng";
 import { prepareMlmData } from "../lib/data";
 import { makeSpace, parseArch, archId, SPACE_PRESETS } from "../lib/nas/space";
 import { Supernet } from "../lib/nas/supernet";
-import { AnchorPolicy, alignedLoss, type AnchorKind } from "../lib/nas/align";
-import { makeSampler, SAMPLER_NAMES } from "../lib/nas/samplers";
-import type { Arch } from "../lib/nas/types";
-import { TRAIN_PRESETS, type TrainConfig } from "../lib/train/config";
+import type { AnchorKind } from "../lib/nas/align";
+import { makeSampler, parseSamplerName, SAMPLER_NAMES } from "../lib/nas/samplers";
+import { SEED_SALT, supernetRun } from "../lib/experiments/supernet-run";
+import { DEFAULT_TRAIN_CONFIG, TRAIN_PRESETS, type TrainConfig } from "../lib/train/config";
 import { checkpointPath } from "../lib/train/checkpoint";
 import { loadWeights, runConfigHash, train, type TrainRun } from "../lib/train/loop";
 import { interferenceConfig, runInterference, saveInterferenceReport } from "../lib/experiments/interference";
@@ -25,8 +25,6 @@ import { seedToSeedTau } from "../lib/experiments/ground-truth";
 import { groundTruthFor } from "../lib/experiments/ground-truth-run";
 import { parseScheme, rankScheme, RANK_PRESETS, SCHEMES } from "../lib/experiments/ranking";
 
-/** Salts of the sub-streams derived from --seed, so sampler, anchor and init draws are independent. */
-const SALT = { sampler: 0x5a3, anchor: 0xa7c };
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
 function intArg(name: string, min: number) {
@@ -128,19 +126,15 @@ trainingOptions(
   if (o.m !== 1 && o.sampler !== "magic-t") throw new Error(`--m applies to --sampler magic-t only, got --sampler ${o.sampler}`);
   if (o.lambda !== undefined && !o.align) throw new Error("--lambda needs --align best|random|largest");
   const { data, space, validation, hashExtra } = await setup(o.preset, o.seed);
-  const model = new Supernet({ space, seed: o.seed });
-  const sampler = makeSampler(o.sampler, { layers: space.layers, numOps: space.ops.length, seed: seedFrom(o.seed, SALT.sampler), m: o.m });
-  const config = trainConfig(o);
-  if (o.lambda !== undefined) config.lambda = o.lambda;
-  const align = o.align
-    ? {
-        policy: new AnchorPolicy({ kind: o.align, seed: seedFrom(o.seed, SALT.anchor) }),
-        loss: (_m: unknown, arch: Arch, anchor: Arch, batch: Parameters<typeof alignedLoss>[3], lambda: number) =>
-          alignedLoss(model, arch, anchor, batch, lambda),
-      }
-    : undefined;
+  const run = supernetRun({
+    space,
+    data: { trainBatch: (s) => data.trainBatch(s), validation },
+    scheme: { sampler: parseSamplerName(o.sampler), m: o.m, align: o.align && { kind: o.align, lambda: o.lambda ?? DEFAULT_TRAIN_CONFIG.lambda } },
+    seed: o.seed,
+    train: trainConfig(o),
+    hashExtra,
+  });
   const kind = `supernet-${o.sampler}${o.sampler === "magic-t" && o.m !== 1 ? `-m${o.m}` : ""}${o.align ? `-align-${o.align}` : ""}-${o.preset}-s${o.seed}`;
-  const run: TrainRun = { model, data: { trainBatch: (s) => data.trainBatch(s), validation }, sampler, align, config, hashExtra };
   await runAndReport(kind, run, o, { sampler: o.sampler, m: o.m, align: o.align ?? null, space });
 });
 
@@ -192,7 +186,7 @@ program
   .action((o: { sampler: string; steps: number; seed: number; m: number; preset: Preset }) => {
     if (o.m !== 1 && o.sampler !== "magic-t") throw new Error(`--m applies to --sampler magic-t only, got --sampler ${o.sampler}`);
     const { layers, ops } = SPACE_PRESETS[o.preset];
-    const sampler = makeSampler(o.sampler, { layers, numOps: ops.length, seed: seedFrom(o.seed, SALT.sampler), m: o.m });
+    const sampler = makeSampler(o.sampler, { layers, numOps: ops.length, seed: seedFrom(o.seed, SEED_SALT.sampler), m: o.m });
     const lines: string[] = [];
     for (let i = 0; i < o.steps; i++) lines.push(JSON.stringify(sampler.next()));
     process.stdout.write(`${lines.join("\n")}\n`);

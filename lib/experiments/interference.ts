@@ -13,8 +13,9 @@ import { Rng, seedFrom } from "../rng";
 import { prepareMlmData, type MlmData } from "../data";
 import { makeSpace } from "../nas/space";
 import { Supernet } from "../nas/supernet";
-import { makeSampler, type SamplerName } from "../nas/samplers";
-import { runConfigHash, train, type HistoryEntry, type TrainRun } from "../train/loop";
+import type { SamplerName } from "../nas/samplers";
+import { supernetRun } from "./supernet-run";
+import { runConfigHash, train, type HistoryEntry } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import type { MlmBatch } from "../nas/types";
 import { progress } from "../progress";
@@ -96,15 +97,15 @@ function writeJsonAtomic(file: string, value: unknown): void {
  * or code never meets an old checkpoint.
  */
 async function trainTo(config: InterferenceConfig, data: MlmData, sampler: SamplerName, stopAfter: number) {
-  const space = makeSpace(config.preset, data.vocabSize);
-  const model = new Supernet({ space, seed: config.seed });
-  const run: TrainRun = {
-    model,
+  const run = supernetRun({
+    space: makeSpace(config.preset, data.vocabSize),
     data: { trainBatch: (s) => data.trainBatch(s), validation: validationOf(data) },
-    sampler: makeSampler(sampler, { layers: space.layers, numOps: space.ops.length, seed: config.seed }),
-    config: { ...config.train, steps: config.steps, monitorEvery: config.monitorEvery, seed: config.seed },
+    scheme: { sampler },
+    seed: config.seed,
+    train: { ...config.train, steps: config.steps, monitorEvery: config.monitorEvery },
     hashExtra: data.settings,
-  };
+  });
+  const model = run.model;
   const dir = path.join(config.runDir, `${config.preset}-seed${config.seed}`, `${sampler}-${runConfigHash(run)}`);
   const result = await train({ ...run, checkpointDir: dir, stopAfter, progress: `${sampler} supernet` });
   return { model, history: result.history, step: result.step, dir };

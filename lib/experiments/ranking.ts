@@ -10,23 +10,15 @@ import type { Preset } from "../preset";
 import { runsPath } from "../paths";
 import type { MlmData } from "../data";
 import { makeSpace } from "../nas/space";
-import { Supernet } from "../nas/supernet";
-import { Coverage, makeSampler, type SamplerName } from "../nas/samplers";
-import { AnchorPolicy, alignedLoss, type AnchorKind } from "../nas/align";
+import { Coverage } from "../nas/samplers";
 import type { Arch } from "../nas/types";
-import { runConfigHash, train, type HistoryEntry, type TrainRun } from "../train/loop";
+import { runConfigHash, train, type HistoryEntry } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
 import { primaryRows, writeJsonAtomic, type GroundTruthTable } from "./ground-truth";
+import { supernetRun, type SchemeSpec } from "./supernet-run";
 
-/** A supernet training scheme: a sampler, optionally with MAGIC-A alignment. */
-export interface SchemeSpec {
-  sampler: SamplerName;
-  /** magic-t: sub-layers changed per step; "L" = all of them (the ablation's upper end). */
-  m?: number | "L";
-  /** MAGIC-A: anchor policy and weight of the alignment term. */
-  align?: { kind: AnchorKind; lambda: number; poolSize?: number; refreshEvery?: number };
-}
+export type { SchemeSpec };
 
 /** Our defaults for MAGIC-A: λ = 0.5, the best of 8 children re-evaluated every 100 steps. */
 const ALIGN = { kind: "best" as const, lambda: 0.5, poolSize: 8, refreshEvery: 100 };
@@ -126,23 +118,16 @@ export function rankStats(children: RankChild[], topK: number, resamples: number
  */
 function prepareScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
   const spec = parseScheme(scheme);
-  const space = makeSpace(config.preset, data.vocabSize);
-  const model = new Supernet({ space, seed });
   const validation = data.validationBatches(gt.config.evalBatches);
-  const m = spec.m === "L" ? space.layers : spec.m;
-  const align = spec.align && {
-    policy: new AnchorPolicy({ ...spec.align, seed }),
-    loss: (net: unknown, arch: Arch, anchor: Arch, batch: Parameters<typeof alignedLoss>[3], lambda: number) =>
-      alignedLoss(net as Supernet, arch, anchor, batch, lambda),
-  };
-  const run: TrainRun = {
-    model,
+  const run = supernetRun({
+    space: makeSpace(config.preset, data.vocabSize),
     data: { trainBatch: (s) => data.trainBatch(s), validation },
-    sampler: makeSampler(spec.sampler, { layers: space.layers, numOps: space.ops.length, seed, m }),
-    align,
-    config: { ...config.train, steps: config.steps, seed, monitorEvery: config.monitorEvery, ...(spec.align ? { lambda: spec.align.lambda } : {}) },
+    scheme: spec,
+    seed,
+    train: { ...config.train, steps: config.steps, monitorEvery: config.monitorEvery },
     hashExtra: { data: data.settings, scheme: spec, groundTruth: gt.configHash, evalBatches: gt.config.evalBatches },
-  };
+  });
+  const model = run.model;
   const hash = runConfigHash(run);
   const release = () => {
     model.dispose();
