@@ -3,7 +3,7 @@
 #   1. Debian/Ubuntu packages (Jupyter for the tslab kernel, OpenBLAS and a compiler for the native backend),
 #      through apt when run as root or with password-less sudo; otherwise prints the command and stops.
 #   2. npm packages (`npm ci`) when package-lock.json changed since the last install.
-#   3. the compiled library (dist/) that notebooks import.
+#   3. the native OpenBLAS backend (when missing or older than its sources) and the compiled library (dist/).
 #   4. the tslab Jupyter kernel, registered in the project (.jupyter/), so nothing global is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +45,12 @@ if [ ! -f node_modules/.magic-lock-hash ] || [ "$(cat node_modules/.magic-lock-h
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund
   echo "$lock_hash" > node_modules/.magic-lock-hash
+fi
+
+addon=native/build/Release/magic_native.node
+if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp -newer "$addon" 2>/dev/null)" ]; then
+  say "building the native OpenBLAS backend (native/)"
+  node native/build.js
 fi
 
 say "compiling the library (dist/)"

@@ -1,0 +1,76 @@
+// Loads the compiled OpenBLAS addon (native/, built by `node native/build.js`) and types its functions.
+// Every function works in place on caller-owned typed arrays: inputs are read, `out` is written.
+import * as fs from "fs";
+import * as path from "path";
+
+export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 } as const;
+export const UNARY_OPS = {
+  Exp: 0, Log: 1, Sqrt: 2, Rsqrt: 3, Relu: 4, Step: 5, Neg: 6, Square: 7, Tanh: 8, Sigmoid: 9, Abs: 10, Reciprocal: 11, Erf: 12,
+} as const;
+export const REDUCE_OPS = { Sum: 0, Mean: 1, Max: 2, Min: 3 } as const;
+
+export interface NativeAddon {
+  /** Per batch i: c[i] = act(op(a at offsA[i]) @ op(b at offsB[i]) + bias); c[i] is the i-th [M, N] block. */
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, offsA: Int32Array, offsB: Int32Array, M: number, N: number,
+    K: number, transA: boolean, transB: boolean, bias: Float32Array | null, relu: boolean): void;
+  /** Broadcast op over collapsed dims `shape`; strides in elements, 0 on broadcast dims. */
+  binary(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array, out: Float32Array,
+    shape: Int32Array): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** out[o, i] = reduce_j x[o, j, i] over the [outer, r, inner] view of x. */
+  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
+  /** Copies the box [begin, begin + size) of x (row-major `shape`) into out. */
+  slice(x: Float32Array, out: Float32Array, shape: Int32Array, begin: Int32Array, size: Int32Array): void;
+  /** Writes x (contiguous, shape `size`) into the box [begin, begin + size) of out (row-major `shape`). */
+  insert(x: Float32Array, out: Float32Array, shape: Int32Array, begin: Int32Array, size: Int32Array): void;
+  /** dst[r * dstStride + dstOffset + i] = src[r * width + i], src being [rows, width]. */
+  copyRows(src: Float32Array, dst: Float32Array, dstOffset: number, dstStride: number, rows: number): void;
+  /** out[o, j, :] = x[o, indices[j], :]; returns -1 or the position of the first out-of-range index. */
+  gather(x: Float32Array, indices: Int32Array, out: Float32Array, outer: number, n: number, inner: number): number;
+  /** out[ids[i], :] += x[i, :]; `out` must be zero-filled. */
+  segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, segments: number): void;
+  /** Per row of logits [rows, cols]: lse = logsumexp, loss = lse - logits[label] (NaN for a bad label). */
+  xentForward(logits: Float32Array, labels: Int32Array, loss: Float32Array, lse: Float32Array): void;
+  /** out = dy[row] * (softmax(logits) - onehot(label)). */
+  xentBackward(logits: Float32Array, labels: Int32Array, lse: Float32Array, dy: Float32Array, out: Float32Array): void;
+  /** Sets OpenBLAS's thread count when n > 0; returns the count in effect. */
+  setThreads(n: number): number;
+  blasConfig(): string;
+}
+
+/** native/build/Release/magic_native.node, from lib/native (tsx) or dist/lib/native (compiled). */
+function addonPath(): string | null {
+  const candidates = [
+    path.resolve(__dirname, "../../native/build/Release/magic_native.node"),
+    path.resolve(__dirname, "../../../native/build/Release/magic_native.node"),
+  ];
+  return candidates.find((p) => fs.existsSync(p)) ?? null;
+}
+
+let cached: NativeAddon | null = null;
+
+/** The addon, or an Error saying why it is unavailable and how to build it. */
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  const file = addonPath();
+  if (!file) throw new Error("native addon not built: run `node native/build.js` (needs a C compiler, libopenblas-dev, pkg-config)");
+  try {
+    cached = require(file) as NativeAddon;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw new Error(`native addon at ${file} failed to load (${why}); rebuild with \`node native/build.js\``);
+  }
+  return cached;
+}
+
+/** True when the addon file exists and loads; for tests that skip without it. */
+export function addonAvailable(): boolean {
+  try {
+    loadAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
