@@ -49,8 +49,6 @@ export interface AnchorPolicyArgs {
   poolSize?: number;
   /** 'best': re-select the anchor every this many steps (default 100). */
   refreshEvery?: number;
-  /** Weight of the alignment term (default 0.5, our choice; read by the training loop). */
-  lambda?: number;
   /** Seed of the pool / random-child sampling. */
   seed?: number;
 }
@@ -71,7 +69,6 @@ export class AnchorPolicy {
   readonly kind: AnchorKind;
   readonly poolSize: number;
   readonly refreshEvery: number;
-  readonly lambda: number;
   private readonly rng: Rng;
   private current: Arch | null = null;
   private refreshedAt: number | null = null;
@@ -82,7 +79,6 @@ export class AnchorPolicy {
     this.kind = args.kind;
     this.poolSize = args.poolSize ?? 8;
     this.refreshEvery = args.refreshEvery ?? 100;
-    this.lambda = args.lambda ?? 0.5;
     if (!["best", "random", "largest"].includes(this.kind)) throw new Error(`AnchorPolicy: kind must be best, random or largest, got ${this.kind}`);
     if (!(this.poolSize >= 1 && this.refreshEvery >= 1)) throw new Error("AnchorPolicy: poolSize and refreshEvery must be >= 1");
     this.rng = new Rng(seedFrom(args.seed ?? 0, 0xa4c));
