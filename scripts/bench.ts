@@ -1,7 +1,7 @@
 // Backend benchmark: matmul GFLOP/s and ms per training step of scripts/bench-model.ts (a one-block
 // transformer) on each tfjs backend, raw OpenBLAS through the addon, and the same model in PyTorch
 // (scripts/bench_torch.py); plus ms per step of the project's default supernet (small preset) per backend
-// (no PyTorch twin of the supernet yet: the PyTorch ratio is measured on the one-block model).
+// and of its PyTorch twin (scripts/bench_torch_supernet.py: same space, batch, loss, lazy Adam, clipping).
 // Every measurement runs in its own child process (MAGIC_BACKEND set for that child only), so peak RSS
 // is per backend and a step that is too slow can be killed. Prints a table, writes reports/bench.json.
 //   npm run bench [-- --backends native,wasm --no-torch]
@@ -14,7 +14,8 @@ import { initBackend } from "../lib/backend";
 import { addonAvailable } from "../lib/native/index";
 import { loadAddon } from "../lib/native/addon";
 import { BENCH_MODEL, BenchModel, BenchModelConfig, benchBatch } from "./bench-model";
-import { prepareMlmData } from "../lib/data";
+import { DATA_PRESETS, prepareMlmData } from "../lib/data";
+import { resolveTokenizerSettings } from "../lib/data/tokenizer";
 import { makeSpace } from "../lib/nas/space";
 import { supernetRun } from "../lib/experiments/supernet-run";
 import { train } from "../lib/train/loop";
@@ -34,6 +35,8 @@ const CONFIG = {
   supernetSteps: 20,
   torchSteps: 20,
   torchThreads: [1, 2],
+  /** Timed steps of the PyTorch supernet twin (after its own 3 warm-up steps). */
+  torchSupernetSteps: 20,
   python: "/usr/bin/python3",
   report: path.join(__dirname, "..", "reports", "bench.json"),
 };
@@ -196,7 +199,10 @@ function runJob(job: Job): Promise<{ matmul?: MatmulRow[]; step?: StepRow; error
   });
 }
 
-function runTorch(): { model: string; ms: number; threads: number; peakRssMb: number } | string {
+/** A PyTorch measurement (best of torchThreads), or why there is none. */
+type TorchResult = { model: string; ms: number; threads: number; peakRssMb: number } | string;
+
+function runTorch(): TorchResult {
   const m = BENCH_MODEL;
   let best: { ms: number; threads: number; maxrss_mb: number } | null = null;
   for (const threads of CONFIG.torchThreads) {
@@ -207,6 +213,39 @@ function runTorch(): { model: string; ms: number; threads: number; peakRssMb: nu
     if (!best || out.ms < best.ms) best = out;
   }
   return { model: m.id, ms: best!.ms, threads: best!.threads, peakRssMb: best!.maxrss_mb };
+}
+
+/** The space of the "supernet" job: makeSpace("small", V) with the vocabulary size DATA_PRESETS.small asks for. */
+function smallSupernetSpace() {
+  return makeSpace("small", resolveTokenizerSettings(DATA_PRESETS.small.tokenizer).vocabSize);
+}
+
+/**
+ * The PyTorch twin of the "supernet" job: the same space (makeSpace("small", V) with V and the batch size of
+ * DATA_PRESETS.small, as prepareMlmData("small") gives benchSupernet), best of torchThreads.
+ */
+function runTorchSupernet(): TorchResult {
+  const data = DATA_PRESETS.small;
+  const space = smallSupernetSpace();
+  const spec = {
+    layers: space.layers,
+    hidden: space.hidden,
+    seqLen: space.seqLen,
+    vocab: space.vocabSize,
+    batch: data.batchSize,
+    ops: space.ops,
+    maskFrac: data.masking.selectProb,
+    seed: 0,
+  };
+  let best: { ms: number; threads: number; maxrss_mb: number } | null = null;
+  for (const threads of CONFIG.torchThreads) {
+    const args = [String(threads), String(CONFIG.torchSupernetSteps), JSON.stringify(spec)];
+    const r = spawnSync(CONFIG.python, [path.join(__dirname, "bench_torch_supernet.py"), ...args], { encoding: "utf8" });
+    if (r.status !== 0) return `pytorch supernet unavailable: ${(r.stderr || String(r.error)).trim().split("\n").pop()}`;
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number; threads: number; maxrss_mb: number };
+    if (!best || out.ms < best.ms) best = out;
+  }
+  return { model: space.id, ms: best!.ms, threads: best!.threads, peakRssMb: best!.maxrss_mb };
 }
 
 function jobs(backends: string[]): Job[] {
@@ -229,7 +268,7 @@ function jobs(backends: string[]): Job[] {
   return list;
 }
 
-function printTables(matmul: MatmulRow[], step: StepRow[], torch: ReturnType<typeof runTorch>): void {
+function printTables(matmul: MatmulRow[], step: StepRow[], torch: TorchResult, torchSupernet: TorchResult): void {
   console.log("\nmatmul [n x n] @ [n x n], GFLOP/s");
   console.log(["backend".padEnd(16), ...CONFIG.matmulSizes.map((n) => String(n).padStart(8))].join(""));
   for (const label of new Set(matmul.map((r) => r.backend))) {
@@ -237,8 +276,16 @@ function printTables(matmul: MatmulRow[], step: StepRow[], torch: ReturnType<typ
     console.log([label.padEnd(16), ...cells.map((c) => c.padStart(8))].join(""));
   }
   console.log(`\ntraining step: median ms, peak RSS MB, loss`);
+  const supernetModel = smallSupernetSpace().id;
   for (const s of step) {
-    console.log(`${s.backend.padEnd(16)}${(s.ms?.toFixed(1) ?? "-").padStart(9)}${(s.peakRssMb?.toFixed(0) ?? "-").padStart(8)}  ${s.loss.padEnd(6)}${s.model}  ${s.note ?? ""}`);
+    // Supernet rows: the ratio to the PyTorch twin of the same step.
+    const ratio = typeof torchSupernet !== "string" && s.model === supernetModel && s.ms !== null ? `  ${(s.ms / torchSupernet.ms).toFixed(2)}x pytorch` : "";
+    console.log(`${s.backend.padEnd(16)}${(s.ms?.toFixed(1) ?? "-").padStart(9)}${(s.peakRssMb?.toFixed(0) ?? "-").padStart(8)}  ${s.loss.padEnd(6)}${s.model}  ${s.note ?? ""}${ratio}`);
+  }
+  if (typeof torchSupernet === "string") console.log(`pytorch supernet: ${torchSupernet}`);
+  else {
+    const label = `pytorch-${torchSupernet.threads}t`.padEnd(16);
+    console.log(`${label}${torchSupernet.ms.toFixed(1).padStart(9)}${torchSupernet.peakRssMb.toFixed(0).padStart(8)}  torch ${torchSupernet.model}, best of ${CONFIG.torchThreads.join("/")} threads`);
   }
   if (typeof torch === "string") console.log(`pytorch: ${torch}`);
   else {
@@ -260,13 +307,16 @@ async function main(): Promise<void> {
     matmul.push(...(r.matmul ?? []));
     if (r.step) step.push(r.step);
   }
-  const torch = argv.includes("--no-torch") ? "skipped (--no-torch)" : runTorch();
-  printTables(matmul, step, torch);
+  const noTorch = argv.includes("--no-torch");
+  const torch = noTorch ? "skipped (--no-torch)" : runTorch();
+  const torchSupernet = noTorch ? "skipped (--no-torch)" : runTorchSupernet();
+  printTables(matmul, step, torch, torchSupernet);
   const loadavg = os.loadavg();
   console.log(`\nload average at the end: ${loadavg.map((x) => x.toFixed(2)).join(" ")} (${os.cpus().length} cores; other processes slow every row)`);
   fs.mkdirSync(path.dirname(CONFIG.report), { recursive: true });
   const pytorch = typeof torch === "string" ? null : torch;
-  const report = { matmul, step, pytorch, meta: { date: new Date().toISOString(), loadavg, cores: os.cpus().length } };
+  const pytorchSupernet = typeof torchSupernet === "string" ? null : torchSupernet;
+  const report = { matmul, step, pytorch, pytorchSupernet, meta: { date: new Date().toISOString(), loadavg, cores: os.cpus().length } };
   fs.writeFileSync(CONFIG.report, JSON.stringify(report, null, 2) + "\n");
   console.log(`wrote ${path.relative(process.cwd(), CONFIG.report)}`);
 }
