@@ -72,6 +72,7 @@ export function ioScatter(checkpoint: CheckpointAnalysis): PlotlyFigure {
     x,
     y: pairs.map((p) => p.gradCosine),
     xaxis: axis === "1" ? "x" : "x2",
+    yaxis: axis === "1" ? "y" : "y2",
     marker: { size: 5, opacity: 0.6, color: pairs.map((p) => p.k), colorscale: "Viridis", showscale: axis === "2", colorbar: { title: { text: "k" } } },
     text: pairs.map((p) => `layer ${p.layer}, k=${p.k}, ${p.where}`),
   });
@@ -79,10 +80,10 @@ export function ioScatter(checkpoint: CheckpointAnalysis): PlotlyFigure {
     data: [trace("input cosine", pairs.map((p) => p.inputCosine), "1"), trace("output cosine", pairs.map((p) => p.outputCosine), "2")],
     layout: {
       title: { text: `Gradient cosine vs similarity of the shared op's input / output (step ${checkpoint.step})` },
-      grid: { rows: 1, columns: 2, pattern: "independent" },
-      xaxis: { title: { text: `input cosine (Spearman ${fmt(checkpoint.io.inputSpearman, 2)})` } },
-      xaxis2: { title: { text: `output cosine (Spearman ${fmt(checkpoint.io.outputSpearman, 2)})` } },
-      yaxis: { title: { text: "gradient cosine" } },
+      xaxis: { domain: [0, 0.44], title: { text: `input cosine (Spearman ${fmt(checkpoint.io.inputSpearman, 2)})` } },
+      xaxis2: { domain: [0.52, 0.96], title: { text: `output cosine (Spearman ${fmt(checkpoint.io.outputSpearman, 2)})` } },
+      yaxis: { anchor: "x", title: { text: "gradient cosine" } },
+      yaxis2: { anchor: "x2", matches: "y" },
       showlegend: false,
     },
   };
