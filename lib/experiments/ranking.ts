@@ -114,7 +114,7 @@ export function rankStats(children: RankChild[], topK: number, resamples: number
 /**
  * The untrained supernet run of (scheme, seed) and its folder, keyed by the training loop's own hash
  * (config, sampler, anchor, initial weights, data), so a changed config or code never meets an old run.
- * The caller disposes the model and the validation batches.
+ * `release()` frees the model and the validation batches.
  */
 function prepareScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
   const spec = parseScheme(scheme);
