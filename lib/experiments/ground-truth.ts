@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Preset } from "../preset";
 import { projectPath, runsPath } from "../paths";
+import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { Rng, seedFrom } from "../rng";
 import { backendInfo } from "../backend";
 import type { MlmData } from "../data";
@@ -119,13 +120,6 @@ export function groundTruthDirs(config: GroundTruthConfig, hash: string) {
   return { run, results: path.join(run, "results"), table: projectPath("data", "ground-truth", `${config.preset}.json`) };
 }
 
-export function writeJsonAtomic(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 1)}\n`);
-  fs.renameSync(tmp, file);
-}
-
 /**
  * Trains one job from scratch (resuming its checkpoint) and writes its result file; returns the row, or null
  * when `stopAfter` stopped it early (it resumes from its checkpoint next time).
@@ -139,7 +133,8 @@ export async function runGroundTruthJob(
 ): Promise<GroundTruthRow | null> {
   const dirs = groundTruthDirs(config, hash);
   const resultFile = path.join(dirs.results, `${job.key}.json`);
-  if (fs.existsSync(resultFile)) return JSON.parse(fs.readFileSync(resultFile, "utf8")) as GroundTruthRow;
+  const finished = readJsonIfExists<GroundTruthRow>(resultFile);
+  if (finished) return finished;
   const space = makeSpace(config.preset, data.vocabSize);
   const model = new Supernet({ space, seed: job.seed, only: job.arch });
   const t0 = Date.now();
@@ -171,7 +166,7 @@ export async function runGroundTruthJob(
     steps: config.steps,
     backend: backendInfo()?.name ?? "unknown",
   };
-  writeJsonAtomic(resultFile, row);
+  writeJsonAtomic(resultFile, row, 1);
   return row;
 }
 
@@ -194,7 +189,7 @@ export function mergeGroundTruth(config: GroundTruthConfig, space: SearchSpace, 
     return JSON.parse(fs.readFileSync(file, "utf8")) as GroundTruthRow;
   });
   const table: GroundTruthTable = { version: 1, preset: config.preset, configHash: hash, config, space, codeVersion: codeVersion(), createdAt: new Date().toISOString(), rows };
-  writeJsonAtomic(dirs.table, table);
+  writeJsonAtomic(dirs.table, table, 1);
   return table;
 }
 

@@ -5,10 +5,10 @@
 // 3. Live monitor: the same budget with other samplers (magic-t, fairnas), logging every M steps the cosine
 //    between the gradients the current and the previous child send to their shared ops.
 // Every stage is resumable: training checkpoints and per-checkpoint analyses are files under `runDir`.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Preset } from "../preset";
 import { runsPath } from "../paths";
+import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { Rng, seedFrom } from "../rng";
 import { prepareMlmData, type MlmData } from "../data";
 import { makeSpace } from "../nas/space";
@@ -80,17 +80,6 @@ export interface InterferenceReport {
   monitor: MonitorCurve[];
 }
 
-function readJson<T>(file: string): T | null {
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as T) : null;
-}
-
-function writeJsonAtomic(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(value));
-  fs.renameSync(tmp, file);
-}
-
 /**
  * Trains (or resumes) the `sampler` supernet up to `stopAfter` steps; returns the model at that step and its
  * folder, keyed by the training loop's own hash (config, sampler, initial weights, data), so a changed config
@@ -149,7 +138,7 @@ export async function runInterference(config: InterferenceConfig, data: MlmData 
   for (const step of [...config.analyseAt].sort((a, b) => a - b)) {
     const { model, history, step: at, dir } = await trainTo(config, data, "uniform", step);
     const file = path.join(dir, `analysis-step${step}-P${config.pairsPerCell}-B${config.analysisBatches}.json`);
-    let pairs = readJson<PairResult[]>(file);
+    let pairs = readJsonIfExists<PairResult[]>(file);
     uniformHistory = history;
     if (!pairs) {
       if (at !== step) {

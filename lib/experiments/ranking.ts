@@ -3,7 +3,6 @@
 // scores every ground-truth child with inherited weights on the same validation batches as the ground
 // truth, and compares the two losses with Kendall tau, Spearman rho and precision@k, with bootstrap CIs
 // over children. Results are cached per (scheme, seed) under runs/rank/, keyed by a config hash.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
@@ -15,7 +14,8 @@ import type { Arch } from "../nas/types";
 import { runConfigHash, train, type HistoryEntry } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
-import { primaryRows, writeJsonAtomic, type GroundTruthTable } from "./ground-truth";
+import { primaryRows, type GroundTruthTable } from "./ground-truth";
+import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { supernetRun, type SchemeSpec } from "./supernet-run";
 
 export type { SchemeSpec };
@@ -153,9 +153,10 @@ function trainPrepared(prepared: ReturnType<typeof prepareScheme>, label: string
 export async function rankScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable): Promise<RankResult> {
   const prepared = prepareScheme(config, scheme, seed, data, gt);
   const resultFile = path.join(prepared.dir, "result.json");
-  if (fs.existsSync(resultFile)) {
+  const cached = readJsonIfExists<RankResult>(resultFile);
+  if (cached) {
     prepared.release();
-    return JSON.parse(fs.readFileSync(resultFile, "utf8")) as RankResult;
+    return cached;
   }
   const { model, validation, hash, release } = prepared;
   const result = await trainPrepared(prepared, `${scheme} seed ${seed}`);
@@ -182,7 +183,7 @@ export async function rankScheme(config: RankConfig, scheme: string, seed: numbe
     secondsPerStep: result.secondsPerStep,
     configHash: hash,
   };
-  writeJsonAtomic(resultFile, out);
+  writeJsonAtomic(resultFile, out, 1);
   return out;
 }
 
