@@ -35,6 +35,14 @@ export interface NativeAddon {
   xentForward(logits: Float32Array, labels: Int32Array, loss: Float32Array, lse: Float32Array): void;
   /** out = dy[row] * (softmax(logits) - onehot(label)). */
   xentBackward(logits: Float32Array, labels: Int32Array, lse: Float32Array, dy: Float32Array, out: Float32Array): void;
+  /** Sum of x[i]^2, accumulated in double. */
+  sumSquares(x: Float32Array): number;
+  /**
+   * Adam(W) on one variable: g = grad * scale; m and v updated in place; out = p - lr * (m / c1 / (sqrt(v / c2) + eps)
+   * + weightDecay * p), c1 and c2 being the bias corrections 1 - beta^t. `out` may be `p`.
+   */
+  adam(p: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array, lr: number, beta1: number,
+    beta2: number, eps: number, weightDecay: number, c1: number, c2: number, scale: number): void;
   /** Sets OpenBLAS's thread count when n > 0; returns the count in effect. */
   setThreads(n: number): number;
   blasConfig(): string;

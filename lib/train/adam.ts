@@ -1,8 +1,10 @@
 // Lazy Adam(W): a step updates only the variables that received a gradient (the current child's), and each
 // variable keeps its own step count for bias correction, so an op trained every K-th step is not treated
 // as if it had been trained every step (as PyTorch's SparseAdam does). Moments are keyed by the model's
-// stable variable names, which makes the state serialisable for exact resume.
+// stable variable names, which makes the state serialisable for exact resume. The moments live on the host
+// and each update is one pass (host-math.ts).
 import * as tf from "@tensorflow/tfjs";
+import { adamStep } from "./host-math";
 
 export interface AdamConfig {
   beta1: number;
@@ -20,8 +22,9 @@ export interface AdamUpdate {
 }
 
 interface Slot {
-  m: tf.Tensor;
-  v: tf.Tensor;
+  shape: number[];
+  m: Float32Array;
+  v: Float32Array;
   /** Number of updates this variable has received. */
   t: number;
 }
@@ -45,25 +48,13 @@ export class LazyAdam {
     for (const { name, variable, grad } of updates) {
       let slot = this.slots.get(name);
       if (!slot) {
-        slot = { m: tf.zerosLike(variable), v: tf.zerosLike(variable), t: 0 };
+        slot = { shape: [...variable.shape], m: new Float32Array(variable.size), v: new Float32Array(variable.size), t: 0 };
         this.slots.set(name, slot);
       }
-      const t = slot.t + 1;
-      const old = slot;
-      const [m, v, p] = tf.tidy(() => {
-        const g = gradScale === 1 ? grad : tf.mul(grad, gradScale);
-        const m = tf.add(tf.mul(old.m, beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(old.v, beta2), tf.mul(tf.square(g), 1 - beta2));
-        const mHat = tf.div(m, 1 - beta1 ** t);
-        const vHat = tf.div(v, 1 - beta2 ** t);
-        let step = tf.div(mHat, tf.add(tf.sqrt(vHat), eps));
-        if (weightDecay > 0) step = tf.add(step, tf.mul(variable, weightDecay));
-        return [m, v, tf.sub(variable, tf.mul(step, lr))];
-      });
-      variable.assign(p);
-      p.dispose();
-      tf.dispose([old.m, old.v]);
-      this.slots.set(name, { m, v, t });
+      slot.t += 1;
+      const c1 = 1 - beta1 ** slot.t;
+      const c2 = 1 - beta2 ** slot.t;
+      adamStep(variable, grad, slot.m, slot.v, { lr, beta1, beta2, eps, weightDecay, c1, c2, scale: gradScale });
     }
   }
 
@@ -74,22 +65,19 @@ export class LazyAdam {
 
   state(): AdamState {
     const out: AdamState = {};
-    for (const [name, s] of this.slots) {
-      out[name] = { t: s.t, shape: [...s.m.shape], m: Float32Array.from(s.m.dataSync()), v: Float32Array.from(s.v.dataSync()) };
-    }
+    for (const [name, s] of this.slots) out[name] = { t: s.t, shape: [...s.shape], m: s.m.slice(), v: s.v.slice() };
     return out;
   }
 
   restore(state: AdamState): void {
     this.dispose();
     for (const [name, s] of Object.entries(state)) {
-      this.slots.set(name, { t: s.t, m: tf.tensor(s.m, s.shape, "float32"), v: tf.tensor(s.v, s.shape, "float32") });
+      this.slots.set(name, { t: s.t, shape: [...s.shape], m: Float32Array.from(s.m), v: Float32Array.from(s.v) });
     }
   }
 
-  /** Frees the moment tensors. */
+  /** Drops the moments. */
   dispose(): void {
-    for (const s of this.slots.values()) tf.dispose([s.m, s.v]);
     this.slots.clear();
   }
 }

@@ -9,6 +9,7 @@ import { Rng, seedFrom } from "../rng";
 import { flatGradCosine } from "../metrics";
 import { progress as startProgress, type Progress } from "../progress";
 import { LazyAdam } from "./adam";
+import { sumOfSquares } from "./host-math";
 import { resolveTrainConfig, lrAt, UNHASHED_FIELDS, type TrainConfig } from "./config";
 import { checkpointPath, configHash, readCheckpoint, writeCheckpoint, CheckpointError, type CheckpointTensor } from "./checkpoint";
 import { runHash, weightsFingerprint, interferenceGrads } from "./parts";
@@ -218,10 +219,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         vars,
       );
       const gradNames = Object.keys(grads);
-      const normSq = tf.tidy(() => tf.addN(gradNames.map((k) => tf.sum(tf.square(grads[k]))))); // []
       const loss = value.dataSync()[0];
-      const gradNorm = Math.sqrt(normSq.dataSync()[0]);
-      tf.dispose([value, normSq]);
+      const gradNorm = Math.sqrt(sumOfSquares(gradNames.map((k) => grads[k])));
+      value.dispose();
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         tf.dispose([grads, batch.inputs, batch.labels, batch.weights]);
         throw new TrainingDivergedError(

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "kernels.h"
+#include "optim.h"
 
 typedef struct { void *data; size_t len; napi_typedarray_type type; } Arr;
 
@@ -261,11 +262,33 @@ static napi_value blas_config(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// sumSquares(x): sum of x[i]^2 (double accumulation).
+static napi_value sum_squares(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  ARR(x, 0, napi_float32_array);
+  napi_value result;
+  napi_create_double(env, k_sum_squares(x.data, (int64_t)x.len), &result);
+  return result;
+}
+
+// adam(p, grad, m, v, out, lr, beta1, beta2, eps, weightDecay, c1, c2, scale): see k_adam.
+static napi_value adam(napi_env env, napi_callback_info info) {
+  ARGS(13);
+  ARR(p, 0, napi_float32_array); ARR(g, 1, napi_float32_array); ARR(m, 2, napi_float32_array);
+  ARR(v, 3, napi_float32_array); ARR(o, 4, napi_float32_array);
+  if (g.len != p.len || m.len != p.len || v.len != p.len || o.len != p.len) THROW(env, "adam: size mismatch");
+  float h[8];
+  for (int i = 0; i < 8; i++) h[i] = (float)dbl(env, argv[5 + i]);
+  k_adam(p.data, g.data, m.data, v.data, o.data, (int64_t)p.len, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   const struct { const char *name; napi_callback fn; } fns[] = {
     {"gemm", gemm}, {"binary", binary}, {"unary", unary}, {"reduce", reduce}, {"softmax", softmax},
     {"transpose", transpose}, {"gather", gather}, {"segmentSum", segment_sum},
     {"slice", slice}, {"insert", insert}, {"copyRows", copy_rows}, {"xentForward", xent_forward}, {"xentBackward", xent_backward},
+    {"sumSquares", sum_squares}, {"adam", adam},
     {"setThreads", set_threads}, {"blasConfig", blas_config},
   };
   for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
