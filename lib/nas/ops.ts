@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OpSpec } from "./types";
 import { seedFrom } from "../rng";
+import { sparseSoftmaxCrossEntropyRows, XENT_KERNEL } from "../native/losses";
 
 /** How a block's weights are created. */
 export interface InitArgs {
@@ -48,24 +49,59 @@ export class ParamFactory {
   }
 }
 
-/** Column sums of dy [N, E] -> [E] as ones [1, N] @ dy: on wasm ~10x faster than tf.sum(dy, 0). */
+/** True on tfjs-backend-wasm, whose transposed/batched matMuls and reductions take slow paths (below). */
+function onWasm(): boolean {
+  return tf.getBackend() === "wasm";
+}
+
+/** Column sums of dy [N, E] -> [E]; on wasm as ones [1, N] @ dy, ~10x faster there than tf.sum(dy, 0). */
 function colSum(dy: tf.Tensor): tf.Tensor1D {
+  if (!onWasm()) return tf.sum(dy, 0);
   const [n, e] = dy.shape;
   return tf.reshape(tf.matMul(tf.ones([1, n]), dy as tf.Tensor2D), [e]);
 }
 
+/** a @ op(b) + bias, op(b) = b^T when `transB`: one _FusedMatMul kernel except on wasm. */
+function matMulBias(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor, transB: boolean): tf.Tensor2D {
+  if (onWasm()) return tf.add(tf.matMul(a, transB ? (tf.transpose(b) as tf.Tensor2D) : b), bias);
+  return tf.fused.matMul({ a, b, bias, transposeB: transB }) as tf.Tensor2D;
+}
+
+/** a^T @ b [K, E] for a [N, K], b [N, E]; on wasm through an explicit transpose (see denseOp). */
+function matMulTA(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return onWasm() ? tf.matMul(tf.transpose(a) as tf.Tensor2D, b as tf.Tensor2D) : tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, true);
+}
+
+/** a @ b^T [N, K] for a [N, E], b [K, E]; on wasm through an explicit transpose. */
+function matMulTB(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return onWasm() ? tf.matMul(a as tf.Tensor2D, tf.transpose(b) as tf.Tensor2D) : tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, false, true);
+}
+
 /**
- * x [N, K] @ w [K, E] + b [E] -> [N, E] whose gradient uses only plain 2-D matMuls of explicit
- * transposes: tfjs-backend-wasm runs transposed and batched matMuls on a slow path (~5-10x slower than a
- * transpose followed by a plain matMul), and tf.matMul's own gradient uses the transposed forms.
+ * x [N, K] @ w [K, E] + b [E] -> [N, E]. On tfjs-backend-wasm the gradient uses only plain 2-D matMuls of
+ * explicit transposes: wasm runs transposed and batched matMuls on a slow path (~5-10x slower than a
+ * transpose followed by a plain matMul); elsewhere (native, cpu) the transpose flags cost nothing.
  */
 const denseOp = tf.customGrad((x, w, b, save) => {
   (save as tf.GradSaveFunc)([x as tf.Tensor, w as tf.Tensor]);
   return {
-    value: tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b as tf.Tensor),
+    value: matMulBias(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor, false),
     gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => [
-      tf.matMul(dy as tf.Tensor2D, tf.transpose(ws) as tf.Tensor2D), // dx [N, K]
-      tf.matMul(tf.transpose(xs) as tf.Tensor2D, dy as tf.Tensor2D), // dw [K, E]
+      matMulTB(dy, ws), // dx [N, K]
+      matMulTA(xs, dy), // dw [K, E]
+      colSum(dy), // db [E]
+    ],
+  };
+}) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+
+/** x [N, K] @ w^T + b [E] -> [N, E] for w [E, K] (the MLM head's tied output projection). */
+const denseTransposedOp = tf.customGrad((x, w, b, save) => {
+  (save as tf.GradSaveFunc)([x as tf.Tensor, w as tf.Tensor]);
+  return {
+    value: matMulBias(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor, true),
+    gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => [
+      tf.matMul(dy as tf.Tensor2D, ws as tf.Tensor2D), // dx [N, K]
+      matMulTA(dy, xs), // dw [E, K]
       colSum(dy), // db [E]
     ],
   };
@@ -76,9 +112,15 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return denseOp(x, w as tf.Tensor2D, b as tf.Tensor1D);
 }
 
+/** x [N, D] @ w^T + b [E] -> [N, E] for w [E, D]. */
+export function denseTransposed(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return denseTransposedOp(x, w as tf.Tensor2D, b as tf.Tensor1D);
+}
+
 /**
- * Rows of table [R, D] at int32 ids [N] -> [N, D] (embedding lookup, masked-row selection). The gradient
- * is a scatter-add in JS: tf.gather's own (UnsortedSegmentSum) takes seconds per call on the cpu backend.
+ * Rows of table [R, D] at int32 ids [N] -> [N, D] (embedding lookup, masked-row selection). The gradient is
+ * a scatter-add: UnsortedSegmentSum on native and wasm (our kernels), a JS loop on the cpu backend, whose
+ * own kernel takes seconds per call.
  */
 export const gatherRows = tf.customGrad((table, ids, save) => {
   const [r, d] = (table as tf.Tensor).shape;
@@ -86,6 +128,7 @@ export const gatherRows = tf.customGrad((table, ids, save) => {
   return {
     value: tf.gather(table as tf.Tensor2D, ids as tf.Tensor1D),
     gradFunc: (dy: tf.Tensor, [idx]: tf.Tensor[]) => {
+      if (tf.getBackend() !== "cpu") return [tf.unsortedSegmentSum(dy, idx as tf.Tensor1D, r), tf.zerosLike(idx)]; // native, wasm: own kernels
       const rows = idx.dataSync();
       const g = dy.dataSync();
       const out = new Float32Array(r * d);
@@ -145,12 +188,8 @@ export class LayerNorm {
   }
 }
 
-/**
- * Per-row softmax cross-entropy: logits [M, V], labels [M] int32 -> [M], fused with the gradient
- * softmax - onehot. Uses the Softmax kernel (fast on wasm, unlike Exp) and -log(p[label]) with p clamped
- * at 1e-30, so a row's loss saturates at ~69 (our choice; far above any loss seen in training).
- */
-export const softmaxCrossEntropy = tf.customGrad((logits, labels, save) => {
+/** The plain-tfjs cross-entropy of softmaxCrossEntropy (below). */
+const softmaxCrossEntropyOp = tf.customGrad((logits, labels, save) => {
   const [m, v] = (logits as tf.Tensor).shape;
   const p = tf.softmax(logits as tf.Tensor2D); // [M, V]
   const at = tf.add(tf.mul(tf.range(0, m, 1, "int32"), tf.scalar(v, "int32")), labels as tf.Tensor); // [M] flat label index
@@ -164,6 +203,16 @@ export const softmaxCrossEntropy = tf.customGrad((logits, labels, save) => {
     ],
   };
 }) as (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Tensor1D;
+
+/**
+ * Per-row softmax cross-entropy: logits [M, V], labels [M] int32 -> [M], fused with the gradient
+ * softmax - onehot. Uses the Softmax kernel (fast on wasm, unlike Exp) and -log(p[label]) with p clamped
+ * at 1e-30, so a row's loss saturates at ~69 (our choice; far above any loss seen in training). On the native
+ * backend one fused kernel each way (lib/native/losses.ts: logsumexp - logit, no saturation).
+ */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.getKernel(XENT_KERNEL, tf.getBackend()) ? sparseSoftmaxCrossEntropyRows(logits, labels) : softmaxCrossEntropyOp(logits, labels);
+}
 
 /** One candidate op at one layer: its weights (by local name) and its post-LN residual block. */
 export abstract class OpBlock {

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Arch, MlmBatch, MlmModel, SearchSpace } from "./types";
 import { checkSpace, validateArch } from "./space";
-import { createBlock, dense, gatherRows, gelu, LayerNorm, OpBlock, ParamFactory, softmaxCrossEntropy } from "./ops";
+import { createBlock, dense, denseTransposed, gatherRows, gelu, LayerNorm, OpBlock, ParamFactory, softmaxCrossEntropy } from "./ops";
 import { seedFrom } from "../rng";
 
 export interface SupernetArgs {
@@ -209,7 +209,7 @@ export class Supernet implements MlmModel {
   /** MLM head: dense + GELU + LN, then the tied output projection: rows [N, D] -> logits [N, V]. */
   private head(rows: tf.Tensor2D): tf.Tensor2D {
     const x = this.headLn.apply(gelu(dense(rows, this.headW, this.headB))); // [N, D]
-    return dense(x, tf.transpose(this.tokenEmb), this.outBias); // [N, V]; explicit transpose: see dense
+    return denseTransposed(x, this.tokenEmb, this.outBias); // [N, V]
   }
 
   /** Logits, labels and weights of the rows with w != 0 (one zero-weight row if none, keeping the graph connected). */

@@ -17,9 +17,9 @@ export function sparseSoftmaxCrossEntropyRows(logits: tf.Tensor2D, labels: tf.Te
   const rows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const [loss, lse] = tf.engine().runKernel(XENT_KERNEL, { logits: x, labels }) as tf.Tensor[]; // [N], [N]
-    save([x, lse]);
+    save([x, lse, labels]); // labels too: the caller's tidy may dispose them before the backward pass
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
-      tf.engine().runKernel(XENT_GRAD_KERNEL, { logits: saved[0], labels, lse: saved[1], dy }) as tf.Tensor; // [N, V]
+      tf.engine().runKernel(XENT_GRAD_KERNEL, { logits: saved[0], labels: saved[2], lse: saved[1], dy }) as tf.Tensor; // [N, V]
     return { value: loss, gradFunc };
   });
   return rows(logits) as tf.Tensor1D;
