@@ -9,6 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { addonAvailable, fallbackCounts, loadNativeBackend, maskedSoftmaxCrossEntropy, nativeKernelNames, sparseSoftmaxCrossEntropyRows } from "../lib/native/index";
+import { FUSED_KERNELS } from "../lib/native/fused";
 import { NativeBackend } from "../lib/native/native-backend";
 import { BENCH_MODEL, BenchModel, benchBatch } from "../scripts/bench-model";
 
@@ -237,7 +238,7 @@ test("native backend registers", { skip: SKIP }, async () => {
   for (const name of nativeKernelNames()) assert.ok(tf.getKernel(name, "native"), `${name} registered`);
   const cpu = tf.getKernelsForBackend("cpu").map((k) => k.kernelName);
   const native = tf.getKernelsForBackend("native").map((k) => k.kernelName);
-  assert.deepEqual(native.filter((k) => !cpu.includes(k)).sort(), ["MagicSparseXent", "MagicSparseXentGrad"]);
+  assert.deepEqual(native.filter((k) => !cpu.includes(k)).sort(), ["MagicSparseXent", "MagicSparseXentGrad", ...FUSED_KERNELS].sort());
   assert.deepEqual(cpu.filter((k) => !native.includes(k)), []);
 });
 

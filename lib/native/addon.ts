@@ -43,6 +43,20 @@ export interface NativeAddon {
    */
   adam(p: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array, lr: number, beta1: number,
     beta2: number, eps: number, weightDecay: number, c1: number, c2: number, scale: number): void;
+  /** LayerNorm over rows of x [rows, d] (d = gamma.length); writes y and stats [rows, 2] = (mean, rstd). */
+  layerNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, y: Float32Array,
+    stats: Float32Array): void;
+  /** Writes dx [rows, d], dgamma [d] and dbeta [d]. */
+  layerNormBackward(x: Float32Array, gamma: Float32Array, stats: Float32Array, dy: Float32Array, dx: Float32Array,
+    dgamma: Float32Array, dbeta: Float32Array): void;
+  /** y = x * sigmoid(1.702 x), elementwise. */
+  geluForward(x: Float32Array, y: Float32Array): void;
+  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** Depthwise conv over time, same zero padding: x [b, t, d], w [k, d] (k odd), bias [d] -> out [b, t, d]. */
+  depthwiseConv1dForward(x: Float32Array, w: Float32Array, bias: Float32Array, out: Float32Array, b: number, t: number): void;
+  /** Writes dx [b, t, d], dw [k, d] and dbias [d]. */
+  depthwiseConv1dBackward(x: Float32Array, w: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array,
+    dbias: Float32Array, b: number, t: number): void;
   /** Sets OpenBLAS's thread count when n > 0; returns the count in effect. */
   setThreads(n: number): number;
   blasConfig(): string;

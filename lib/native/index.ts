@@ -1,10 +1,12 @@
 // The "native" tfjs backend: the stock cpu backend (MathBackendCPU: same tensor storage, plus a buffer pool,
 // see native-backend.ts) whose hot kernels run in C through an OpenBLAS N-API addon (native/). Every cpu
 // kernel is registered for "native"; the ones in nativeKernels() are replaced by native versions that fall
-// back to the cpu kernel for the cases they skip. losses.ts adds a fused sparse cross-entropy.
+// back to the cpu kernel for the cases they skip. losses.ts adds a fused sparse cross-entropy, fused.ts a fused
+// LayerNorm, GELU and depthwise conv.
 import * as tf from "@tensorflow/tfjs";
 import { loadAddon } from "./addon";
 import { elementwiseKernels } from "./elementwise";
+import { fusedKernelConfigs } from "./fused";
 import { NativeKernel, withFallback } from "./kernel-util";
 import { layoutKernels } from "./layout";
 import { matmulKernels } from "./matmul";
@@ -43,5 +45,6 @@ export function loadNativeBackend(): void {
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc });
   }
   for (const config of xentKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
+  for (const config of fusedKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), PRIORITY);
 }

@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <stdint.h>
 #include <string.h>
+#include "fused.h"
 #include "kernels.h"
 #include "optim.h"
 
@@ -246,6 +247,81 @@ static napi_value xent_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// Fused LayerNorm / GELU / depthwise conv (fused.c); sizes are implied by the arrays and checked against each other.
+// layerNormForward(x, gamma, beta, eps, y, stats): x, y [rows, d]; gamma, beta [d]; stats [rows, 2]
+static napi_value layer_norm_forward(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  ARR(x, 0, napi_float32_array); ARR(g, 1, napi_float32_array); ARR(b, 2, napi_float32_array);
+  ARR(y, 4, napi_float32_array); ARR(st, 5, napi_float32_array);
+  const int64_t d = (int64_t)g.len, rows = (int64_t)st.len / 2;
+  if (d == 0 || b.len != g.len || (int64_t)st.len != 2 * rows || (int64_t)x.len != rows * d || y.len != x.len)
+    THROW(env, "layerNormForward: size mismatch");
+  k_layernorm_forward(x.data, g.data, b.data, (float)dbl(env, argv[3]), y.data, st.data, rows, d);
+  return NULL;
+}
+
+// layerNormBackward(x, gamma, stats, dy, dx, dgamma, dbeta)
+static napi_value layer_norm_backward(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  ARR(x, 0, napi_float32_array); ARR(g, 1, napi_float32_array); ARR(st, 2, napi_float32_array);
+  ARR(dy, 3, napi_float32_array); ARR(dx, 4, napi_float32_array); ARR(dg, 5, napi_float32_array);
+  ARR(db, 6, napi_float32_array);
+  const int64_t d = (int64_t)g.len, rows = (int64_t)st.len / 2;
+  if (d == 0 || (int64_t)st.len != 2 * rows || (int64_t)x.len != rows * d || dy.len != x.len || dx.len != x.len ||
+      dg.len != g.len || db.len != g.len)
+    THROW(env, "layerNormBackward: size mismatch");
+  k_layernorm_backward(x.data, g.data, st.data, dy.data, dx.data, dg.data, db.data, rows, d);
+  return NULL;
+}
+
+// geluForward(x, y)
+static napi_value gelu_forward(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  ARR(x, 0, napi_float32_array); ARR(y, 1, napi_float32_array);
+  if (y.len != x.len) THROW(env, "geluForward: size mismatch");
+  k_gelu_forward(x.data, y.data, (int64_t)x.len);
+  return NULL;
+}
+
+// geluBackward(x, dy, dx)
+static napi_value gelu_backward(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  ARR(x, 0, napi_float32_array); ARR(dy, 1, napi_float32_array); ARR(dx, 2, napi_float32_array);
+  if (dy.len != x.len || dx.len != x.len) THROW(env, "geluBackward: size mismatch");
+  k_gelu_backward(x.data, dy.data, dx.data, (int64_t)x.len);
+  return NULL;
+}
+
+// Checks a depthwise conv's x [b, t, d] and w [k, d] (k odd) against bias [d]; returns k, or 0 on a mismatch.
+static int64_t dwconv_taps(const Arr *x, const Arr *w, const Arr *bias, int64_t b, int64_t t) {
+  const int64_t d = (int64_t)bias->len, k = d ? (int64_t)w->len / d : 0;
+  if (b < 0 || t < 0 || d == 0 || k % 2 == 0 || k * d != (int64_t)w->len || b * t * d != (int64_t)x->len) return 0;
+  return k;
+}
+
+// depthwiseConv1dForward(x, w, bias, out, b, t)
+static napi_value dwconv1d_forward(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  ARR(x, 0, napi_float32_array); ARR(w, 1, napi_float32_array); ARR(bias, 2, napi_float32_array);
+  ARR(o, 3, napi_float32_array);
+  const int64_t b = num(env, argv[4]), t = num(env, argv[5]), k = dwconv_taps(&x, &w, &bias, b, t);
+  if (k == 0 || o.len != x.len) THROW(env, "depthwiseConv1dForward: size mismatch");
+  k_dwconv1d_forward(x.data, w.data, bias.data, o.data, b, t, (int64_t)bias.len, k);
+  return NULL;
+}
+
+// depthwiseConv1dBackward(x, w, dy, dx, dw, dbias, b, t): dbias [d] also gives d
+static napi_value dwconv1d_backward(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  ARR(x, 0, napi_float32_array); ARR(w, 1, napi_float32_array); ARR(dy, 2, napi_float32_array);
+  ARR(dx, 3, napi_float32_array); ARR(dw, 4, napi_float32_array); ARR(db, 5, napi_float32_array);
+  const int64_t b = num(env, argv[6]), t = num(env, argv[7]), k = dwconv_taps(&x, &w, &db, b, t);
+  if (k == 0 || dy.len != x.len || dx.len != x.len || dw.len != w.len)
+    THROW(env, "depthwiseConv1dBackward: size mismatch");
+  k_dwconv1d_backward(x.data, w.data, dy.data, dx.data, dw.data, db.data, b, t, (int64_t)db.len, k);
+  return NULL;
+}
+
 // setThreads(n): OpenBLAS thread count (the elementwise kernels are single-threaded). Returns the new count.
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -289,6 +365,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"transpose", transpose}, {"gather", gather}, {"segmentSum", segment_sum},
     {"slice", slice}, {"insert", insert}, {"copyRows", copy_rows}, {"xentForward", xent_forward}, {"xentBackward", xent_backward},
     {"sumSquares", sum_squares}, {"adam", adam},
+    {"layerNormForward", layer_norm_forward}, {"layerNormBackward", layer_norm_backward},
+    {"geluForward", gelu_forward}, {"geluBackward", gelu_backward},
+    {"depthwiseConv1dForward", dwconv1d_forward}, {"depthwiseConv1dBackward", dwconv1d_backward},
     {"setThreads", set_threads}, {"blasConfig", blas_config},
   };
   for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
