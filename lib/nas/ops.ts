@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { OpSpec } from "./types";
 import { seedFrom } from "../rng";
 import { sparseSoftmaxCrossEntropyRows, XENT_KERNEL } from "../native/losses";
+import * as fused from "../native/fused";
 
 /** How a block's weights are created. */
 export interface InitArgs {
@@ -142,8 +143,12 @@ export const gatherRows = tf.customGrad((table, ids, save) => {
   };
 }) as (table: tf.Tensor2D, ids: tf.Tensor1D) => tf.Tensor2D;
 
-/** GELU approximated as x * sigmoid(1.702 x) (Hendrycks & Gimpel): our choice, fewer kernels on CPU. */
+/**
+ * GELU approximated as x * sigmoid(1.702 x) (Hendrycks & Gimpel): our choice, fewer kernels on CPU; one fused
+ * kernel each way on the native backend.
+ */
 export function gelu<T extends tf.Tensor>(x: T): T {
+  if (fused.fusedOpsAvailable()) return fused.gelu(x);
   return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))) as T;
 }
 
@@ -177,13 +182,14 @@ export class LayerNorm {
   readonly beta: tf.Variable;
   private readonly op: (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D;
 
-  constructor(f: ParamFactory, prefix: string, dim: number, eps: number) {
+  constructor(f: ParamFactory, prefix: string, dim: number, private readonly eps: number) {
     this.gamma = f.ones(`${prefix}/gamma`, [dim]);
     this.beta = f.zeros(`${prefix}/beta`, [dim]);
     this.op = layerNormOp(eps);
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
+    if (fused.fusedOpsAvailable()) return fused.layerNorm(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, this.eps);
     return this.op(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D);
   }
 }
@@ -316,6 +322,10 @@ export class SepConvBlock extends ResidualBlock {
 
   protected op(x: tf.Tensor2D, b: number, t: number): tf.Tensor2D {
     const d = this.hidden;
+    if (fused.fusedOpsAvailable()) {
+      const conv = fused.depthwiseConv1d(tf.reshape(x, [b, t, d]), this.wd as tf.Tensor2D, this.bd as tf.Tensor1D); // [B, T, D]
+      return gelu(dense(tf.reshape(conv, [b * t, d]) as tf.Tensor2D, this.wp, this.bp));
+    }
     const pad = (this.kernel - 1) / 2;
     const xp = tf.pad(tf.reshape(x, [b, t, d]), [[0, 0], [pad, pad], [0, 0]]); // [B, T+k-1, D]
     const taps = tf.unstack(this.wd); // k x [D]

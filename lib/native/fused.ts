@@ -18,10 +18,17 @@ export const FUSED_KERNELS = [
   LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, GELU_KERNEL, GELU_GRAD_KERNEL, DWCONV_KERNEL, DWCONV_GRAD_KERNEL,
 ];
 
+const availableOn = new Map<string, boolean>(); // backend name -> kernels registered (fixed once it exists)
+
 /** True when the fused kernels are registered for the current backend. */
 export function fusedOpsAvailable(): boolean {
   const backend = tf.getBackend();
-  return FUSED_KERNELS.every((name) => tf.getKernel(name, backend) !== undefined);
+  let ok = availableOn.get(backend);
+  if (ok === undefined) {
+    ok = FUSED_KERNELS.every((name) => tf.getKernel(name, backend) !== undefined);
+    availableOn.set(backend, ok);
+  }
+  return ok;
 }
 
 function requireFused(op: string): void {
