@@ -237,7 +237,7 @@ test("native backend registers", { skip: SKIP }, async () => {
   for (const name of nativeKernelNames()) assert.ok(tf.getKernel(name, "native"), `${name} registered`);
   const cpu = tf.getKernelsForBackend("cpu").map((k) => k.kernelName);
   const native = tf.getKernelsForBackend("native").map((k) => k.kernelName);
-  assert.deepEqual(native.filter((k) => !cpu.includes(k)).sort(), ["MagicSparseXent", "MagicSparseXentGrad"]);
+  assert.deepEqual(native.filter((k) => !cpu.includes(k)).sort(), ["MagicAttention", "MagicAttentionGrad", "MagicSparseXent", "MagicSparseXentGrad"]);
   assert.deepEqual(cpu.filter((k) => !native.includes(k)), []);
 });
 

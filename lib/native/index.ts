@@ -1,9 +1,11 @@
 // The "native" tfjs backend: the stock cpu backend (MathBackendCPU: same tensor storage, plus a buffer pool,
 // see native-backend.ts) whose hot kernels run in C through an OpenBLAS N-API addon (native/). Every cpu
 // kernel is registered for "native"; the ones in nativeKernels() are replaced by native versions that fall
-// back to the cpu kernel for the cases they skip. losses.ts adds a fused sparse cross-entropy.
+// back to the cpu kernel for the cases they skip. losses.ts adds a fused sparse cross-entropy, attention.ts
+// a fused attention core.
 import * as tf from "@tensorflow/tfjs";
 import { loadAddon } from "./addon";
+import { attentionKernelConfigs } from "./attention";
 import { elementwiseKernels } from "./elementwise";
 import { NativeKernel, withFallback } from "./kernel-util";
 import { layoutKernels } from "./layout";
@@ -13,6 +15,7 @@ import { reduceKernels } from "./reduce";
 import { xentKernelConfigs } from "./xent-kernels";
 
 export { addonAvailable } from "./addon";
+export { attention, attentionAvailable } from "./attention";
 export { fallbackCounts } from "./kernel-util";
 export { maskedSoftmaxCrossEntropy, sparseSoftmaxCrossEntropyRows } from "./losses";
 
@@ -43,5 +46,6 @@ export function loadNativeBackend(): void {
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc });
   }
   for (const config of xentKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
+  for (const config of attentionKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), PRIORITY);
 }
