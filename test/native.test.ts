@@ -238,7 +238,7 @@ test("native backend registers", { skip: SKIP }, async () => {
   for (const name of nativeKernelNames()) assert.ok(tf.getKernel(name, "native"), `${name} registered`);
   const cpu = tf.getKernelsForBackend("cpu").map((k) => k.kernelName);
   const native = tf.getKernelsForBackend("native").map((k) => k.kernelName);
-  assert.deepEqual(native.filter((k) => !cpu.includes(k)).sort(), ["MagicSparseXent", "MagicSparseXentGrad", ...FUSED_KERNELS].sort());
+  assert.deepEqual(native.filter((k) => !cpu.includes(k)).sort(), ["MagicAttention", "MagicAttentionGrad", "MagicSparseXent", "MagicSparseXentGrad", ...FUSED_KERNELS].sort());
   assert.deepEqual(cpu.filter((k) => !native.includes(k)), []);
 });
 

@@ -57,6 +57,15 @@ export interface NativeAddon {
   /** Writes dx [b, t, d], dw [k, d] and dbias [d]. */
   depthwiseConv1dBackward(x: Float32Array, w: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array,
     dbias: Float32Array, b: number, t: number): void;
+  /**
+   * Attention core per (sequence b, head h) over [batch*seq, D] operands, head h owning columns h*dh..:
+   * ctx_bh = P_bh v_bh with P_bh = softmax(q_bh k_bh^T / sqrt(dh)), P written as [batch, heads, seq, seq].
+   */
+  attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, ctx: Float32Array, p: Float32Array, batch: number,
+    seq: number, heads: number): void;
+  /** Writes dq, dk, dv (every element) of attentionForward given its P and the upstream dctx. */
+  attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, dctx: Float32Array, dq: Float32Array,
+    dk: Float32Array, dv: Float32Array, batch: number, seq: number, heads: number): void;
   /** Sets OpenBLAS's thread count when n > 0; returns the count in effect. */
   setThreads(n: number): number;
   blasConfig(): string;

@@ -2,9 +2,10 @@
 // see native-backend.ts) whose hot kernels run in C through an OpenBLAS N-API addon (native/). Every cpu
 // kernel is registered for "native"; the ones in nativeKernels() are replaced by native versions that fall
 // back to the cpu kernel for the cases they skip. losses.ts adds a fused sparse cross-entropy, fused.ts a fused
-// LayerNorm, GELU and depthwise conv.
+// LayerNorm, GELU and depthwise conv, attention.ts a fused attention core.
 import * as tf from "@tensorflow/tfjs";
 import { loadAddon } from "./addon";
+import { attentionKernelConfigs } from "./attention";
 import { elementwiseKernels } from "./elementwise";
 import { fusedKernelConfigs } from "./fused";
 import { NativeKernel, withFallback } from "./kernel-util";
@@ -15,6 +16,7 @@ import { reduceKernels } from "./reduce";
 import { xentKernelConfigs } from "./xent-kernels";
 
 export { addonAvailable } from "./addon";
+export { attention, attentionAvailable } from "./attention";
 export { fallbackCounts } from "./kernel-util";
 export { maskedSoftmaxCrossEntropy, sparseSoftmaxCrossEntropyRows } from "./losses";
 
@@ -46,5 +48,6 @@ export function loadNativeBackend(): void {
   }
   for (const config of xentKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
   for (const config of fusedKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
+  for (const config of attentionKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), PRIORITY);
 }

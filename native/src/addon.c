@@ -8,6 +8,7 @@
 #include "fused.h"
 #include "kernels.h"
 #include "optim.h"
+#include "attention.h"
 
 typedef struct { void *data; size_t len; napi_typedarray_type type; } Arr;
 
@@ -322,6 +323,49 @@ static napi_value dwconv1d_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// Attention operands: q-shaped arrays [batch*seq, dim] of equal length n, probabilities [batch, heads, seq, seq].
+// Returns dim, or 0 (after throwing) when the sizes do not fit together. Divisions, not products, so that
+// absurd dims cannot overflow; n fits an int for cblas.
+static int64_t attention_dim(napi_env env, const Arr *const *qs, int nq, const Arr *p, int64_t batch, int64_t seq,
+                             int64_t heads) {
+  const int64_t n = (int64_t)qs[0]->len, plen = (int64_t)p->len;
+  for (int i = 1; i < nq; i++)
+    if ((int64_t)qs[i]->len != n) { napi_throw_error(env, "MAGIC_NATIVE", "attention: q, k, v and outputs differ in length"); return 0; }
+  if (batch < 1 || seq < 1 || heads < 1 || n == 0 || n > INT32_MAX || n % batch != 0 || (n / batch) % seq != 0 ||
+      (n / batch / seq) % heads != 0 || plen % seq != 0 || plen / seq != batch * heads * seq) {
+    napi_throw_error(env, "MAGIC_NATIVE", "attention: size mismatch");
+    return 0;
+  }
+  return n / batch / seq;
+}
+
+// attentionForward(q, k, v, ctx, p, batch, seq, heads)
+static napi_value attention_forward(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  ARR(q, 0, napi_float32_array); ARR(k, 1, napi_float32_array); ARR(v, 2, napi_float32_array);
+  ARR(ctx, 3, napi_float32_array); ARR(p, 4, napi_float32_array);
+  const int64_t batch = num(env, argv[5]), seq = num(env, argv[6]), heads = num(env, argv[7]);
+  const Arr *qs[] = {&q, &k, &v, &ctx};
+  const int64_t dim = attention_dim(env, qs, 4, &p, batch, seq, heads);
+  if (dim) k_attention_forward(q.data, k.data, v.data, ctx.data, p.data, batch, seq, heads, dim);
+  return NULL;
+}
+
+// attentionBackward(q, k, v, p, dctx, dq, dk, dv, batch, seq, heads)
+static napi_value attention_backward(napi_env env, napi_callback_info info) {
+  ARGS(11);
+  ARR(q, 0, napi_float32_array); ARR(k, 1, napi_float32_array); ARR(v, 2, napi_float32_array);
+  ARR(p, 3, napi_float32_array); ARR(dctx, 4, napi_float32_array); ARR(dq, 5, napi_float32_array);
+  ARR(dk, 6, napi_float32_array); ARR(dv, 7, napi_float32_array);
+  const int64_t batch = num(env, argv[8]), seq = num(env, argv[9]), heads = num(env, argv[10]);
+  const Arr *qs[] = {&q, &k, &v, &dctx, &dq, &dk, &dv};
+  const int64_t dim = attention_dim(env, qs, 7, &p, batch, seq, heads);
+  if (dim && k_attention_backward(q.data, k.data, v.data, p.data, dctx.data, dq.data, dk.data, dv.data, batch, seq,
+                                  heads, dim))
+    THROW(env, "attentionBackward: out of memory");
+  return NULL;
+}
+
 // setThreads(n): OpenBLAS thread count (the elementwise kernels are single-threaded). Returns the new count.
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -369,6 +413,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"geluForward", gelu_forward}, {"geluBackward", gelu_backward},
     {"depthwiseConv1dForward", dwconv1d_forward}, {"depthwiseConv1dBackward", dwconv1d_backward},
     {"setThreads", set_threads}, {"blasConfig", blas_config},
+    {"attentionForward", attention_forward}, {"attentionBackward", attention_backward},
   };
   for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
     napi_value f;
