@@ -11,6 +11,7 @@ import { DATA_PRESETS } from "../lib/data";
 import { PRESETS } from "../lib/preset";
 import { createBlock, dense, gatherRows, LayerNorm, ParamFactory, softmaxCrossEntropy } from "../lib/nas/ops";
 import { Supernet } from "../lib/nas/supernet";
+import { addonAvailable, loadNativeBackend } from "../lib/native/index";
 
 const V = 50;
 const space: SearchSpace = makeSpace("tiny", V);
@@ -329,4 +330,52 @@ test("small preset: ms per training step (forward + backward + SGD update) at ba
 
 test("every preset's search space and data agree on the sequence length", () => {
   for (const p of PRESETS) assert.equal(DATA_PRESETS[p].seqLen, SPACE_PRESETS[p].seqLen, `preset ${p}`);
+});
+
+test("native backend (fused kernels) gives the cpu backend's (tfjs ops) loss and gradients, every op kind", { skip: addonAvailable() ? false : "native addon not built" }, async () => {
+  loadNativeBackend();
+  // Normwise relative tolerance 1e-4: OpenBLAS sums in another order than the cpu matMul loop and the fused
+  // kernels accumulate differently from tfjs's op sequence, over 4 layers and the MLM head.
+  const start = tf.getBackend();
+  const archs: Arch[] = [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 2, 6]];
+  assert.deepEqual([...new Set(archs.flat())].sort((a, b) => a - b), space.ops.map((_, i) => i));
+  const results: Record<string, { loss: number; grads: Map<string, Float32Array> }[]> = {};
+  let kernels: string[] = [];
+  for (const name of ["cpu", "native"]) {
+    await tf.setBackend(name);
+    const net = new Supernet({ space, seed: 4 });
+    const batch = fakeBatch(space, 3, 11);
+    const nameOf = new Map([...net.namedVariables()].map(([n, v]) => [v.name, n]));
+    results[name] = archs.map((arch) => {
+      const { value, grads } = tf.variableGrads(() => net.loss(arch, batch), net.trainableVariables(arch));
+      const out = { loss: value.dataSync()[0], grads: new Map(Object.entries(grads).map(([k, g]) => [nameOf.get(k)!, g.dataSync().slice() as Float32Array])) };
+      tf.dispose([value, grads]);
+      return out;
+    });
+    if (name === "native") {
+      const profile = await tf.profile(() => tf.tidy(() => tf.grads((x: tf.Tensor) => tf.mul(net.loss(archs[0], batch), x))([tf.scalar(1)])));
+      kernels = profile.kernels.map((k) => k.name);
+      const profile2 = await tf.profile(() => tf.tidy(() => tf.grads((x: tf.Tensor) => tf.mul(net.loss(archs[2], batch), x))([tf.scalar(1)])));
+      kernels.push(...profile2.kernels.map((k) => k.name));
+    }
+    disposeBatch(batch);
+    net.dispose();
+  }
+  if (start) await tf.setBackend(start);
+  for (const k of ["MagicAttention", "MagicLayerNorm", "MagicGelu", "MagicDepthwiseConv1d", "MagicSparseXent"]) assert.ok(kernels.includes(k), `${k} ran`);
+  assert.ok(!kernels.includes("Transpose"), "no Transpose on native");
+  archs.forEach((arch, i) => {
+    const [c, n] = [results.cpu[i], results.native[i]];
+    assert.ok(Math.abs(c.loss - n.loss) <= 1e-4 * Math.abs(c.loss), `[${arch}] loss cpu ${c.loss} native ${n.loss}`);
+    assert.deepEqual([...n.grads.keys()].sort(), [...c.grads.keys()].sort());
+    // Floor: the attention key bias has an exactly-zero gradient (softmax ignores a per-row constant), so
+    // both backends give rounding noise there; it is compared on 1e-3 of the child's largest gradient.
+    const floor = 1e-3 * Math.max(...[...c.grads.values()].map((g) => Math.max(...g.map(Math.abs))));
+    for (const [name, g] of c.grads) {
+      const h = n.grads.get(name)!;
+      const scale = Math.max(floor, ...g.map(Math.abs));
+      const err = Math.max(...g.map((x, j) => Math.abs(x - h[j])));
+      assert.ok(err <= 1e-4 * scale, `[${arch}] ${name}: max error ${err}, max |grad| ${scale}`);
+    }
+  });
 });

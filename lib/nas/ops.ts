@@ -7,6 +7,7 @@ import type { OpSpec } from "./types";
 import { seedFrom } from "../rng";
 import { sparseSoftmaxCrossEntropyRows, XENT_KERNEL } from "../native/losses";
 import * as fused from "../native/fused";
+import { attention, attentionAvailable } from "../native/attention";
 
 /** How a block's weights are created. */
 export interface InitArgs {
@@ -272,13 +273,17 @@ export class AttentionBlock extends ResidualBlock {
     const d = this.hidden;
     const h = this.heads;
     const dh = d / h;
+    const [wo, bo] = this.proj[3];
+    if (attentionAvailable()) {
+      const [q, k, v] = this.proj.slice(0, 3).map(([w, bias]) => dense(x, w, bias)); // 3 x [B*T, D]
+      return dense(attention(q, k, v, b, h), wo, bo); // one native kernel each way, no transposes
+    }
     const [q, k, v] = this.proj.slice(0, 3).map(([w, bias]) =>
       tf.reshape(tf.transpose(tf.reshape(dense(x, w, bias), [b, t, h, dh]), [0, 2, 1, 3]), [b * h, t, dh]),
     ) as tf.Tensor3D[]; // 3 x [B*H, T, dh]
     const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dh)), k, false, true); // [B*H, T, T]
     const ctx = tf.matMul(tf.softmax(scores), v); // [B*H, T, dh]
     const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [b, h, t, dh]), [0, 2, 1, 3]), [b * t, d]) as tf.Tensor2D; // [B*T, D]
-    const [wo, bo] = this.proj[3];
     return dense(merged, wo, bo);
   }
 }

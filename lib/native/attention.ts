@@ -29,10 +29,17 @@ function dims(shape: number[], batch: number, heads: number): Dims {
   return { rows, dim, seq: rows / batch };
 }
 
+const availableOn = new Map<string, boolean>(); // backend name -> kernels registered (fixed once it exists)
+
 /** True when the fused kernels are registered for the current backend (only "native" has them). */
 export function attentionAvailable(): boolean {
   const backend = tf.getBackend();
-  return tf.getKernel(ATTENTION_KERNEL, backend) != null && tf.getKernel(ATTENTION_GRAD_KERNEL, backend) != null;
+  let ok = availableOn.get(backend);
+  if (ok === undefined) {
+    ok = tf.getKernel(ATTENTION_KERNEL, backend) != null && tf.getKernel(ATTENTION_GRAD_KERNEL, backend) != null;
+    availableOn.set(backend, ok);
+  }
+  return ok;
 }
 
 /**
