@@ -9,21 +9,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { assertClose, uniform } from "./helpers/kernel-check";
 import { loadAddon } from "../lib/native/addon";
 import { addonAvailable, attention, attentionAvailable, loadNativeBackend } from "../lib/native/index";
 
 const SKIP = addonAvailable() ? false : "native addon not built: run `node native/build.js`";
 const TOL = 1e-4;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n values uniform in [-2, 2): scores up to ~4 sqrt(dh), so the softmax is neither flat nor one-hot. */
 function values(n: number, next: () => number): Float32Array {
@@ -53,17 +44,6 @@ function run(f: Attn, data: Float32Array[], dyData: Float32Array, shape: [number
   });
 }
 
-function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    err = Math.max(err, Math.abs(actual[i] - expected[i]));
-  }
-  assert.ok(err <= TOL * Math.max(scale, 1e-30), `${what}: max error ${err} > ${TOL} * ${scale}`);
-}
-
 test("fused attention matches the tfjs ops on cpu (forward and gradients wrt q, k, v)", { skip: SKIP }, async (t) => {
   loadNativeBackend();
   let seed = 1;
@@ -72,7 +52,7 @@ test("fused attention matches the tfjs ops on cpu (forward and gradients wrt q, 
       for (const d of [8, 64])
         for (const h of [1, 2, 8]) {
           await t.test(`B=${b} T=${seq} D=${d} H=${h}`, async () => {
-            const next = rng((seed += 7));
+            const next = uniform((seed += 7));
             const shape: [number, number] = [b * seq, d];
             const data = [0, 1, 2].map(() => values(b * seq * d, next));
             const dy = values(b * seq * d, next);
@@ -80,7 +60,7 @@ test("fused attention matches the tfjs ops on cpu (forward and gradients wrt q, 
             const ref = run(reference, data, dy, shape, b, h);
             await tf.setBackend("native");
             const got = run(attention, data, dy, shape, b, h);
-            ["forward", "dq", "dk", "dv"].forEach((what, i) => assertClose(got[i], ref[i], what));
+            ["forward", "dq", "dk", "dv"].forEach((what, i) => assertClose(got[i], ref[i], TOL, what));
           });
         }
 });
@@ -118,7 +98,7 @@ test("attention addon functions check sizes and write every output element", { s
   const addon = loadAddon();
   const [b, seq, h, d] = [2, 5, 2, 6];
   const n = b * seq * d;
-  const next = rng(99);
+  const next = uniform(99);
   const [q, k, v, dy] = [0, 1, 2, 3].map(() => values(n, next));
   // Buffers from the pool hold stale values: NaN-filled outputs show any element left unwritten.
   const nans = (len: number) => new Float32Array(len).fill(NaN);

@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { assertClose, uniform } from "./helpers/kernel-check";
 import { addonAvailable, loadAddon } from "../lib/native/addon";
 import {
   DWCONV_GRAD_KERNEL, DWCONV_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL,
@@ -17,16 +18,6 @@ import { loadNativeBackend } from "../lib/native/index";
 const SKIP = addonAvailable() ? false : "native addon not built: run `node native/build.js`";
 const TOL = 1e-5;
 const EPS = 1e-5;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Uniform in [-3, 3). */
 function randoms(shape: number[], next: () => number): Float32Array {
@@ -52,26 +43,15 @@ const plainDepthwise = (x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor) => {
 function run(f: (...xs: tf.Tensor[]) => tf.Tensor, shapes: number[][], data: Float32Array[], dySeed: number): Float32Array[] {
   return tf.tidy(() => {
     const xs = shapes.map((s, i) => tf.tensor(data[i], s));
-    const dy = tf.tensor(randoms(shapes[0], rng(dySeed)), shapes[0]);
+    const dy = tf.tensor(randoms(shapes[0], uniform(dySeed)), shapes[0]);
     const { value, grads } = tf.valueAndGrads(f)(xs, dy);
     return [value, ...grads].map((t) => Float32Array.from(t.dataSync()));
   });
 }
 
-function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    err = Math.max(err, Math.abs(actual[i] - expected[i]));
-  }
-  assert.ok(err <= TOL * Math.max(scale, 1e-30), `${what}: max error ${err} > ${TOL} * ${scale}`);
-}
-
 async function compare(name: string, shapes: number[][], plain: (...xs: tf.Tensor[]) => tf.Tensor,
   fused: (...xs: tf.Tensor[]) => tf.Tensor, kernels: string[], seed: number): Promise<void> {
-  const next = rng(seed);
+  const next = uniform(seed);
   const data = shapes.map((s) => randoms(s, next));
   await tf.setBackend("cpu");
   const ref = run(plain, shapes, data, seed + 1);
@@ -83,7 +63,7 @@ async function compare(name: string, shapes: number[][], plain: (...xs: tf.Tenso
   // Besides scopes, tfjs's profile lists the Identity kernels that save tensors for the backward pass.
   const ran = profile.kernels.map((k) => k.name).filter((k) => k !== "Identity" && tf.getKernel(k, "native"));
   assert.deepEqual(ran, kernels, `${name}: kernels that ran`);
-  got.forEach((g, i) => assertClose(g, ref[i], `${name} ${i === 0 ? "forward" : `grad ${i - 1}`}`));
+  got.forEach((g, i) => assertClose(g, ref[i], TOL, `${name} ${i === 0 ? "forward" : `grad ${i - 1}`}`));
 }
 
 const ln = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => layerNorm(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, EPS);

@@ -8,6 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { assertClose, uniform } from "./helpers/kernel-check";
 import { addonAvailable, fallbackCounts, loadNativeBackend, maskedSoftmaxCrossEntropy, nativeKernelNames, sparseSoftmaxCrossEntropyRows } from "../lib/native/index";
 import { FUSED_KERNELS } from "../lib/native/fused";
 import { NativeBackend } from "../lib/native/native-backend";
@@ -35,16 +36,6 @@ interface Case {
   fallback?: string[];
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function values(input: Input, next: () => number): Float32Array | Int32Array {
   const n = input.shape.reduce((a, b) => a * b, 1);
   if (input.kind === "int") return Int32Array.from({ length: n }, () => Math.floor(next() * (input.max ?? 2)));
@@ -64,7 +55,7 @@ function run(c: Case, data: (Float32Array | Int32Array)[], dySeed: number): { y:
   const y = call(...floatIdx.map((i) => tensors[i]));
   const result = { y: Float32Array.from(y.dataSync()), grads: [] as Float32Array[] };
   if (c.grad !== false && floatIdx.length > 0) {
-    const dy = tf.tensor(values({ shape: y.shape }, rng(dySeed)), y.shape);
+    const dy = tf.tensor(values({ shape: y.shape }, uniform(dySeed)), y.shape);
     const grads = tf.grads(call)(floatIdx.map((i) => tensors[i]), dy);
     result.grads = grads.map((g) => Float32Array.from(g.dataSync()));
     tf.dispose([dy, ...grads]);
@@ -73,20 +64,8 @@ function run(c: Case, data: (Float32Array | Int32Array)[], dySeed: number): { y:
   return result;
 }
 
-function assertClose(actual: Float32Array, expected: Float32Array, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    err = Math.max(err, Math.abs(actual[i] - expected[i]));
-    if (Number.isNaN(expected[i])) assert.ok(Number.isNaN(actual[i]), `${what}: NaN expected at ${i}`);
-  }
-  assert.ok(err <= tol * Math.max(scale, 1e-30), `${what}: max error ${err} > ${tol} * ${scale}`);
-}
-
 async function check(c: Case, seed: number): Promise<void> {
-  const next = rng(seed);
+  const next = uniform(seed);
   const data = c.inputs.map((inp) => values(inp, next));
   await tf.setBackend("cpu");
   const ref = run(c, data, seed + 1);
