@@ -2,6 +2,9 @@
 // (op + LayerNorm) exactly once, so every child that picks the op at that layer shares the whole block.
 // Only 2-D matMuls ([N, D] x [D, E]) and batched 3-D matMuls of equal batch: broadcast matMuls break tfjs
 // gradients. The depthwise conv is a sum of shifted slices (no conv kernels: wasm lacks their gradients).
+// On the native backend, LayerNorm, GELU, the depthwise conv, the attention core and the cross-entropy are
+// one fused kernel each way (lib/native/fused.ts, attention.ts, losses.ts; same math, tested against these
+// tfjs ops): engine overhead per kernel, not arithmetic, dominates a small-preset step.
 import * as tf from "@tensorflow/tfjs";
 import type { OpSpec } from "./types";
 import { seedFrom } from "../rng";
