@@ -21,6 +21,9 @@ export interface SupernetArgs {
   only?: Arch;
 }
 
+/** Selected MLM rows are padded to a multiple of this (see Supernet.selected). */
+const SELECTED_ROWS_ROUND = 32;
+
 const DEFAULTS = {
   seed: 0, // weight-init seed
   initStd: 0.02, // BERT's truncated-normal std
@@ -212,17 +215,24 @@ export class Supernet implements MlmModel {
     return denseTransposed(x, this.tokenEmb, this.outBias); // [N, V]
   }
 
-  /** Logits, labels and weights of the rows with w != 0 (one zero-weight row if none, keeping the graph connected). */
+  /**
+   * Logits, labels and weights of the rows with w != 0, padded with zero-weight copies of row 0 to a multiple
+   * of SELECTED_ROWS_ROUND (at least one row, keeping the graph connected): the row count then repeats across
+   * batches, so the native backend's buffer pool reuses the MB-sized [M, V] logit and gradient buffers instead
+   * of allocating them every step. A zero-weight row changes neither the loss nor any gradient.
+   */
   private selected(last: tf.Tensor3D, batch: MlmBatch): { logits: tf.Tensor2D; labels: tf.Tensor1D; w: tf.Tensor1D } {
     const [b, t, d] = last.shape;
     const weights = batch.weights.dataSync();
     const idx: number[] = [];
     for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) idx.push(i);
-    if (idx.length === 0) idx.push(0);
+    const m = Math.max(1, Math.ceil(idx.length / SELECTED_ROWS_ROUND) * SELECTED_ROWS_ROUND);
+    const wRows = Float32Array.from({ length: m }, (_, j) => (j < idx.length ? weights[idx[j]] : 0)); // [M]
+    while (idx.length < m) idx.push(0);
     const at = tf.tensor1d(idx, "int32"); // [M]
     const rows = gatherRows(tf.reshape(last, [b * t, d]), at); // [M, D]
     const labels = tf.gather(tf.reshape(tf.cast(batch.labels, "int32"), [b * t]), at) as tf.Tensor1D; // [M]
-    const w = tf.gather(tf.reshape(batch.weights, [b * t]), at) as tf.Tensor1D; // [M]
+    const w = tf.tensor1d(wRows); // [M]
     return { logits: this.head(rows), labels, w };
   }
 }
