@@ -133,7 +133,7 @@ export const gatherRows = tf.customGrad((table, ids, save) => {
   return {
     value: tf.gather(table as tf.Tensor2D, ids as tf.Tensor1D),
     gradFunc: (dy: tf.Tensor, [idx]: tf.Tensor[]) => {
-      if (tf.getBackend() !== "cpu") return [tf.unsortedSegmentSum(dy, idx as tf.Tensor1D, r), tf.zerosLike(idx)]; // native, wasm: own kernels
+      if (tf.getBackend() !== "cpu") return [tf.unsortedSegmentSum(dy, idx as tf.Tensor1D, r), tf.zerosLike(idx)]; // a fast kernel off cpu
       const rows = idx.dataSync();
       const g = dy.dataSync();
       const out = new Float32Array(r * d);
