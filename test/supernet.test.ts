@@ -340,7 +340,7 @@ test("native backend (fused kernels) gives the cpu backend's (tfjs ops) loss and
   const archs: Arch[] = [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 2, 6]];
   assert.deepEqual([...new Set(archs.flat())].sort((a, b) => a - b), space.ops.map((_, i) => i));
   const results: Record<string, { loss: number; grads: Map<string, Float32Array> }[]> = {};
-  let kernels: string[] = [];
+  const kernels: string[] = [];
   for (const name of ["cpu", "native"]) {
     await tf.setBackend(name);
     const net = new Supernet({ space, seed: 4 });
@@ -352,11 +352,9 @@ test("native backend (fused kernels) gives the cpu backend's (tfjs ops) loss and
       tf.dispose([value, grads]);
       return out;
     });
-    if (name === "native") {
-      const profile = await tf.profile(() => tf.tidy(() => tf.grads((x: tf.Tensor) => tf.mul(net.loss(archs[0], batch), x))([tf.scalar(1)])));
-      kernels = profile.kernels.map((k) => k.name);
-      const profile2 = await tf.profile(() => tf.tidy(() => tf.grads((x: tf.Tensor) => tf.mul(net.loss(archs[2], batch), x))([tf.scalar(1)])));
-      kernels.push(...profile2.kernels.map((k) => k.name));
+    for (const arch of name === "native" ? [archs[0], archs[2]] : []) {
+      const profile = await tf.profile(() => tf.tidy(() => tf.grads((x: tf.Tensor) => tf.mul(net.loss(arch, batch), x))([tf.scalar(1)])));
+      kernels.push(...profile.kernels.map((k) => k.name));
     }
     disposeBatch(batch);
     net.dispose();

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OpSpec } from "./types";
 import { seedFrom } from "../rng";
-import { sparseSoftmaxCrossEntropyRows, XENT_KERNEL } from "../native/losses";
+import { fusedXentAvailable, sparseSoftmaxCrossEntropyRows } from "../native/losses";
 import * as fused from "../native/fused";
 import { attention, attentionAvailable } from "../native/attention";
 
@@ -221,7 +221,7 @@ const softmaxCrossEntropyOp = tf.customGrad((logits, labels, save) => {
  * backend one fused kernel each way (lib/native/losses.ts: logsumexp - logit, no saturation).
  */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
-  return tf.getKernel(XENT_KERNEL, tf.getBackend()) ? sparseSoftmaxCrossEntropyRows(logits, labels) : softmaxCrossEntropyOp(logits, labels);
+  return fusedXentAvailable() ? sparseSoftmaxCrossEntropyRows(logits, labels) : softmaxCrossEntropyOp(logits, labels);
 }
 
 /** One candidate op at one layer: its weights (by local name) and its post-LN residual block. */

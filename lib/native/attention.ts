@@ -6,7 +6,7 @@
 // loads the addon.
 import * as tf from "@tensorflow/tfjs";
 import type { NativeAddon } from "./addon";
-import { CpuBackend, f32, output } from "./kernel-util";
+import { CpuBackend, NamedInfos, float32Operands, kernelsRegistered, output } from "./kernel-util";
 
 export const ATTENTION_KERNEL = "MagicAttention";
 export const ATTENTION_GRAD_KERNEL = "MagicAttentionGrad";
@@ -29,17 +29,11 @@ function dims(shape: number[], batch: number, heads: number): Dims {
   return { rows, dim, seq: rows / batch };
 }
 
-const availableOn = new Map<string, boolean>(); // backend name -> kernels registered (fixed once it exists)
+const ATTENTION_KERNELS = [ATTENTION_KERNEL, ATTENTION_GRAD_KERNEL];
 
 /** True when the fused kernels are registered for the current backend (only "native" has them). */
 export function attentionAvailable(): boolean {
-  const backend = tf.getBackend();
-  let ok = availableOn.get(backend);
-  if (ok === undefined) {
-    ok = tf.getKernel(ATTENTION_KERNEL, backend) != null && tf.getKernel(ATTENTION_GRAD_KERNEL, backend) != null;
-    availableOn.set(backend, ok);
-  }
-  return ok;
+  return kernelsRegistered(ATTENTION_KERNELS);
 }
 
 /**
@@ -72,15 +66,12 @@ export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, batch:
 
 /** Kernel configs for `backendName`, registered by loadNativeBackend. */
 export function attentionKernelConfigs(addon: NativeAddon, backendName: string): tf.KernelConfig[] {
-  const operands = (cpu: CpuBackend, inputs: Record<string, tf.TensorInfo>, names: string[]): Float32Array[] =>
-    names.map((name) => {
-      const values = f32(cpu, inputs[name]);
-      if (!values) throw new Error(`${ATTENTION_KERNEL}: ${name} must be float32`);
-      return values;
-    });
+  // Shapes are checked by dims() and, against each other, by the addon.
+  const operands = (cpu: CpuBackend, inputs: NamedInfos, names: string[]) =>
+    float32Operands(cpu, inputs, names, () => true, ATTENTION_KERNEL, names.join(", "));
   const forward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const cpu = backend as CpuBackend;
-    const named = inputs as Record<string, tf.TensorInfo>;
+    const named = inputs as NamedInfos;
     const { batch, heads } = attrs as { batch: number; heads: number };
     const { rows, dim, seq } = dims(named.q.shape, batch, heads);
     const [q, k, v] = operands(cpu, named, ["q", "k", "v"]);
@@ -91,7 +82,7 @@ export function attentionKernelConfigs(addon: NativeAddon, backendName: string):
   };
   const backward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const cpu = backend as CpuBackend;
-    const named = inputs as Record<string, tf.TensorInfo>;
+    const named = inputs as NamedInfos;
     const { batch, heads } = attrs as { batch: number; heads: number };
     const { rows, dim, seq } = dims(named.q.shape, batch, heads);
     const [q, k, v, p, dy] = operands(cpu, named, ["q", "k", "v", "p", "dy"]);

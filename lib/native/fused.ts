@@ -5,7 +5,7 @@
 // Importing this file never loads the addon.
 import * as tf from "@tensorflow/tfjs";
 import type { NativeAddon } from "./addon";
-import { CpuBackend, NamedInfos, f32, output } from "./kernel-util";
+import { CpuBackend, NamedInfos, float32Operands, kernelsRegistered, output } from "./kernel-util";
 
 /** Custom kernel names, registered for the "native" backend only (by loadNativeBackend). */
 export const LAYER_NORM_KERNEL = "MagicLayerNorm";
@@ -18,17 +18,9 @@ export const FUSED_KERNELS = [
   LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, GELU_KERNEL, GELU_GRAD_KERNEL, DWCONV_KERNEL, DWCONV_GRAD_KERNEL,
 ];
 
-const availableOn = new Map<string, boolean>(); // backend name -> kernels registered (fixed once it exists)
-
 /** True when the fused kernels are registered for the current backend. */
 export function fusedOpsAvailable(): boolean {
-  const backend = tf.getBackend();
-  let ok = availableOn.get(backend);
-  if (ok === undefined) {
-    ok = FUSED_KERNELS.every((name) => tf.getKernel(name, backend) !== undefined);
-    availableOn.set(backend, ok);
-  }
-  return ok;
+  return kernelsRegistered(FUSED_KERNELS);
 }
 
 function requireFused(op: string): void {
@@ -86,18 +78,6 @@ export function depthwiseConv1d(x: tf.Tensor3D, w: tf.Tensor2D, bias: tf.Tensor1
   return dwconvOp(x, w, bias) as tf.Tensor3D;
 }
 
-/** Float32 values of the named inputs when `ok(shapes)`; otherwise an Error saying what was expected and got. */
-function operands(backend: CpuBackend, inputs: NamedInfos, names: string[], ok: (s: number[][]) => boolean,
-  op: string, expected: string): Float32Array[] {
-  const infos = names.map((n) => inputs[n]);
-  const values = infos.map((t) => f32(backend, t));
-  if (values.some((v) => !v) || !ok(infos.map((t) => t.shape))) {
-    const got = names.map((n, i) => `${n} ${infos[i].dtype} [${infos[i].shape}]`).join(", ");
-    throw new Error(`${op}: expected float32 ${expected}; got ${got}`);
-  }
-  return values as Float32Array[];
-}
-
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 const LN_SHAPES = "x [N, D], gamma [D], beta [D] with D >= 1";
 const DW_SHAPES = "x [B, T, D], w [K, D] with K odd, bias [D] with D >= 1";
@@ -113,7 +93,7 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
   });
   return [
     kernel(LAYER_NORM_KERNEL, (cpu, inputs, attrs) => {
-      const [x, g, b] = operands(cpu, inputs, ["x", "gamma", "beta"], (s) => lnOk(s) && same(s[2], s[1]), "layerNorm", LN_SHAPES);
+      const [x, g, b] = float32Operands(cpu, inputs, ["x", "gamma", "beta"], (s) => lnOk(s) && same(s[2], s[1]), "layerNorm", LN_SHAPES);
       const [n, d] = inputs.x.shape;
       const [y, stats] = [cpu.alloc(n * d), cpu.alloc(2 * n)];
       addon.layerNormForward(x, g, b, attrs.eps as number, y, stats);
@@ -121,7 +101,7 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
     }),
     kernel(LAYER_NORM_GRAD_KERNEL, (cpu, inputs) => {
       const rows = (s: number[][]) => lnOk(s) && same(s[2], [s[0][0], 2]) && same(s[3], s[0]);
-      const [x, g, stats, dy] = operands(cpu, inputs, ["x", "gamma", "stats", "dy"], rows, "layerNorm grad",
+      const [x, g, stats, dy] = float32Operands(cpu, inputs, ["x", "gamma", "stats", "dy"], rows, "layerNorm grad",
         "x [N, D], gamma [D], stats [N, 2], dy [N, D]");
       const [n, d] = inputs.x.shape;
       const [dx, dgamma, dbeta] = [cpu.alloc(n * d), cpu.alloc(d), cpu.alloc(d)];
@@ -129,19 +109,19 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
       return [output(cpu, [n, d], dx), output(cpu, [d], dgamma), output(cpu, [d], dbeta)];
     }),
     kernel(GELU_KERNEL, (cpu, inputs) => {
-      const [x] = operands(cpu, inputs, ["x"], () => true, "gelu", "x");
+      const [x] = float32Operands(cpu, inputs, ["x"], () => true, "gelu", "x");
       const y = cpu.alloc(x.length);
       addon.geluForward(x, y);
       return output(cpu, inputs.x.shape, y);
     }),
     kernel(GELU_GRAD_KERNEL, (cpu, inputs) => {
-      const [x, dy] = operands(cpu, inputs, ["x", "dy"], ([a, b]) => same(a, b), "gelu grad", "x and dy of one shape");
+      const [x, dy] = float32Operands(cpu, inputs, ["x", "dy"], ([a, b]) => same(a, b), "gelu grad", "x and dy of one shape");
       const dx = cpu.alloc(x.length);
       addon.geluBackward(x, dy, dx);
       return output(cpu, inputs.x.shape, dx);
     }),
     kernel(DWCONV_KERNEL, (cpu, inputs) => {
-      const [x, w, bias] = operands(cpu, inputs, ["x", "w", "bias"], (s) => dwOk(s) && same(s[2], [s[0][2]]),
+      const [x, w, bias] = float32Operands(cpu, inputs, ["x", "w", "bias"], (s) => dwOk(s) && same(s[2], [s[0][2]]),
         "depthwiseConv1d", DW_SHAPES);
       const [b, t] = inputs.x.shape;
       const out = cpu.alloc(x.length);
@@ -149,7 +129,7 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
       return output(cpu, inputs.x.shape, out);
     }),
     kernel(DWCONV_GRAD_KERNEL, (cpu, inputs) => {
-      const [x, w, dy] = operands(cpu, inputs, ["x", "w", "dy"], (s) => dwOk(s) && same(s[2], s[0]),
+      const [x, w, dy] = float32Operands(cpu, inputs, ["x", "w", "dy"], (s) => dwOk(s) && same(s[2], s[0]),
         "depthwiseConv1d grad", "x [B, T, D], w [K, D] with K odd, dy [B, T, D]");
       const [b, t, d] = inputs.x.shape;
       const [dx, dw, dbias] = [cpu.alloc(x.length), cpu.alloc(w.length), cpu.alloc(d)];

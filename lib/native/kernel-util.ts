@@ -1,6 +1,7 @@
 // Shared plumbing of the native kernels: read the cpu backend's typed arrays without copying, wrap new
 // Float32Arrays as outputs, and fall back to the stock cpu kernel for cases the native path does not cover.
 import * as tf from "@tensorflow/tfjs";
+import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { NativeBackend } from "./native-backend";
 
 export type CpuBackend = NativeBackend;
@@ -14,7 +15,7 @@ export interface KernelArgs {
 export type NativeKernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] | null;
 
 /** The float32 values of a tensor, or null for other dtypes (those go to the cpu kernel). */
-export function f32(backend: CpuBackend, t: tf.TensorInfo): Float32Array | null {
+export function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | null {
   if (t.dtype !== "float32") return null;
   const values = backend.data.get(t.dataId).values;
   return values instanceof Float32Array ? values : null;
@@ -26,6 +27,21 @@ export function bits32(backend: CpuBackend, t: tf.TensorInfo): Float32Array | nu
   if (values instanceof Float32Array) return values;
   if (values instanceof Int32Array) return new Float32Array(values.buffer, values.byteOffset, values.length);
   return null;
+}
+
+/**
+ * The float32 values of the named inputs when `ok(their shapes)`; otherwise an Error naming `op`, what was
+ * `expected` and what came (name, dtype, shape of each).
+ */
+export function float32Operands(backend: CpuBackend, inputs: NamedInfos, names: string[], ok: (shapes: number[][]) => boolean,
+  op: string, expected: string): Float32Array[] {
+  const infos = names.map((n) => inputs[n]);
+  const values = infos.map((t) => f32(backend, t));
+  if (values.some((v) => !v) || !ok(infos.map((t) => t.shape))) {
+    const got = names.map((n, i) => `${n} ${infos[i].dtype} [${infos[i].shape}]`).join(", ");
+    throw new Error(`${op}: expected float32 ${expected}; got ${got}`);
+  }
+  return values as Float32Array[];
 }
 
 export function i32(backend: CpuBackend, t: tf.TensorInfo): Int32Array | null {
@@ -81,4 +97,21 @@ export function withFallback(name: string, kernel: NativeKernel): tf.KernelFunc 
     fallbacks.set(name, (fallbacks.get(name) ?? 0) + 1);
     return fallback(args) as tf.TensorInfo | tf.TensorInfo[];
   };
+}
+
+const registered = new Map<string, boolean>(); // "backend|names" -> all registered
+
+/**
+ * True when every kernel of `names` is registered for the current backend. Cached: loadNativeBackend registers
+ * its kernels before the backend itself, so the answer for a backend never changes once it can be current.
+ */
+export function kernelsRegistered(names: readonly string[]): boolean {
+  const backend = tf.getBackend();
+  const key = `${backend}|${names.join(",")}`;
+  let ok = registered.get(key);
+  if (ok === undefined) {
+    ok = names.every((name) => tf.getKernel(name, backend) !== undefined);
+    registered.set(key, ok);
+  }
+  return ok;
 }

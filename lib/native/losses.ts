@@ -3,15 +3,22 @@
 // makes ~15 passes over [N, V] plus a one-hot tensor. On other backends the same function runs plain tfjs
 // ops, so model code can call it unconditionally. Importing this file never loads the addon.
 import * as tf from "@tensorflow/tfjs";
+import { kernelsRegistered } from "./kernel-util";
 
 /** Kernel names registered for the "native" backend only (by loadNativeBackend). */
 export const XENT_KERNEL = "MagicSparseXent";
 export const XENT_GRAD_KERNEL = "MagicSparseXentGrad";
+const XENT_KERNELS = [XENT_KERNEL, XENT_GRAD_KERNEL];
+
+/** True when the fused cross-entropy kernels are registered for the current backend (only "native" has them). */
+export function fusedXentAvailable(): boolean {
+  return kernelsRegistered(XENT_KERNELS);
+}
 
 /** Cross-entropy of each row of logits [N, V] against int32 labels [N]: logsumexp(row) - row[label]. */
 export function sparseSoftmaxCrossEntropyRows(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   if (labels.dtype !== "int32") throw new Error(`labels must be int32, got ${labels.dtype}`);
-  if (!tf.getKernel(XENT_KERNEL, tf.getBackend())) {
+  if (!fusedXentAvailable()) {
     return tf.tidy(() => tf.logSumExp(logits, 1).sub(tf.sum(logits.mul(tf.oneHot(labels, logits.shape[1])), 1))); // [N]
   }
   const rows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -21,17 +21,17 @@ export interface AdamUpdate {
   grad: tf.Tensor;
 }
 
+/** One variable's moments (row-major, the variable's shape) and number of updates `t`. */
 interface Slot {
+  t: number;
   shape: number[];
   m: Float32Array;
   v: Float32Array;
-  /** Number of updates this variable has received. */
-  t: number;
 }
 
-/** Serialised state: per variable its step count and moments (row-major, the variable's shape). */
+/** Serialised state: each variable's slot. */
 export interface AdamState {
-  [name: string]: { t: number; shape: number[]; m: Float32Array; v: Float32Array };
+  [name: string]: Slot;
 }
 
 export class LazyAdam {

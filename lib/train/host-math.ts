@@ -3,7 +3,10 @@
 // kernels per variable (Adam) that cost ~15 us of engine overhead each: with ~60 variables per supernet
 // step that was ~1,000 kernels, half of all the step's kernels.
 import * as tf from "@tensorflow/tfjs";
+import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { loadAddon, type NativeAddon } from "../native/addon";
+import { f32 } from "../native/kernel-util";
+import { NativeBackend } from "../native/native-backend";
 
 /** Adam(W) hyper-parameters of one update; c1, c2 are the bias corrections 1 - beta^t. */
 export interface AdamHyper {
@@ -18,8 +21,6 @@ export interface AdamHyper {
   scale: number;
 }
 
-type BackendData = { data?: { get(id: object): { values?: unknown } | undefined }; alloc?: (n: number) => Float32Array };
-
 function addon(): NativeAddon | null {
   return tf.getBackend() === "native" ? loadAddon() : null;
 }
@@ -27,18 +28,14 @@ function addon(): NativeAddon | null {
 /** The float32 values of `t`, read-only: the cpu/native backend's own array (no copy), a copy on other backends. */
 export function valuesOf(t: tf.Tensor): Float32Array {
   if (t.dtype !== "float32") throw new Error(`expected a float32 tensor, got ${t.dtype}`);
-  const name = tf.getBackend();
-  if (name === "native" || name === "cpu") {
-    const own = (tf.backend() as unknown as BackendData).data?.get(t.dataId)?.values;
-    if (own instanceof Float32Array) return own;
-  }
-  return t.dataSync() as Float32Array;
+  const backend = tf.backend();
+  return (backend instanceof MathBackendCPU ? f32(backend, t) : null) ?? (t.dataSync() as Float32Array);
 }
 
 /** A Float32Array for a new tensor's values (from the native backend's buffer pool when there is one). */
 function allocFloat32(n: number): Float32Array {
-  const backend = tf.backend() as unknown as BackendData;
-  return tf.getBackend() === "native" && backend.alloc ? backend.alloc(n) : new Float32Array(n);
+  const backend = tf.backend();
+  return backend instanceof NativeBackend ? backend.alloc(n) : new Float32Array(n);
 }
 
 /** Sum of squares of every value of every tensor (double accumulation). */
