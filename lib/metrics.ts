@@ -86,22 +86,33 @@ export function kendallTau(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s / Math.sqrt(pa * pb);
 }
 
-/** Indices of the k smallest values (ties broken by index, so the result is deterministic). */
-function bottomK(a: ArrayLike<number>, k: number): number[] {
-  return Array.from({ length: a.length }, (_, i) => i)
-    .sort((i, j) => a[i] - a[j] || i - j)
-    .slice(0, k);
+/**
+ * Probability that each element is among the k smallest of `a` when ties are broken uniformly at random:
+ * 1 below the k-th smallest value, 0 above it, and (free slots) / (tied elements) at it.
+ */
+function topKInclusion(a: ArrayLike<number>, k: number): number[] {
+  const v = Array.from(a).sort((x, y) => x - y)[k - 1];
+  let below = 0, tied = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] < v) below++;
+    else if (a[i] === v) tied++;
+  }
+  return Array.from(a, (x) => (x < v ? 1 : x === v ? (k - below) / tied : 0));
 }
 
 /**
  * For lower-is-better scores (losses): the fraction of the true top-k (k smallest `truth`) that are also among
- * the predicted top-k (k smallest `predicted`).
+ * the predicted top-k (k smallest `predicted`). Ties at the k-th value (in either input) count as broken
+ * uniformly at random and the result is the expected fraction, so a coarse predictor (e.g. an op count, with
+ * many ties) is neither favoured nor penalised by the order of the children; without ties it is the plain
+ * fraction. NaN if any value is NaN.
  */
 export function precisionAtK(predicted: ArrayLike<number>, truth: ArrayLike<number>, k: number): number {
   checkPair(predicted, truth, "precisionAtK");
   if (!Number.isInteger(k) || k < 1 || k > truth.length) throw new Error(`precisionAtK: k must be in [1, ${truth.length}], got ${k}`);
-  const best = new Set(bottomK(truth, k));
-  return bottomK(predicted, k).filter((i) => best.has(i)).length / k;
+  if (Array.from(predicted).some(Number.isNaN) || Array.from(truth).some(Number.isNaN)) return NaN;
+  const p = topKInclusion(predicted, k), q = topKInclusion(truth, k);
+  return p.reduce((s, pi, i) => s + pi * q[i], 0) / k;
 }
 
 export interface BootstrapOptions {
@@ -118,6 +129,18 @@ function quantileSorted(sorted: number[], q: number): number {
   const pos = q * (sorted.length - 1);
   const lo = Math.floor(pos), hi = Math.ceil(pos);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/**
+ * Central (1 - alpha) percentile interval [alpha/2 and 1 - alpha/2 quantiles, numpy's linear method] of a
+ * sample of statistics, e.g. bootstrap replicates or a null distribution. NaN values are dropped (a resample
+ * can make a correlation undefined); none left gives [NaN, NaN].
+ */
+export function percentileInterval(values: ArrayLike<number>, alpha = 0.05): [number, number] {
+  if (!(alpha > 0 && alpha < 1)) throw new Error(`percentileInterval: alpha must be in (0, 1), got ${alpha}`);
+  const sorted = Array.from(values).filter((v) => !Number.isNaN(v)).sort((x, y) => x - y);
+  if (sorted.length === 0) return [NaN, NaN];
+  return [quantileSorted(sorted, alpha / 2), quantileSorted(sorted, 1 - alpha / 2)];
 }
 
 /**
@@ -154,12 +177,9 @@ export function bootstrapCI(
       sa[i] = a[j];
       sb[i] = b[j];
     }
-    const v = paired ? statistic(sa, sb) : statistic(sa, sa);
-    if (!Number.isNaN(v)) stats.push(v);
+    stats.push(paired ? statistic(sa, sb) : statistic(sa, sa));
   }
-  if (stats.length === 0) return [NaN, NaN];
-  stats.sort((x, y) => x - y);
-  return [quantileSorted(stats, alpha / 2), quantileSorted(stats, 1 - alpha / 2)];
+  return percentileInterval(stats, alpha);
 }
 
 /**

@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import {
-  bootstrapCI, cosineSimilarity, flatGradCosine, kendallTau, mean, pearson, precisionAtK, ranks, spearman, std,
+  bootstrapCI, cosineSimilarity, flatGradCosine, kendallTau, mean, pearson, percentileInterval, precisionAtK, ranks, spearman, std,
 } from "../lib/metrics";
+import { Rng } from "../lib/rng";
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 
@@ -50,6 +51,85 @@ test("precision@k for lower-is-better losses", () => {
   close(precisionAtK([0.9, 0.8, 0.1, 0.2, 0.3], truth, 2), 0);
   close(precisionAtK([0.9, 0.8, 0.1, 0.2, 0.3], truth, 5), 1);
   assert.throws(() => precisionAtK(truth, truth, 0), /k must be/);
+});
+
+test("precision@k with ties: expected overlap under random tie-breaking, hand-computed", () => {
+  // Predicted top-1 is one of three tied children, each with probability 1/3; the true best is child 0.
+  close(precisionAtK([0, 0, 0, 1], [1, 2, 3, 4], 1), 1 / 3);
+  // Child 3 is in; one of the four tied at 0 fills the second slot (1/4 each); true top-2 {3, 4}: (1 + 1/4) / 2.
+  close(precisionAtK([0, 0, 0, -2, 0], [5, 4, 3, 1, 2], 2), 0.625);
+  // Ties in the truth count the same way (independent tie-breaks): inclusion 1/2, 1/2 on both sides.
+  close(precisionAtK([0, 0, 1, 1], [0, 0, 1, 1], 1), 0.5);
+  // A tie that does not straddle the k-th value changes nothing.
+  close(precisionAtK([0, 1, 1, 1], [0, 5, 6, 7], 1), 1);
+  assert.ok(Number.isNaN(precisionAtK([0, NaN, 1], [1, 2, 3], 1)));
+  assert.throws(() => precisionAtK([1, 2], [1, 2, 3], 1), /lengths differ/);
+});
+
+test("precision@k properties: plain set overlap without ties, symmetric, independent of the children's order", () => {
+  const rng = new Rng(11);
+  const naive = (p: number[], t: number[], k: number) => {
+    const top = (a: number[]) => new Set(a.map((v, i) => [v, i]).sort((x, y) => x[0] - y[0]).slice(0, k).map((x) => x[1]));
+    const tt = top(t);
+    return [...top(p)].filter((i) => tt.has(i)).length / k;
+  };
+  for (let trial = 0; trial < 50; trial++) {
+    const n = 2 + rng.int(12), k = 1 + rng.int(n);
+    const cont = () => Array.from({ length: n }, () => rng.next());
+    const coarse = () => Array.from({ length: n }, () => rng.int(3));
+    const [a, b] = [cont(), cont()];
+    close(precisionAtK(a, b, k), naive(a, b, k));
+    const [c, d] = [coarse(), coarse()];
+    close(precisionAtK(c, d, k), precisionAtK(d, c, k));
+    const perm = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+    close(precisionAtK(perm.map((i) => c[i]), perm.map((i) => d[i]), k), precisionAtK(c, d, k));
+    const v = precisionAtK(c, d, k);
+    assert.ok(v >= 0 && v <= 1);
+  }
+});
+
+test("kendall tau-b equals the tie-group formula (C - D) / sqrt((n0 - n1)(n0 - n2)), and its symmetries", () => {
+  const tieTerm = (a: number[]) => {
+    const counts = new Map<number, number>();
+    for (const x of a) counts.set(x, (counts.get(x) ?? 0) + 1);
+    return [...counts.values()].reduce((s, t) => s + (t * (t - 1)) / 2, 0);
+  };
+  const naiveTauB = (a: number[], b: number[]) => {
+    let c = 0, d = 0;
+    for (let i = 0; i < a.length; i++) {
+      for (let j = 0; j < i; j++) {
+        const p = (a[i] - a[j]) * (b[i] - b[j]);
+        if (p > 0) c++;
+        else if (p < 0) d++;
+      }
+    }
+    const n0 = (a.length * (a.length - 1)) / 2;
+    return (c - d) / Math.sqrt((n0 - tieTerm(a)) * (n0 - tieTerm(b)));
+  };
+  const rng = new Rng(5);
+  for (let trial = 0; trial < 50; trial++) {
+    const n = 2 + rng.int(15);
+    const a = Array.from({ length: n }, () => rng.int(4)), b = Array.from({ length: n }, () => rng.int(5));
+    if (new Set(a).size < 2 || new Set(b).size < 2) continue;
+    const tau = kendallTau(a, b);
+    close(tau, naiveTauB(a, b));
+    close(kendallTau(b, a), tau);
+    close(kendallTau(a, b.map((x) => -x)), -tau);
+    close(kendallTau(a.map((x) => Math.exp(x)), b), tau); // only the order matters
+  }
+  assert.ok(Number.isNaN(kendallTau([1, 1, 1], [1, 2, 3]))); // a constant input has no untied pair
+  assert.throws(() => kendallTau([], []), /empty/);
+});
+
+test("percentileInterval: numpy's linear quantiles, NaN dropped", () => {
+  assert.deepEqual(percentileInterval([5, 1, 4, 2, 3], 0.5), [2, 4]); // positions 1 and 3 of the sorted values
+  const [lo, hi] = percentileInterval([1, 2, 3, 4, 5]); // positions 0.1 and 3.9
+  close(lo, 1.1);
+  close(hi, 4.9);
+  assert.deepEqual(percentileInterval([NaN, 3, NaN, 1], 0.5), [1.5, 2.5]);
+  assert.deepEqual(percentileInterval([NaN]), [NaN, NaN]);
+  assert.deepEqual(percentileInterval([7]), [7, 7]);
+  assert.throws(() => percentileInterval([1, 2], 1), /alpha/);
 });
 
 test("bootstrapCI: seeded, brackets the estimate, paired mode, shrinks with n", () => {
