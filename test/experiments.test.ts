@@ -7,16 +7,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend";
 import { prepareMlmData, type MlmData } from "../lib/data";
-import { makeSpace, paramCount } from "../lib/nas/space";
+import { makeSpace } from "../lib/nas/space";
 import {
   GROUND_TRUTH_PRESETS,
-  drawChildren,
   groundTruthDirs,
   groundTruthHash,
   groundTruthJobs,
   runGroundTruthJob,
   seedToSeedTau,
   type GroundTruthConfig,
+  type GroundTruthRow,
   type GroundTruthTable,
 } from "../lib/experiments/ground-truth";
 import { RANK_PRESETS, parseScheme, rankScheme, rankStats } from "../lib/experiments/ranking";
@@ -33,19 +33,14 @@ after(() => {
   fs.rmSync(runs, { recursive: true, force: true });
 });
 
-const config: GroundTruthConfig = { ...GROUND_TRUTH_PRESETS.tiny, children: 4, steps: 8, recheckChildren: 1, evalBatches: 2 };
+const config: GroundTruthConfig = { ...GROUND_TRUTH_PRESETS.tiny, children: 4, steps: 8, budgetEvery: 4, evalBatches: 2 };
 
-test("the ground-truth draw is stratified by size, distinct and deterministic", () => {
+test("every ground-truth child is trained once per seed", () => {
   const space = makeSpace("tiny", data.vocabSize);
-  const children = drawChildren(space, 8, 3);
-  assert.deepEqual(children, drawChildren(space, 8, 3));
-  assert.equal(new Set(children.map((a) => a.join())).size, 8);
-  const sizes = children.map((a) => paramCount(space, a));
-  assert.deepEqual(sizes, [...sizes].sort((a, b) => a - b), "one child per size bin, smallest first");
   const jobs = groundTruthJobs(config, space);
-  assert.equal(jobs.length, 5);
-  assert.deepEqual(jobs[4].arch, jobs[0].arch, "the recheck retrains the first child with the second seed");
-  assert.equal(jobs[4].seed, config.recheckSeed);
+  assert.equal(jobs.length, config.children * config.seeds.length);
+  assert.deepEqual(jobs.slice(4).map((j) => j.arch), jobs.slice(0, 4).map((j) => j.arch), "the second seed retrains every child");
+  assert.deepEqual([...new Set(jobs.map((j) => j.seed))], config.seeds);
 });
 
 test("an interrupted ground-truth job resumes and ends with the numbers of an uninterrupted one", async () => {
@@ -70,16 +65,17 @@ test("an interrupted ground-truth job resumes and ends with the numbers of an un
 test("ranking wires sampler, alignment and monitor, and its statistics recompute from per-child values", async () => {
   const space = makeSpace("tiny", data.vocabSize);
   const hash = groundTruthHash(config, space, data);
-  const rows = [];
+  const rows: GroundTruthRow[] = [];
   for (const job of groundTruthJobs(config, space)) rows.push((await runGroundTruthJob(config, data, job, hash))!);
-  const gt: GroundTruthTable = { version: 1, preset: "tiny", configHash: hash, config, space, codeVersion: "test", createdAt: "", rows };
-  assert.equal(seedToSeedTau(gt).children, 1);
+  const gt: GroundTruthTable = { version: 2, preset: "tiny", configHash: hash, config, space, codeVersion: "test", codeDigest: "test", createdAt: "", unigramLoss: 7, rows };
+  assert.equal(seedToSeedTau(gt).children, 4);
 
   const rank = { ...RANK_PRESETS.tiny, steps: 6, monitorEvery: 1, resamples: 50 };
   assert.throws(() => parseScheme("magic-x"), /unknown scheme 'magic-x'; use one of: uniform, fairnas, magic-t/);
   const at = await rankScheme(rank, "magic-at", 1, data, gt);
   assert.equal(at.children.length, config.children);
-  assert.deepEqual(at.children.map((c) => c.groundTruth), rows.slice(0, 4).map((r) => r.valLoss));
+  assert.deepEqual(at.children.map((c) => c.groundTruth), rows.slice(0, 4).map((r, i) => (r.valLoss + rows[4 + i].valLoss) / 2), "mean over the two seeds");
+  assert.ok(at.baselines.some((b) => b.name === "params") && at.baselines.some((b) => b.name === "random"));
   assert.ok(at.children.every((c) => Number.isFinite(c.supernet)));
   assert.equal(at.coverage.reduce((a, row) => a + row.reduce((x, y) => x + y, 0), 0), rank.steps * space.layers, "every step's child counted");
   assert.equal(at.monitor.length, rank.steps - 1, "magic-t children always share ops: one cosine per step after the first");

@@ -37,6 +37,27 @@ test("magic-t: changed layers and new ops are spread uniformly", () => {
   assert.ok(chi2 < 16.27, `chi2=${chi2} hits=${layerHits}`);
 });
 
+test("magic-t-balanced: one layer changes per step and coverage stays even, unlike plain magic-t", () => {
+  const L = 8, K = 10;
+  const spread = (name: string, n: number) => {
+    const s = makeSampler(name, { layers: L, numOps: K, seed: 5 });
+    const c = new Coverage(L, K);
+    let prev = s.next();
+    c.add(prev);
+    for (let i = 1; i < n; i++) {
+      const cur = s.next();
+      if (name === "magic-t-balanced") assert.equal(diff(prev, cur), 1, `step ${i}`);
+      c.add(cur);
+      prev = cur;
+    }
+    const counts = c.counts.flat();
+    return Math.max(...counts) - Math.min(...counts);
+  };
+  // A layer keeps its op for ~L steps (one layer changes per step), so L is the granularity of even coverage.
+  for (const n of [100, 1000, 6001]) assert.ok(spread("magic-t-balanced", n) <= L, `balanced spread after ${n} steps`);
+  for (const n of [1000, 6001]) assert.ok(spread("magic-t", n) > 4 * L, `plain magic-t spread after ${n} steps`);
+});
+
 test("magic-t: invalid m throws", () => {
   assert.throws(() => makeSampler("magic-t", { layers: 3, numOps: 4, seed: 1, m: 0 }), /m must be an integer in \[1, 3\]/);
   assert.throws(() => makeSampler("magic-t", { layers: 3, numOps: 4, seed: 1, m: 4 }), /m must be/);

@@ -15,14 +15,14 @@ import {
   type MaskingConfig,
   type MlmArrays,
 } from "./mlm";
-import type { WordPieceTokenizer } from "./wordpiece";
+import { NUM_SPECIAL, type WordPieceTokenizer } from "./wordpiece";
 
 export interface DataSettings {
   tokenizer: Partial<TokenizerSettings>;
   /** Sequence length T, [CLS] and [SEP] included. */
   seqLen: number;
   batchSize: number;
-  /** Seed of the training order and masking (the run's seed). */
+  /** Default seed of the training order and masking; runs pass their own seed to `trainBatch`. */
   seed: number;
   /** Seed of the fixed validation masking, independent of `seed` so runs with other seeds share one validation set. */
   validationSeed: number;
@@ -65,12 +65,18 @@ export interface MlmData {
     validationTokens: number;
     seconds: number;
   };
-  /** Training batch `step` (a pure function of settings.seed and step) as arrays, or as tensors. */
-  trainArrays(step: number): MlmArrays;
-  trainBatch(step: number): MlmBatch;
-  /** The first `n` (default settings.validationBatches, capped at numValidationBatches) fixed validation batches. */
-  validationArrays(n?: number): MlmArrays[];
-  validationBatches(n?: number): MlmBatch[];
+  /**
+   * Training batch `step` of the order and masking drawn from `seed` (default settings.seed), as arrays or
+   * tensors: a pure function of (seed, step), so a run's seed changes its data order as well as its init.
+   */
+  trainArrays(step: number, seed?: number): MlmArrays;
+  trainBatch(step: number, seed?: number): MlmBatch;
+  /**
+   * `n` (default settings.validationBatches) fixed validation batches from batch `start` (default 0), capped
+   * at numValidationBatches: disjoint ranges give disjoint batches (e.g. scoring vs anchor selection).
+   */
+  validationArrays(n?: number, start?: number): MlmArrays[];
+  validationBatches(n?: number, start?: number): MlmBatch[];
   /** One line for people. */
   summary: string;
 }
@@ -98,9 +104,9 @@ export function prepareMlmData(
   const validation = new PackedSequences(encodeStream(tokenizer, corpus.validation), settings.seqLen);
   const batch = { batchSize: settings.batchSize, vocabSize: tokenizer.vocabSize, masking: settings.masking };
   const numValidationBatches = validationBatchCount(validation, settings.batchSize);
-  const validationArrays = (n = settings.validationBatches) =>
-    Array.from({ length: Math.min(n, numValidationBatches) }, (_, i) =>
-      validationBatchArrays(validation, settings.validationSeed, i, batch),
+  const validationArrays = (n = settings.validationBatches, start = 0) =>
+    Array.from({ length: Math.max(0, Math.min(n, numValidationBatches - start)) }, (_, i) =>
+      validationBatchArrays(validation, settings.validationSeed, start + i, batch),
     );
   const seconds = (Date.now() - t0) / 1000;
   return {
@@ -120,16 +126,38 @@ export function prepareMlmData(
       validationTokens: validation.stream.length,
       seconds,
     },
-    trainArrays: (step) => trainBatchArrays(train, settings.seed, step, batch),
-    trainBatch: (step) => toMlmBatch(trainBatchArrays(train, settings.seed, step, batch)),
+    trainArrays: (step, seed = settings.seed) => trainBatchArrays(train, seed, step, batch),
+    trainBatch: (step, seed = settings.seed) => toMlmBatch(trainBatchArrays(train, seed, step, batch)),
     validationArrays,
-    validationBatches: (n) => validationArrays(n).map(toMlmBatch),
+    validationBatches: (n, start) => validationArrays(n, start).map(toMlmBatch),
     summary:
       `data (${preset}): V=${tokenizer.vocabSize} T=${settings.seqLen} B=${settings.batchSize}; ` +
       `train ${train.stream.length} tokens = ${train.count} rows (${(train.count / settings.batchSize).toFixed(0)} batches/epoch), ` +
       `validation ${validation.stream.length} tokens = ${numValidationBatches} batches; ` +
       `tokenizer ${loaded.cached ? "cached" : "trained"}; ${seconds.toFixed(1)} s`,
   };
+}
+
+/**
+ * Cross-entropy on the masked positions of the first `batches` validation batches of a model that ignores
+ * the context: the training stream's token frequencies (add-one smoothed over the non-special ids, which
+ * are the only ones masking selects). A child that has learned anything beats it; the ground truth is
+ * judged by its distance below this floor.
+ */
+export function unigramLoss(data: MlmData, batches: number): number {
+  const counts = new Float64Array(data.vocabSize).fill(1);
+  for (const id of data.train.stream) counts[id]++;
+  let total = 0;
+  for (let id = NUM_SPECIAL; id < data.vocabSize; id++) total += counts[id];
+  let loss = 0, positions = 0;
+  for (const { labels, weights } of data.validationArrays(batches)) {
+    for (let p = 0; p < weights.length; p++) {
+      if (weights[p] === 0) continue;
+      loss -= weights[p] * Math.log(counts[labels[p]] / total);
+      positions += weights[p];
+    }
+  }
+  return loss / positions;
 }
 
 export { loadCorpus, normalizeText, type Corpus, type CorpusSource } from "./corpus";

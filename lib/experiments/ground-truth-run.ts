@@ -52,7 +52,7 @@ export async function buildGroundTruth(config: GroundTruthConfig, workers = Math
   } finally {
     bar.stop();
   }
-  return mergeGroundTruth(config, space, hash);
+  return mergeGroundTruth(config, space, data, hash);
 }
 
 /** The body of one worker process (scripts/ground-truth-worker.ts). */

@@ -1,8 +1,10 @@
-// Ground truth for the ranking experiments: a small NAS benchmark of our own. N children, stratified by
-// parameter count, each trained from scratch with the same budget and data order; their validation MLM
-// loss is what a supernet should rank. Each (child, seed) is one resumable job with its own checkpoint;
-// finished jobs leave a result file; the merged table lands atomically in data/ground-truth/ with the config
-// hash, seeds, code version and backend, so notebooks load it instead of retraining for hours.
+// Ground truth for the ranking experiments: a small NAS benchmark of our own. N children, drawn at random
+// stratified by parameter count, each trained from scratch with every seed of the config (a seed sets the
+// child's init, data order and masking); their validation MLM loss, averaged over seeds, is what a supernet
+// should rank, and the loss at intermediate budgets shows whether the ranking has settled. Each
+// (child, seed) is one resumable job with its own checkpoint; finished jobs leave a result file; the merged
+// table lands atomically in data/ground-truth/ with the config hash, seeds, code version and digest,
+// backend and the unigram floor, so notebooks load it instead of retraining for hours.
 import { execSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -11,14 +13,15 @@ import { projectPath, runsPath } from "../paths";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { Rng, seedFrom } from "../rng";
 import { backendInfo } from "../backend";
-import type { MlmData } from "../data";
+import { codeDigest } from "../code-digest";
+import { unigramLoss, type MlmData } from "../data";
 import { archId, flops, makeSpace, paramCount, randomArch } from "../nas/space";
 import type { Arch, SearchSpace } from "../nas/types";
 import { Supernet } from "../nas/supernet";
 import { train } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import { configHash } from "../train/checkpoint";
-import { kendallTau } from "../metrics";
+import { kendallTau, mean } from "../metrics";
 
 export interface GroundTruthConfig {
   preset: Preset;
@@ -26,25 +29,35 @@ export interface GroundTruthConfig {
   children: number;
   /** Seed of the stratified draw of the children. */
   drawSeed: number;
-  /** Training steps per child (same budget and data order for all). */
+  /** Training steps per child (the same budget for all; the learning-rate schedule ends here). */
   steps: number;
-  /** Seed of every child's init and data order. */
-  seed: number;
-  /** Second seed, for a few children, to measure the ground truth's own seed-to-seed tau. */
-  recheckSeed: number;
-  /** How many children (the first of the draw) are retrained with `recheckSeed`. */
-  recheckChildren: number;
-  /** Validation batches every child (and every supernet estimate) is scored on. */
+  /** Every child is trained once per seed; a seed sets init, data order and masking. */
+  seeds: number[];
+  /**
+   * Validation loss is recorded every this many steps (the budgets of the settling analysis). They are points
+   * of the one run whose schedule ends at `steps`, not separately scheduled shorter runs: our choice, to
+   * keep the cost at one run per (child, seed).
+   */
+  budgetEvery: number;
+  /** Validation batches every child (and every supernet estimate) is scored on: batches [0, evalBatches). */
   evalBatches: number;
   /** Overrides of the training config. */
   train: Partial<TrainConfig>;
 }
 
-/** Per-preset defaults (our choices; the paper's benchmark trains BERT children far longer). */
+/**
+ * Per-preset defaults (our choices; the paper's benchmark trains BERT children far longer). Small: a peak
+ * learning rate of 3e-3 with 6 % warmup and cosine decay over 3,000 steps (0.76 epoch, so no child sees a
+ * batch twice); calibrated on a few children: 1e-3 leaves children near the unigram floor after 1,200
+ * steps, 1e-2 diverges to it, 3e-3 reaches ~4.9 nats after 3,000 steps.
+ */
 export const GROUND_TRUTH_PRESETS: Record<Preset, GroundTruthConfig> = {
-  tiny: { preset: "tiny", children: 6, drawSeed: 7, steps: 20, seed: 0, recheckSeed: 1, recheckChildren: 2, evalBatches: 4, train: { lr: 1e-3, evalEvery: 0 } },
-  small: { preset: "small", children: 32, drawSeed: 7, steps: 1200, seed: 0, recheckSeed: 1, recheckChildren: 8, evalBatches: 32, train: { lr: 1e-3, evalEvery: 0 } },
-  paper: { preset: "paper", children: 64, drawSeed: 7, steps: 100000, seed: 0, recheckSeed: 1, recheckChildren: 16, evalBatches: 6, train: { evalEvery: 0 } },
+  tiny: { preset: "tiny", children: 6, drawSeed: 7, steps: 20, seeds: [0, 1], budgetEvery: 10, evalBatches: 4, train: { lr: 1e-3 } },
+  small: {
+    preset: "small", children: 40, drawSeed: 7, steps: 3000, seeds: [0, 1], budgetEvery: 600, evalBatches: 32,
+    train: { lr: 3e-3, warmup: 0.06, decay: "cosine" },
+  },
+  paper: { preset: "paper", children: 64, drawSeed: 7, steps: 100000, seeds: [0, 1], budgetEvery: 25000, evalBatches: 6, train: {} },
 };
 
 export interface GroundTruthRow {
@@ -60,23 +73,31 @@ export interface GroundTruthRow {
   /** Step the finishing process resumed from (0: trained in one go). */
   resumedFrom: number;
   steps: number;
+  /** Validation loss after each budget (step -> loss), the last being `steps`. */
+  budgets: Record<string, number>;
   backend: string;
 }
 
 export interface GroundTruthTable {
-  version: 1;
+  version: 2;
   preset: Preset;
   configHash: string;
   config: GroundTruthConfig;
   space: SearchSpace;
+  /** Git commit of the code that merged the table. */
   codeVersion: string;
+  /** Digest of the result-affecting sources (lib/code-digest.ts) that merged the table. */
+  codeDigest: string;
   createdAt: string;
+  /** Validation loss of the training set's smoothed unigram distribution: the floor to beat. */
+  unigramLoss: number;
   rows: GroundTruthRow[];
 }
 
 /**
  * N children spread over sizes: draw a pool of 50 N uniform children, sort by parameter count, cut it into
- * N equal bins and take one child at random from each (our stratification).
+ * N equal bins and take one child at random from each (our stratification); returned in a shuffled order,
+ * so that "the first k children" is not "the k smallest".
  */
 export function drawChildren(space: SearchSpace, n: number, seed: number): Arch[] {
   const rng = new Rng(seedFrom(seed, 0x67));
@@ -91,10 +112,11 @@ export function drawChildren(space: SearchSpace, n: number, seed: number): Arch[
   }
   if (pool.length < n) throw new Error(`drawChildren: the space has fewer than ${n} distinct children`);
   pool.sort((a, b) => a.params - b.params);
-  return Array.from({ length: n }, (_, i) => {
+  const drawn = Array.from({ length: n }, (_, i) => {
     const lo = Math.floor((i * pool.length) / n), hi = Math.floor(((i + 1) * pool.length) / n);
     return pool[lo + rng.int(hi - lo)].arch;
   });
+  return rng.shuffle(drawn);
 }
 
 export interface Job {
@@ -103,20 +125,24 @@ export interface Job {
   key: string;
 }
 
-/** Every (child, seed) job of the benchmark, in a fixed order. */
+/** Every (child, seed) job of the benchmark, in a fixed order: all children with the first seed, then the next. */
 export function groundTruthJobs(config: GroundTruthConfig, space: SearchSpace): Job[] {
   const children = drawChildren(space, config.children, config.drawSeed);
-  const job = (arch: Arch, seed: number) => ({ arch, seed, key: `${archId(space, arch)}-seed${seed}` });
-  return [...children.map((a) => job(a, config.seed)), ...children.slice(0, config.recheckChildren).map((a) => job(a, config.recheckSeed))];
+  return config.seeds.flatMap((seed) => children.map((arch) => ({ arch, seed, key: `${archId(space, arch)}-seed${seed}` })));
 }
 
-/** Hash of everything that determines the table's numbers. */
+/**
+ * Hash of the experiment's definition (config, space, data): the identity of a committed table. The code
+ * that computed it is provenance (codeDigest), checked by recomputing a unit rather than by the hash, so a
+ * refactor does not orphan hours of compute.
+ */
 export function groundTruthHash(config: GroundTruthConfig, space: SearchSpace, data: MlmData): string {
   return configHash({ config, space, data: data.settings });
 }
 
+/** Where the jobs run (keyed by the code digest and backend too, so changed code never resumes an old job) and where the table goes. */
 export function groundTruthDirs(config: GroundTruthConfig, hash: string) {
-  const run = runsPath("ground-truth", `${config.preset}-${hash}`);
+  const run = runsPath("ground-truth", `${config.preset}-${hash}-${codeDigest()}-${backendInfo()?.name ?? "unknown"}`);
   return { run, results: path.join(run, "results"), table: projectPath("data", "ground-truth", `${config.preset}.json`) };
 }
 
@@ -129,9 +155,9 @@ export async function runGroundTruthJob(
   data: MlmData,
   job: Job,
   hash: string,
-  options: { onStep?: (step: number) => void; stopAfter?: number } = {},
+  options: { onStep?: (step: number) => void; stopAfter?: number; runDir?: string } = {},
 ): Promise<GroundTruthRow | null> {
-  const dirs = groundTruthDirs(config, hash);
+  const dirs = options.runDir ? { run: options.runDir, results: path.join(options.runDir, "results") } : groundTruthDirs(config, hash);
   const resultFile = path.join(dirs.results, `${job.key}.json`);
   const finished = readJsonIfExists<GroundTruthRow>(resultFile);
   if (finished) return finished;
@@ -141,8 +167,8 @@ export async function runGroundTruthJob(
   const result = await train({
     model,
     arch: job.arch,
-    data: { trainBatch: (s) => data.trainBatch(s), validation: data.validationBatches(config.evalBatches) },
-    config: { ...config.train, steps: config.steps, seed: job.seed, checkpointEvery: Math.max(1, Math.round(config.steps / 5)) },
+    data: { trainBatch: (s) => data.trainBatch(s, job.seed), validation: data.validationBatches(config.evalBatches) },
+    config: { ...config.train, steps: config.steps, seed: job.seed, evalEvery: config.budgetEvery, checkpointEvery: config.budgetEvery },
     checkpointDir: path.join(dirs.run, "jobs", job.key),
     hashExtra: { data: data.settings, job: job.key },
     progress: false,
@@ -164,6 +190,7 @@ export async function runGroundTruthJob(
     seconds: (Date.now() - t0) / 1000,
     resumedFrom: result.resumedFrom,
     steps: config.steps,
+    budgets: Object.fromEntries(result.history.flatMap((h) => (h.valLoss === undefined ? [] : [[String(h.step), h.valLoss]]))),
     backend: backendInfo()?.name ?? "unknown",
   };
   writeJsonAtomic(resultFile, row, 1);
@@ -181,14 +208,25 @@ function codeVersion(): string {
 }
 
 /** Merges the finished result files into the versioned table (atomically); throws if jobs are missing. */
-export function mergeGroundTruth(config: GroundTruthConfig, space: SearchSpace, hash: string): GroundTruthTable {
+export function mergeGroundTruth(config: GroundTruthConfig, space: SearchSpace, data: MlmData, hash: string): GroundTruthTable {
   const dirs = groundTruthDirs(config, hash);
   const rows = groundTruthJobs(config, space).map((job) => {
     const file = path.join(dirs.results, `${job.key}.json`);
     if (!fs.existsSync(file)) throw new Error(`ground truth: job ${job.key} has no result yet (${file})`);
     return JSON.parse(fs.readFileSync(file, "utf8")) as GroundTruthRow;
   });
-  const table: GroundTruthTable = { version: 1, preset: config.preset, configHash: hash, config, space, codeVersion: codeVersion(), createdAt: new Date().toISOString(), rows };
+  const table: GroundTruthTable = {
+    version: 2,
+    preset: config.preset,
+    configHash: hash,
+    config,
+    space,
+    codeVersion: codeVersion(),
+    codeDigest: codeDigest(),
+    createdAt: new Date().toISOString(),
+    unigramLoss: unigramLoss(data, config.evalBatches),
+    rows,
+  };
   writeJsonAtomic(dirs.table, table, 1);
   return table;
 }
@@ -205,17 +243,107 @@ export function loadGroundTruth(config: GroundTruthConfig, hash: string): Ground
   return table;
 }
 
-/** The primary-seed rows, one per child, in draw order. */
-export function primaryRows(table: GroundTruthTable): GroundTruthRow[] {
-  return table.rows.filter((r) => r.seed === table.config.seed);
+/** One child of the table: its loss averaged over the seeds (the ground truth a supernet should rank). */
+export interface GroundTruthChild {
+  arch: Arch;
+  id: string;
+  params: number;
+  flops: number;
+  /** Mean validation loss over the seeds. */
+  valLoss: number;
+  /** Validation loss per seed, in `config.seeds` order. */
+  perSeed: number[];
+  /** Mean over seeds of the loss at each budget. */
+  budgets: Record<string, number>;
+}
+
+/** The children in draw order, each with its losses averaged over the table's seeds. */
+export function childRows(table: GroundTruthTable): GroundTruthChild[] {
+  const bySeed = table.config.seeds.map((seed) => new Map(table.rows.filter((r) => r.seed === seed).map((r) => [r.id, r])));
+  return [...bySeed[0].values()].map((first) => {
+    const rows = bySeed.map((m, i) => {
+      const row = m.get(first.id);
+      if (!row) throw new Error(`ground truth: child ${first.id} has no row for seed ${table.config.seeds[i]}`);
+      return row;
+    });
+    const budgets = Object.fromEntries(Object.keys(first.budgets).map((b) => [b, mean(rows.map((r) => r.budgets[b]))]));
+    return { arch: first.arch, id: first.id, params: first.params, flops: first.flops, valLoss: mean(rows.map((r) => r.valLoss)), perSeed: rows.map((r) => r.valLoss), budgets };
+  });
+}
+
+/** Kendall tau between two seeds' losses over all children, at the final budget or at `budget` steps. */
+export function seedToSeedTau(table: GroundTruthTable, budget?: string): { tau: number; children: number; seeds: [number, number] } {
+  const [a, b] = table.config.seeds;
+  const loss = (r: GroundTruthRow) => (budget === undefined ? r.valLoss : r.budgets[budget]);
+  const second = new Map(table.rows.filter((r) => r.seed === b).map((r) => [r.id, loss(r)]));
+  const both = table.rows.filter((r) => r.seed === a && second.has(r.id));
+  const tau = both.length >= 2 ? kendallTau(both.map(loss), both.map((r) => second.get(r.id)!)) : NaN;
+  return { tau, children: both.length, seeds: [a, b] };
 }
 
 /**
- * The ground truth's own reproducibility: Kendall tau between the two seeds' losses over the children trained
- * with both. A supernet cannot be expected to rank better than this.
+ * How the ranking settles with the budget: per budget, the seed-to-seed tau, the median loss over children
+ * and the tau between this budget's and the previous budget's mean-over-seeds ranking.
  */
-export function seedToSeedTau(table: GroundTruthTable): { tau: number; children: number } {
-  const second = new Map(table.rows.filter((r) => r.seed === table.config.recheckSeed).map((r) => [r.id, r.valLoss]));
-  const both = primaryRows(table).filter((r) => second.has(r.id));
-  return { tau: both.length >= 2 ? kendallTau(both.map((r) => r.valLoss), both.map((r) => second.get(r.id)!)) : NaN, children: both.length };
+export function budgetSettling(table: GroundTruthTable): { steps: number; seedToSeedTau: number; medianLoss: number; tauWithPrevious: number | null }[] {
+  const children = childRows(table);
+  const budgets = Object.keys(children[0].budgets).sort((x, y) => Number(x) - Number(y));
+  return budgets.map((b, i) => {
+    const losses = children.map((c) => c.budgets[b]);
+    const sorted = [...losses].sort((x, y) => x - y);
+    return {
+      steps: Number(b),
+      seedToSeedTau: seedToSeedTau(table, b).tau,
+      medianLoss: sorted[Math.floor(sorted.length / 2)],
+      tauWithPrevious: i === 0 ? null : kendallTau(losses, children.map((c) => c.budgets[budgets[i - 1]])),
+    };
+  });
+}
+
+/** What `verifyGroundTruth` found: the committed row and the one recomputed from scratch now. */
+export interface GroundTruthCheck {
+  job: string;
+  committed: { valLoss: number; budgets: Record<string, number>; backend: string };
+  recomputed: { valLoss: number; budgets: Record<string, number>; backend: string };
+  /** Largest absolute difference over the final and budget losses. */
+  maxAbsDiff: number;
+  /** 0 (bit-equal required) on the committed table's backend, else the stated cross-backend tolerance. */
+  tolerance: number;
+  ok: boolean;
+  seconds: number;
+}
+
+/** Losses of different backends (float32 kernels summing in other orders) agree to this after a full run. */
+export const CROSS_BACKEND_TOLERANCE = 1e-3;
+
+/**
+ * Recomputes job `index` of the committed table end to end in a fresh folder (no cache, no checkpoint) and
+ * compares it with the committed row: bit-equal on the same backend, within CROSS_BACKEND_TOLERANCE on another.
+ * This is how the main job shows that the current code still produces the committed numbers.
+ */
+export async function verifyGroundTruth(table: GroundTruthTable, data: MlmData, index = 0): Promise<GroundTruthCheck> {
+  const space = makeSpace(table.preset, data.vocabSize);
+  const job = groundTruthJobs(table.config, space)[index];
+  const committed = table.rows.find((r) => r.id === archId(space, job.arch) && r.seed === job.seed);
+  if (!committed) throw new Error(`ground truth ${table.preset}: job ${job.key} is not in the committed table`);
+  const runDir = runsPath("verify", `ground-truth-${table.preset}-${job.key}-${process.pid}`);
+  fs.rmSync(runDir, { recursive: true, force: true });
+  const t0 = Date.now();
+  try {
+    const row = (await runGroundTruthJob(table.config, data, job, table.configHash, { runDir }))!;
+    const budgets = Object.keys(committed.budgets);
+    const maxAbsDiff = Math.max(Math.abs(row.valLoss - committed.valLoss), ...budgets.map((b) => Math.abs(row.budgets[b] - committed.budgets[b])));
+    const tolerance = row.backend === committed.backend ? 0 : CROSS_BACKEND_TOLERANCE;
+    return {
+      job: job.key,
+      committed: { valLoss: committed.valLoss, budgets: committed.budgets, backend: committed.backend },
+      recomputed: { valLoss: row.valLoss, budgets: row.budgets, backend: row.backend },
+      maxAbsDiff,
+      tolerance,
+      ok: maxAbsDiff <= tolerance,
+      seconds: (Date.now() - t0) / 1000,
+    };
+  } finally {
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
 }

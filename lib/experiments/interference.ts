@@ -6,6 +6,8 @@
 //    between the gradients the current and the previous child send to their shared ops.
 // Every stage is resumable: training checkpoints and per-checkpoint analyses are files under `runDir`.
 import * as path from "node:path";
+import { backendInfo } from "../backend";
+import { codeDigest } from "../code-digest";
 import { type Preset } from "../preset";
 import { runsPath } from "../paths";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
@@ -88,14 +90,14 @@ export interface InterferenceReport {
 async function trainTo(config: InterferenceConfig, data: MlmData, sampler: SamplerName, stopAfter: number) {
   const run = supernetRun({
     space: makeSpace(config.preset, data.vocabSize),
-    data: { trainBatch: (s) => data.trainBatch(s), validation: validationOf(data) },
+    data: { trainBatch: (s) => data.trainBatch(s, config.seed), validation: validationOf(data) },
     scheme: { sampler },
     seed: config.seed,
     train: { ...config.train, steps: config.steps, monitorEvery: config.monitorEvery },
     hashExtra: data.settings,
   });
   const model = run.model;
-  const dir = path.join(config.runDir, `${config.preset}-seed${config.seed}`, `${sampler}-${runConfigHash(run)}`);
+  const dir = path.join(config.runDir, `${config.preset}-seed${config.seed}`, `${sampler}-${runConfigHash(run)}-${codeDigest()}-${backendInfo()?.name ?? "unknown"}`);
   const result = await train({ ...run, checkpointDir: dir, stopAfter, progress: `${sampler} supernet` });
   return { model, history: result.history, step: result.step, dir };
 }

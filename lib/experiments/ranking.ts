@@ -1,8 +1,10 @@
 // Experiments 02-04: does a supernet trained with scheme X rank the ground-truth children correctly?
-// Each (scheme, seed) trains one supernet (same steps, data order and evaluation for every scheme),
-// scores every ground-truth child with inherited weights on the same validation batches as the ground
-// truth, and compares the two losses with Kendall tau, Spearman rho and precision@k, with bootstrap CIs
-// over children. Results are cached per (scheme, seed) under runs/rank/, keyed by a config hash.
+// Each (scheme, seed) trains one supernet (same steps, and for one seed the same data order, for every
+// scheme), scores every ground-truth child with inherited weights on the same validation batches as the
+// ground truth, and compares its losses with the ground truth (mean over the ground truth's seeds) by
+// Kendall tau, Spearman rho and precision@k, with bootstrap CIs over children, next to zero-cost baselines
+// (parameters, FLOPs, op counts, a random order). Results are cached per (scheme, seed) under runs/rank/,
+// keyed by a config hash, the code digest and the backend.
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
@@ -14,14 +16,27 @@ import type { Arch } from "../nas/types";
 import { runConfigHash, train, type HistoryEntry } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
-import { primaryRows, type GroundTruthTable } from "./ground-truth";
+import { childRows, type GroundTruthTable } from "./ground-truth";
+import { baselineStats, type BaselineStat } from "./baselines";
+import { backendInfo } from "../backend";
+import { codeDigest } from "../code-digest";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { supernetRun, type SchemeSpec } from "./supernet-run";
 
 export type { SchemeSpec };
 
-/** Our defaults for MAGIC-A: λ = 0.5, the best of 8 children re-evaluated every 100 steps. */
+/**
+ * Our defaults for MAGIC-A: λ = 0.5, the best of 8 children re-evaluated every 100 steps on the anchor
+ * batches (RankConfig.anchorBatches, disjoint from the scoring batches).
+ */
 const ALIGN = { kind: "best" as const, lambda: 0.5, poolSize: 8, refreshEvery: 100 };
+
+/**
+ * Forward passes of a MAGIC-A step relative to a uniform step, counting a forward+backward as 3 forwards:
+ * (3 for the child + 1 for the anchor's forward + 8 pool children x 8 anchor batches / 100 steps) / 3.
+ * `uniform-matched` trains uniform for this many more steps: the compute-matched control of MAGIC-A.
+ */
+export const MAGIC_A_FORWARD_RATIO = (3 + 1 + (8 * 8) / 100) / 3;
 
 export const SCHEMES: Record<string, SchemeSpec> = {
   uniform: { sampler: "uniform" },
@@ -29,6 +44,11 @@ export const SCHEMES: Record<string, SchemeSpec> = {
   "magic-t": { sampler: "magic-t", m: 1 },
   "magic-a": { sampler: "uniform", align: ALIGN },
   "magic-at": { sampler: "magic-t", m: 1, align: ALIGN },
+  // ours, not the paper's: one change per step with even coverage (samplers.ts BalancedMagicTSampler)
+  "magic-t-balanced": { sampler: "magic-t-balanced" },
+  "magic-at-balanced": { sampler: "magic-t-balanced", align: ALIGN },
+  // control: uniform with as many forward passes as MAGIC-A
+  "uniform-matched": { sampler: "uniform", stepsFactor: MAGIC_A_FORWARD_RATIO },
   // ablations
   "magic-t-m2": { sampler: "magic-t", m: 2 },
   "magic-t-mL": { sampler: "magic-t", m: "L" },
@@ -56,14 +76,16 @@ export interface RankConfig {
   monitorEvery: number;
   /** Bootstrap resamples for the CIs over children. */
   resamples: number;
+  /** MAGIC-A: validation batches the anchor is chosen on, right after the ground truth's scoring batches. */
+  anchorBatches: number;
   train: Partial<TrainConfig>;
 }
 
 /** Per-preset defaults (our choices). */
 export const RANK_PRESETS: Record<Preset, RankConfig> = {
-  tiny: { preset: "tiny", steps: 20, seeds: [1, 2], topK: 2, monitorEvery: 2, resamples: 200, train: { lr: 1e-3, evalEvery: 0 } },
-  small: { preset: "small", steps: 1200, seeds: [1, 2, 3], topK: 8, monitorEvery: 20, resamples: 1000, train: { lr: 1e-3, evalEvery: 400 } },
-  paper: { preset: "paper", steps: 100000, seeds: [1, 2, 3, 4, 5], topK: 10, monitorEvery: 500, resamples: 1000, train: { evalEvery: 5000 } },
+  tiny: { preset: "tiny", steps: 20, seeds: [1, 2], topK: 2, monitorEvery: 2, resamples: 200, anchorBatches: 2, train: { lr: 1e-3, evalEvery: 0 } },
+  small: { preset: "small", steps: 1200, seeds: [1, 2, 3], topK: 8, monitorEvery: 20, resamples: 1000, anchorBatches: 8, train: { lr: 1e-3, evalEvery: 400 } },
+  paper: { preset: "paper", steps: 100000, seeds: [1, 2, 3, 4, 5], topK: 10, monitorEvery: 500, resamples: 1000, anchorBatches: 2, train: { evalEvery: 5000 } },
 };
 
 export interface RankChild {
@@ -71,9 +93,10 @@ export interface RankChild {
   id: string;
   /** Validation MLM loss with inherited supernet weights (lower is better). */
   supernet: number;
-  /** Validation MLM loss trained from scratch (lower is better). */
+  /** Validation MLM loss trained from scratch, mean over the ground truth's seeds (lower is better). */
   groundTruth: number;
   params: number;
+  flops: number;
 }
 
 export interface RankResult {
@@ -86,6 +109,8 @@ export interface RankResult {
   spearman: number;
   precisionAtK: Record<string, number>;
   ci: { kendallTau: [number, number]; spearman: [number, number] };
+  /** Zero-cost predictors scored against the same ground truth (what the supernet has to beat). */
+  baselines: BaselineStat[];
   /** Mean supernet validation loss over the children (a scale, not a ranking, measure). */
   meanSupernetLoss: number;
   /** How often each (layer, op) was trained. */
@@ -94,6 +119,8 @@ export interface RankResult {
   monitor: { step: number; cosine: number }[];
   secondsPerStep: number;
   configHash: string;
+  codeDigest: string;
+  backend: string;
 }
 
 /** Tau, rho, P@k and their CIs from per-child values (the recomputation the notebooks show). */
@@ -119,21 +146,26 @@ export function rankStats(children: RankChild[], topK: number, resamples: number
 function prepareScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
   const spec = parseScheme(scheme);
   const validation = data.validationBatches(gt.config.evalBatches);
+  const anchorSelection = spec.align ? data.validationBatches(config.anchorBatches, gt.config.evalBatches) : undefined;
+  if (anchorSelection && anchorSelection.length < config.anchorBatches) {
+    throw new Error(`${scheme}: ${config.anchorBatches} anchor batches after the ${gt.config.evalBatches} scoring batches do not fit in the ${data.numValidationBatches} validation batches`);
+  }
   const run = supernetRun({
     space: makeSpace(config.preset, data.vocabSize),
-    data: { trainBatch: (s) => data.trainBatch(s), validation },
+    data: { trainBatch: (s) => data.trainBatch(s, seed), validation, anchorSelection },
     scheme: spec,
     seed,
     train: { ...config.train, steps: config.steps, monitorEvery: config.monitorEvery },
-    hashExtra: { data: data.settings, scheme: spec, groundTruth: gt.configHash, evalBatches: gt.config.evalBatches },
+    hashExtra: { data: data.settings, scheme: spec, groundTruth: gt.configHash, evalBatches: gt.config.evalBatches, anchorBatches: config.anchorBatches },
   });
   const model = run.model;
   const hash = runConfigHash(run);
   const release = () => {
     model.dispose();
-    tf.dispose(validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
+    tf.dispose([...validation, ...(anchorSelection ?? [])].flatMap((b) => [b.inputs, b.labels, b.weights]));
   };
-  return { run, model, validation, hash, release, dir: runsPath("rank", config.preset, `${scheme}-seed${seed}-${hash}`) };
+  const backend = backendInfo()?.name ?? "unknown";
+  return { run, model, validation, hash, release, dir: runsPath("rank", config.preset, `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}`) };
 }
 
 /**
@@ -162,14 +194,16 @@ export async function rankScheme(config: RankConfig, scheme: string, seed: numbe
   const result = await trainPrepared(prepared, `${scheme} seed ${seed}`);
   const coverage = new Coverage(model.space.layers, model.space.ops.length);
   result.history.forEach((h: HistoryEntry) => coverage.add(h.arch));
-  const children = primaryRows(gt).map((row) => ({
+  const children: RankChild[] = childRows(gt).map((row) => ({
     arch: row.arch,
     id: row.id,
     supernet: model.evaluate(row.arch, validation).loss,
     groundTruth: row.valLoss,
     params: row.params,
+    flops: row.flops,
   }));
   release();
+  const space = model.space;
   const out: RankResult = {
     scheme,
     seed,
@@ -177,11 +211,14 @@ export async function rankScheme(config: RankConfig, scheme: string, seed: numbe
     steps: config.steps,
     children,
     ...rankStats(children, config.topK, config.resamples, seed),
+    baselines: baselineStats(space, children.map((c) => c.arch), children.map((c) => c.groundTruth), config.topK, config.resamples, seed),
     meanSupernetLoss: children.reduce((a, c) => a + c.supernet, 0) / children.length,
     coverage: coverage.toJSON().counts,
     monitor: result.history.flatMap((h) => (typeof h.interference === "number" ? [{ step: h.step, cosine: h.interference }] : [])),
     secondsPerStep: result.secondsPerStep,
     configHash: hash,
+    codeDigest: codeDigest(),
+    backend: backendInfo()?.name ?? "unknown",
   };
   writeJsonAtomic(resultFile, out, 1);
   return out;

@@ -15,6 +15,8 @@ export interface SchemeSpec {
   m?: number | "L";
   /** MAGIC-A: anchor policy (pool size and refresh period default to AnchorPolicy's) and alignment weight. */
   align?: { kind: AnchorKind; lambda: number; poolSize?: number; refreshEvery?: number };
+  /** Train this many times the configured steps (compute-matched controls); default 1. */
+  stepsFactor?: number;
 }
 
 /** Salts of the streams derived from a run's seed, so init, sampler and anchor draws are independent. */
@@ -42,6 +44,7 @@ export function supernetRun(args: SupernetRunArgs): TrainRun & { model: Supernet
     loss: (_: unknown, arch: number[], anchor: number[], batch: Parameters<typeof alignedLoss>[3], lambda: number) =>
       alignedLoss(model, arch, anchor, batch, lambda),
   };
-  const config = { ...args.train, seed, ...(scheme.align ? { lambda: scheme.align.lambda } : {}) };
+  const steps = args.train.steps === undefined ? {} : { steps: Math.round(args.train.steps * (scheme.stepsFactor ?? 1)) };
+  const config = { ...args.train, ...steps, seed, ...(scheme.align ? { lambda: scheme.align.lambda } : {}) };
   return { model, data: args.data, sampler, align, config, hashExtra: args.hashExtra };
 }

@@ -4,7 +4,7 @@
 import { Rng } from "../rng";
 import type { Arch, Sampler } from "./types";
 
-export const SAMPLER_NAMES = ["uniform", "fairnas", "magic-t"] as const;
+export const SAMPLER_NAMES = ["uniform", "fairnas", "magic-t", "magic-t-balanced"] as const;
 export type SamplerName = (typeof SAMPLER_NAMES)[number];
 
 export interface SamplerOptions {
@@ -142,6 +142,68 @@ export class MagicTSampler implements Sampler {
   }
 }
 
+/**
+ * Our extension of MAGIC-T (not the paper's): consecutive children still differ in exactly one sub-layer, but
+ * the change evens out coverage instead of being random. Each step switches the layer whose current op is
+ * furthest above that layer's least-trained op, to its least-trained op (ties broken by the seeded rng).
+ * Plain MAGIC-T keeps an op for ~L steps at random, so after a few thousand steps its per-(layer, op) counts
+ * spread far more than uniform sampling's; this variant separates "one change per step" from "uneven
+ * training" in the ranking experiment.
+ */
+export class BalancedMagicTSampler implements Sampler {
+  readonly name = "magic-t-balanced";
+  private rng: Rng;
+  private prev: Arch | null = null;
+  /** counts[l][k]: children produced so far with op k at layer l. */
+  private counts: number[][];
+
+  constructor(readonly layers: number, readonly numOps: number, seed: number) {
+    checkShape(layers, numOps);
+    if (numOps < 2) throw new Error("magic-t-balanced sampler: needs at least 2 ops per layer to change a sub-layer");
+    this.rng = new Rng(seed);
+    this.counts = Array.from({ length: layers }, () => new Array<number>(numOps).fill(0));
+  }
+
+  /** A uniformly random index among those where `score` is minimal. */
+  private argminRandom(n: number, score: (i: number) => number): number {
+    let best = Infinity;
+    let ties: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const v = score(i);
+      if (v < best) [best, ties] = [v, [i]];
+      else if (v === best) ties.push(i);
+    }
+    return ties[this.rng.int(ties.length)];
+  }
+
+  next(): Arch {
+    let arch: Arch;
+    if (this.prev === null) {
+      arch = Array.from({ length: this.layers }, () => this.rng.int(this.numOps));
+    } else {
+      const prev = this.prev;
+      arch = [...prev];
+      const surplus = (l: number) => this.counts[l][prev[l]] - Math.min(...this.counts[l]);
+      const layer = this.argminRandom(this.layers, (l) => -surplus(l));
+      arch[layer] = this.argminRandom(this.numOps, (k) => (k === prev[layer] ? Infinity : this.counts[layer][k]));
+    }
+    arch.forEach((k, l) => this.counts[l][k]++);
+    this.prev = arch;
+    return [...arch];
+  }
+
+  state(): unknown {
+    return { name: this.name, rng: this.rng.state(), prev: this.prev && [...this.prev], counts: this.counts.map((r) => [...r]) };
+  }
+
+  restore(state: unknown): void {
+    const s = stateObject(state, this.name);
+    this.rng.restore(s.rng as number);
+    this.prev = s.prev === null ? null : [...(s.prev as number[])];
+    this.counts = (s.counts as number[][]).map((r) => [...r]);
+  }
+}
+
 /** Validates a sampler name; throws one clear error listing the valid names. */
 export function parseSamplerName(raw: string): SamplerName {
   if (!(SAMPLER_NAMES as readonly string[]).includes(raw)) {
@@ -160,6 +222,8 @@ export function makeSampler(name: string, options: SamplerOptions): Sampler {
       return new FairNasSampler(layers, numOps, seed);
     case "magic-t":
       return new MagicTSampler(layers, numOps, seed, m ?? 1);
+    case "magic-t-balanced":
+      return new BalancedMagicTSampler(layers, numOps, seed);
   }
 }
 

@@ -18,6 +18,11 @@ import { runHash, weightsFingerprint, interferenceGrads } from "./parts";
 export interface TrainData {
   trainBatch(step: number): MlmBatch;
   validation: MlmBatch[];
+  /**
+   * MAGIC-A only: the batches the anchor is chosen on, disjoint from `validation`, so the anchor is not
+   * selected on the batches that then score the children.
+   */
+  anchorSelection?: MlmBatch[];
 }
 
 /** MAGIC-A: the anchor policy (lib/nas/align.ts AnchorPolicy fits) and the loss to minimise. */
@@ -150,6 +155,9 @@ export function runConfigHash(run: TrainRun): string {
 /** Runs (or resumes) training; see TrainRun. Disposes every batch it takes from `data.trainBatch`. */
 export async function train(run: TrainRun): Promise<TrainResult> {
   const { model, data, sampler, align } = run;
+  if (align && !data.anchorSelection?.length) {
+    throw new Error("train: MAGIC-A needs data.anchorSelection, validation batches disjoint from data.validation (which scores children)");
+  }
   const { c, fixed, named, probes, hash } = prepare(run);
   const nameOf = new Map<string, string>([...named].map(([n, v]) => [v.name, n])); // tf name -> stable name
 
@@ -210,7 +218,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   try {
     for (let s = start; s < end; s++) {
       const arch = fixed ? [...fixed] : sampler!.next();
-      const anchorArch = align ? align.policy.anchor(s, model, data.validation) : undefined;
+      const anchorArch = align ? align.policy.anchor(s, model, data.anchorSelection!) : undefined;
       const batch = data.trainBatch(s);
       const lr = lrAt(c, s);
       const vars = model.trainableVariables(arch);

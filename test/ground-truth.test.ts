@@ -1,0 +1,133 @@
+// The ground-truth table's derived views (mean over seeds, seed-to-seed tau, budget settling), the draw and
+// the pieces the recipe relies on (a seed changes the data order; the unigram floor), on synthetic tables.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { projectPath } from "../lib/paths";
+import { initBackend } from "../lib/backend";
+import { prepareMlmData, unigramLoss } from "../lib/data";
+import { makeSpace, paramCount } from "../lib/nas/space";
+import {
+  budgetSettling,
+  childRows,
+  drawChildren,
+  GROUND_TRUTH_PRESETS,
+  seedToSeedTau,
+  type GroundTruthRow,
+  type GroundTruthTable,
+  verifyGroundTruth,
+} from "../lib/experiments/ground-truth";
+
+const data = prepareMlmData("tiny");
+const space = makeSpace("tiny", data.vocabSize);
+
+/** A table of `losses[seed][child]` at the final budget 20, with the loss at budget 10 being loss + 1 - child/10. */
+function syntheticTable(losses: number[][]): GroundTruthTable {
+  const children = drawChildren(space, losses[0].length, 3);
+  const config = { ...GROUND_TRUTH_PRESETS.tiny, seeds: losses.map((_, i) => i * 7) };
+  const rows: GroundTruthRow[] = losses.flatMap((perChild, s) =>
+    perChild.map((valLoss, c) => ({
+      arch: children[c], id: `child${c}`, seed: config.seeds[s], valLoss, valAccuracy: 0, params: c, flops: c,
+      seconds: 0, resumedFrom: 0, steps: 20, budgets: { "10": valLoss + 1 - c / 10, "20": valLoss }, backend: "test",
+    })),
+  );
+  return { version: 2, preset: "tiny", configHash: "h", config, space, codeVersion: "t", codeDigest: "d", createdAt: "", unigramLoss: 9, rows };
+}
+
+test("childRows averages each child over the seeds; seedToSeedTau compares the two seeds over every child", () => {
+  const table = syntheticTable([
+    [1, 2, 3, 4],
+    [1.5, 1.8, 3.5, 3.4],
+  ]);
+  const children = childRows(table);
+  assert.deepEqual(children.map((c) => c.valLoss), [1.25, 1.9, 3.25, 3.7]);
+  assert.deepEqual(children[1].perSeed, [2, 1.8]);
+  // seed orders: 1 < 2 < 3 < 4 and 1.5 < 1.8 < 3.4 < 3.5: one discordant pair of 6 -> tau = (5 - 1) / 6
+  const s2s = seedToSeedTau(table);
+  assert.equal(s2s.children, 4);
+  assert.deepEqual(s2s.seeds, [0, 7]);
+  assert.ok(Math.abs(s2s.tau - 4 / 6) < 1e-12);
+  assert.throws(() => childRows({ ...table, rows: table.rows.slice(0, 7) }), /child child3 has no row for seed 7/);
+});
+
+test("budgetSettling: per budget the seed-to-seed tau, the median loss and the tau with the previous budget", () => {
+  const table = syntheticTable([
+    [1, 2, 3, 4],
+    [1, 2, 3, 4],
+  ]);
+  const [b10, b20] = budgetSettling(table);
+  assert.equal(b10.steps, 10);
+  assert.equal(b10.tauWithPrevious, null);
+  assert.equal(b10.seedToSeedTau, 1);
+  // budget 10 losses: 2, 2.9, 3.8, 4.7 (same order as budget 20) -> tau 1; median = upper middle value
+  assert.equal(b20.tauWithPrevious, 1);
+  assert.equal(b20.medianLoss, 3);
+  assert.ok(Math.abs(b10.medianLoss - 3.8) < 1e-12);
+});
+
+test("drawChildren: distinct, stratified by size, deterministic, and not in size order", () => {
+  const children = drawChildren(space, 12, 7);
+  assert.deepEqual(children, drawChildren(space, 12, 7));
+  assert.equal(new Set(children.map((a) => a.join())).size, 12);
+  const sizes = children.map((a) => paramCount(space, a));
+  const sorted = [...sizes].sort((a, b) => a - b);
+  assert.notDeepEqual(sizes, sorted, "the draw order must not be the size order (first-k children would be the smallest)");
+  assert.ok(sorted[11] > sorted[0], "the strata span several sizes");
+});
+
+test("a training seed changes the data order and masking; the same seed gives the same batch", () => {
+  const a = data.trainArrays(3, 0), b = data.trainArrays(3, 1), again = data.trainArrays(3, 1);
+  assert.notDeepEqual(a.inputs, b.inputs);
+  assert.deepEqual(b.inputs, again.inputs);
+  assert.deepEqual(b.weights, again.weights);
+  assert.deepEqual(data.trainArrays(3).inputs, a.inputs, "the default seed is settings.seed (0)");
+});
+
+test("validation batch ranges are disjoint and in order; unigramLoss is the smoothed unigram cross-entropy", () => {
+  const all = data.validationArrays(4);
+  const tail = data.validationArrays(2, 2);
+  assert.deepEqual(tail.map((b) => b.labels), all.slice(2).map((b) => b.labels));
+  assert.equal(data.validationArrays(3, data.numValidationBatches - 1).length, 1, "capped at the batches available");
+
+  // Recomputed here from the definition: add-one counts over the training stream, non-special ids only.
+  const counts = new Map<number, number>();
+  for (const id of data.train.stream) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const special = 5;
+  let total = 0;
+  for (let id = special; id < data.vocabSize; id++) total += (counts.get(id) ?? 0) + 1;
+  let sum = 0, n = 0;
+  for (const b of all) b.weights.forEach((w, p) => {
+    if (w > 0) {
+      sum -= Math.log(((counts.get(b.labels[p]) ?? 0) + 1) / total);
+      n++;
+    }
+  });
+  const loss = unigramLoss(data, 4);
+  assert.ok(Math.abs(loss - sum / n) < 1e-9, `${loss} vs ${sum / n}`);
+  assert.ok(loss > 0 && loss < Math.log(data.vocabSize), "below the uniform distribution's loss");
+});
+
+test("verifyGroundTruth recomputes a committed tiny job bit-equal, and flags a changed number", async () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), "magic-verify-"));
+  const before = process.env.MAGIC_RUNS_DIR;
+  process.env.MAGIC_RUNS_DIR = runs;
+  try {
+    await initBackend({ quiet: true });
+    const table = JSON.parse(fs.readFileSync(projectPath("data", "ground-truth", "tiny.json"), "utf8")) as GroundTruthTable;
+    const check = await verifyGroundTruth(table, data, 1);
+    assert.equal(check.tolerance, 0, "same backend: bit-equal required");
+    assert.equal(check.maxAbsDiff, 0);
+    assert.ok(check.ok);
+    const tampered = structuredClone(table);
+    const row = tampered.rows.find((r) => `${r.id}-seed${r.seed}` === check.job)!;
+    row.budgets[Object.keys(row.budgets)[0]] += 1e-6;
+    assert.equal((await verifyGroundTruth(tampered, data, 1)).ok, false);
+    assert.deepEqual(fs.readdirSync(runs).flatMap((d) => fs.readdirSync(path.join(runs, d))), [], "the verification folder is removed");
+  } finally {
+    if (before === undefined) delete process.env.MAGIC_RUNS_DIR;
+    else process.env.MAGIC_RUNS_DIR = before;
+    fs.rmSync(runs, { recursive: true, force: true });
+  }
+});
