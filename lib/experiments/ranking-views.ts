@@ -2,6 +2,9 @@
 // shown is recomputed from the per-child values in the results (see rankStats), never typed in.
 import type { PlotlyFigure } from "../display";
 import { mean, std } from "../metrics";
+import { claimVerdict, meanTauBootstrap, pairedPermutationTest, pairedTauBootstrap, signTest } from "../paired";
+import { beatsBaseline } from "./baselines";
+import { budgetSettling, childRows as groundTruthChildren, seedToSeedTau, type GroundTruthTable } from "./ground-truth";
 import type { RankResult } from "./ranking";
 
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
@@ -137,7 +140,7 @@ export function coverageFigure(result: RankResult, opNames: string[]): PlotlyFig
 
 /** Flat rows of every child of every result, for CSV export and re-analysis. */
 export function childRows(results: RankResult[]): Record<string, unknown>[] {
-  return results.flatMap((r) => r.children.map((c) => ({ scheme: r.scheme, seed: r.seed, arch: c.id, params: c.params, supernet: c.supernet, groundTruth: c.groundTruth })));
+  return results.flatMap((r) => r.children.map((c) => ({ scheme: r.scheme, seed: r.seed, arch: c.id, params: c.params, flops: c.flops, supernet: c.supernet, groundTruth: c.groundTruth })));
 }
 
 export function toCsv(rows: Record<string, unknown>[]): string {
@@ -154,4 +157,135 @@ export function orderingVerdict(results: RankResult[], claimed: string[]): strin
   const same = ourOrder.join(">") === claimed.join(">");
   return `Claimed by the paper: ${claimed.join(" > ")}. Measured (mean Kendall tau over seeds): ${ours}. ` +
     (same ? "**The claimed order is reproduced** (differences may still be within the seed spread; see the paired table)." : "**The claimed order is not reproduced.**");
+}
+
+/** The ranking experiment's targets for its ground truth (issue 11): what makes it decisive enough to rank. */
+export const GROUND_TRUTH_TARGETS = { children: 40, seedToSeedTau: 0.8, natsBelowUnigram: 1 };
+
+/** The ground truth's quality against GROUND_TRUTH_TARGETS, as numbers and a pass/fail per target. */
+export function groundTruthQuality(gt: GroundTruthTable) {
+  const children = groundTruthChildren(gt);
+  const sorted = children.map((c) => c.valLoss).sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const s2s = seedToSeedTau(gt);
+  return {
+    children: children.length,
+    seeds: gt.config.seeds,
+    steps: gt.config.steps,
+    seedToSeedTau: s2s.tau,
+    medianLoss: median,
+    unigramLoss: gt.unigramLoss,
+    met: {
+      children: children.length >= GROUND_TRUTH_TARGETS.children,
+      seedToSeedTau: s2s.tau >= GROUND_TRUTH_TARGETS.seedToSeedTau,
+      belowUnigram: gt.unigramLoss - median >= GROUND_TRUTH_TARGETS.natsBelowUnigram,
+    },
+  };
+}
+
+/** One markdown paragraph on the ground truth: provenance, quality, and which targets it meets. */
+export function groundTruthSummary(gt: GroundTruthTable, preset: string): string {
+  const q = groundTruthQuality(gt);
+  const mark = (ok: boolean) => (ok ? "met" : "**not met**");
+  return `Ground truth: ${q.children} children, each trained from scratch for ${q.steps} steps with each of the seeds ` +
+    `${q.seeds.join(", ")} (init, data order and masking) — table \`data/ground-truth/${preset}.json\`, config hash ` +
+    `${gt.configHash}, code ${gt.codeVersion} (digest ${gt.codeDigest}), backend ${gt.rows[0].backend}, ${gt.createdAt}. ` +
+    `Median child loss ${fmt(q.medianLoss)} vs the unigram floor ${fmt(q.unigramLoss)} ` +
+    `(${fmt(q.unigramLoss - q.medianLoss, 2)} nats below; target >= ${GROUND_TRUTH_TARGETS.natsBelowUnigram}: ${mark(q.met.belowUnigram)}). ` +
+    `Seed-to-seed Kendall tau over all children **${fmt(q.seedToSeedTau, 2)}** (target >= ${GROUND_TRUTH_TARGETS.seedToSeedTau}: ` +
+    `${mark(q.met.seedToSeedTau)}) — the ceiling of any supernet. Children >= ${GROUND_TRUTH_TARGETS.children}: ${mark(q.met.children)}. ` +
+    "The ground truth a supernet must rank is each child's loss averaged over the seeds.";
+}
+
+/** The settling analysis: per budget, seed-to-seed tau, median loss and tau with the previous budget. */
+export function settlingRows(gt: GroundTruthTable): Record<string, unknown>[] {
+  return budgetSettling(gt).map((b) => ({
+    steps: b.steps,
+    "seed-to-seed tau": b.seedToSeedTau,
+    "median loss": b.medianLoss,
+    "tau with previous budget": b.tauWithPrevious ?? "",
+  }));
+}
+
+/** scores[seed][child] of one scheme's results (seeds in `seeds` order) and the shared ground truth. */
+function scoreMatrix(rs: RankResult[], seeds: number[]): number[][] {
+  return seeds.map((seed) => rs.find((r) => r.seed === seed)!.children.map((c) => c.supernet));
+}
+
+/**
+ * Per scheme: mean tau over seeds with an interval resampling seeds and children, then, per zero-cost
+ * baseline (same children, same ground truth), whether the scheme beats it (baselines.ts beatsBaseline).
+ */
+export function baselineComparisonRows(results: RankResult[], resamples = 1000): Record<string, unknown>[] {
+  const truth = results[0].children.map((c) => c.groundTruth);
+  const baselines = results[0].baselines;
+  const rows: Record<string, unknown>[] = baselines.map((b) => ({
+    predictor: `${b.name} (zero-cost)`,
+    "Kendall tau": b.kendallTau,
+    "95% CI": `[${fmt(b.ci.kendallTau[0], 2)}, ${fmt(b.ci.kendallTau[1], 2)}]`,
+    "Spearman rho": b.spearman,
+    "P@k": b.precisionAtK,
+    "beats all baselines": "",
+  }));
+  for (const [scheme, rs] of bySchemeOf(results)) {
+    const seeds = rs.map((r) => r.seed);
+    const { estimate, ci } = meanTauBootstrap(scoreMatrix(rs, seeds), truth, { resamples, seed: 0 });
+    const verdicts = baselines.map((b) => beatsBaseline(ci, b));
+    rows.push({
+      predictor: `${scheme} (supernet, ${rs.length} seeds)`,
+      "Kendall tau": estimate,
+      "95% CI": `[${fmt(ci[0], 2)}, ${fmt(ci[1], 2)}]`,
+      "Spearman rho": mean(rs.map((r) => r.spearman)),
+      "P@k": mean(rs.map(pAt)),
+      "beats all baselines": verdicts.every((v) => v === "beats") ? "yes" : verdicts.some((v) => v === "loses") ? "no (loses to " +
+        baselines.filter((_, i) => verdicts[i] === "loses").map((b) => b.name).join(", ") + ")" : "inconclusive",
+    });
+  }
+  return rows;
+}
+
+/**
+ * The claim "scheme > base" on the seeds both have: mean Δtau, paired sign-flip permutation p, sign test p,
+ * the two-level (seeds x children) bootstrap interval of Δ(mean tau), and the verdict (paired.ts claimVerdict).
+ */
+export function claimTest(results: RankResult[], scheme: string, base: string, resamples = 1000) {
+  const by = bySchemeOf(results);
+  const a = by.get(scheme) ?? [], b = by.get(base) ?? [];
+  const seeds = a.map((r) => r.seed).filter((s) => b.some((r) => r.seed === s));
+  if (seeds.length === 0) throw new Error(`claimTest: ${scheme} and ${base} share no seed`);
+  const tauOf = (rs: RankResult[]) => seeds.map((s) => rs.find((r) => r.seed === s)!.kendallTau);
+  const perm = pairedPermutationTest(tauOf(a), tauOf(b));
+  const sign = signTest(tauOf(a), tauOf(b));
+  const truth = a[0].children.map((c) => c.groundTruth);
+  const boot = pairedTauBootstrap(scoreMatrix(a, seeds), scoreMatrix(b, seeds), truth, { resamples, seed: 0 });
+  return { claim: `${scheme} > ${base}`, seeds: seeds.length, meanDiff: perm.meanDiff, permutationP: perm.pValue, signP: sign.pValue,
+    wins: sign.positive, diffCI: boot.diff.ci, verdict: claimVerdict(boot.diff.ci, perm.pValue) };
+}
+
+/** claimTest as table rows, one per claim. */
+export function claimRows(results: RankResult[], claims: [string, string][]): Record<string, unknown>[] {
+  return claims.map(([scheme, base]) => {
+    const t = claimTest(results, scheme, base);
+    return {
+      claim: t.claim,
+      "paired seeds": t.seeds,
+      "mean Δtau": t.meanDiff,
+      "Δ 95% CI (seeds x children)": `[${fmt(t.diffCI[0])}, ${fmt(t.diffCI[1])}]`,
+      "permutation p": t.permutationP,
+      "sign test p": t.signP,
+      wins: `${t.wins}/${t.seeds}`,
+      verdict: t.verdict,
+    };
+  });
+}
+
+/** One sentence per claim, from claimTest: the verdict with its interval and p-value, negatives said plainly. */
+export function claimVerdictText(results: RankResult[], claims: [string, string][]): string {
+  return claims.map(([scheme, base]) => {
+    const t = claimTest(results, scheme, base);
+    const what = t.verdict === "reproduced" ? "**reproduced**" : t.verdict === "contradicted" ? "**contradicted** (the opposite holds)" : "**inconclusive**";
+    return `- ${t.claim}: ${what} — mean Δtau ${fmt(t.meanDiff)} over ${t.seeds} paired seeds, 95% interval [${fmt(t.diffCI[0])}, ` +
+      `${fmt(t.diffCI[1])}] (seeds x children), permutation p = ${fmt(t.permutationP)}` +
+      (t.seeds < 6 ? ` (with ${t.seeds} seeds the smallest possible p is ${fmt(2 / 2 ** t.seeds)}, so no claim can reach p <= 0.05)` : "") + ".";
+  }).join("\n");
 }

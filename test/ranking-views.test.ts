@@ -1,0 +1,70 @@
+// The notebooks' ranking statistics on hand-made results: claims, baselines and the ground-truth targets.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { RankResult } from "../lib/experiments/ranking";
+import type { BaselineStat } from "../lib/experiments/baselines";
+import { baselineComparisonRows, claimTest, claimVerdictText, groundTruthQuality } from "../lib/experiments/ranking-views";
+import type { GroundTruthTable } from "../lib/experiments/ground-truth";
+
+const truth = Array.from({ length: 16 }, (_, i) => i + 1);
+const pairs = (16 * 15) / 2;
+
+/** A result whose supernet ranks the 16 children with `swaps` disjoint adjacent pairs swapped (tau = 1 - 2 swaps / 120). */
+function result(scheme: string, seed: number, swaps: number, baselines: BaselineStat[] = []): RankResult {
+  const supernet = [...truth];
+  for (let i = 0; i < swaps; i++) [supernet[2 * i], supernet[2 * i + 1]] = [supernet[2 * i + 1], supernet[2 * i]];
+  return {
+    scheme, seed, preset: "tiny", steps: 1,
+    children: truth.map((g, i) => ({ arch: [i], id: `c${i}`, supernet: supernet[i], groundTruth: g, params: i, flops: i })),
+    kendallTau: 1 - (2 * swaps) / pairs, spearman: 0, precisionAtK: { "2": 0 }, ci: { kendallTau: [0, 0], spearman: [0, 0] },
+    baselines, meanSupernetLoss: 0, coverage: [], monitor: [], secondsPerStep: 0, configHash: "", codeDigest: "", backend: "",
+  };
+}
+
+test("claimTest: a scheme better on every one of 6 seeds is reproduced; the reverse claim is contradicted", () => {
+  const results = [1, 2, 3, 4, 5, 6].flatMap((seed) => [result("a", seed, 0), result("b", seed, 7 + (seed % 2))]);
+  const t = claimTest(results, "a", "b");
+  assert.equal(t.seeds, 6);
+  assert.ok(Math.abs(t.meanDiff - (2 * 7.5) / pairs) < 1e-12, "mean of 14/120 and 16/120");
+  assert.equal(t.permutationP, 2 / 64, "exact sign-flip p: the two all-same-sign flips of 64");
+  assert.equal(t.verdict, "reproduced");
+  assert.equal(claimTest(results, "b", "a").verdict, "contradicted");
+  assert.match(claimVerdictText(results, [["b", "a"]]), /b > a: \*\*contradicted\*\*/);
+});
+
+test("claimTest: three seeds can never be decisive, and the text says why", () => {
+  const results = [1, 2, 3].flatMap((seed) => [result("a", seed, 0), result("b", seed, 3)]);
+  assert.equal(claimTest(results, "a", "b").verdict, "inconclusive");
+  assert.match(claimVerdictText(results, [["a", "b"]]), /smallest possible p is 0\.250/);
+  assert.throws(() => claimTest(results, "a", "zzz"), /share no seed/);
+});
+
+test("baselineComparisonRows: a perfect supernet beats a weak baseline, a reversed one loses to it", () => {
+  const weak: BaselineStat = { name: "params", kendallTau: -0.2, spearman: 0, precisionAtK: 0, ci: { kendallTau: [-0.5, 0.2] } };
+  const reversed = (seed: number) => {
+    const r = result("reversed", seed, 0, [weak]);
+    r.children.forEach((c) => (c.supernet = 100 - c.groundTruth));
+    return r;
+  };
+  const results = [result("perfect", 1, 0, [weak]), result("perfect", 2, 0, [weak]), result("noisy", 1, 4, [weak]), reversed(1), reversed(2)];
+  const rows = baselineComparisonRows(results, 200);
+  assert.equal(rows[0].predictor, "params (zero-cost)");
+  const perfect = rows.find((r) => String(r.predictor).startsWith("perfect"))!;
+  const noisy = rows.find((r) => String(r.predictor).startsWith("noisy"))!;
+  assert.equal(perfect["Kendall tau"], 1);
+  assert.equal(perfect["beats all baselines"], "yes");
+  assert.ok(Math.abs(Number(noisy["Kendall tau"]) - (1 - 8 / pairs)) < 1e-12);
+  assert.equal(rows.find((r) => String(r.predictor).startsWith("reversed"))!["beats all baselines"], "no (loses to params)");
+});
+
+test("groundTruthQuality checks the three targets from the table", () => {
+  const rows = [0, 1].flatMap((seed) =>
+    Array.from({ length: 40 }, (_, c) => ({ arch: [c], id: `c${c}`, seed, valLoss: 4 + c / 100 + (seed && c === 0 ? 0.055 : 0), valAccuracy: 0,
+      params: 0, flops: 0, seconds: 0, resumedFrom: 0, steps: 1, budgets: {}, backend: "x" })));
+  const gt = { config: { seeds: [0, 1], steps: 1 }, unigramLoss: 6, rows } as unknown as GroundTruthTable;
+  const q = groundTruthQuality(gt);
+  assert.equal(q.children, 40);
+  assert.ok(Math.abs(q.seedToSeedTau - (1 - 2 * 5 / 780)) < 1e-12, "child 0 moves past 5 others in seed 1: 5 discordant pairs of 780");
+  assert.deepEqual(q.met, { children: true, seedToSeedTau: true, belowUnigram: true });
+  assert.equal(groundTruthQuality({ ...gt, unigramLoss: 4.5 }).met.belowUnigram, false);
+});
