@@ -70,7 +70,7 @@ test("ranking wires sampler, alignment and monitor, and its statistics recompute
   const gt: GroundTruthTable = { version: 2, preset: "tiny", configHash: hash, config, space, codeVersion: "test", codeDigest: "test", createdAt: "", unigramLoss: 7, rows };
   assert.equal(seedToSeedTau(gt).children, 4);
 
-  const rank = { ...RANK_PRESETS.tiny, steps: 6, monitorEvery: 1, resamples: 50 };
+  const rank = { ...RANK_PRESETS.tiny, steps: 6, monitorEvery: 1, resamples: 50, budgets: [3] };
   assert.throws(() => parseScheme("magic-x"), /unknown scheme 'magic-x'; use one of: uniform, fairnas, magic-t/);
   const at = await rankScheme(rank, "magic-at", 1, data, gt);
   assert.equal(at.children.length, config.children);
@@ -82,8 +82,13 @@ test("ranking wires sampler, alignment and monitor, and its statistics recompute
   const recomputed = rankStats(at.children, rank.topK, rank.resamples, at.seed);
   assert.equal(recomputed.kendallTau, at.kendallTau);
   assert.deepEqual(recomputed.ci, at.ci);
+  assert.equal(at.source, "computed");
+  assert.deepEqual(at.budgetScores.map((b) => b.step), [3, 6], "the budget curve: scored at step 3 and at the end");
+  assert.deepEqual(at.budgetScores[1].supernet, at.children.map((c) => c.supernet));
+  assert.notDeepEqual(at.budgetScores[0].supernet, at.budgetScores[1].supernet);
   const cached = await rankScheme(rank, "magic-at", 1, data, gt);
-  assert.deepEqual(cached, at, "a finished (scheme, seed) loads its result");
+  assert.equal(cached.source, "cache");
+  assert.deepEqual({ ...cached, source: "computed" }, at, "a finished (scheme, seed) loads its result");
   const uniform = await rankScheme(rank, "uniform", 1, data, gt);
   assert.notDeepEqual(uniform.children.map((c) => c.supernet), at.children.map((c) => c.supernet));
 });

@@ -197,7 +197,8 @@ export async function runGroundTruthJob(
   return row;
 }
 
-function codeVersion(): string {
+/** The git commit of the checkout (+dirty-lib when lib/ has uncommitted changes), for provenance. */
+export function codeVersion(): string {
   try {
     const head = execSync("git rev-parse --short HEAD", { cwd: projectPath(), stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
     const dirty = execSync("git status --porcelain -- lib", { cwd: projectPath(), stdio: ["ignore", "pipe", "ignore"] }).toString().trim();

@@ -5,10 +5,11 @@
 // Kendall tau, Spearman rho and precision@k, with bootstrap CIs over children, next to zero-cost baselines
 // (parameters, FLOPs, op counts, a random order). Results are cached per (scheme, seed) under runs/rank/,
 // keyed by a config hash, the code digest and the backend.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
-import { runsPath } from "../paths";
+import { projectPath, runsPath } from "../paths";
 import type { MlmData } from "../data";
 import { makeSpace } from "../nas/space";
 import { Coverage } from "../nas/samplers";
@@ -16,7 +17,7 @@ import type { Arch } from "../nas/types";
 import { runConfigHash, train, type HistoryEntry } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
-import { childRows, type GroundTruthTable } from "./ground-truth";
+import { childRows, codeVersion, CROSS_BACKEND_TOLERANCE, type GroundTruthTable } from "./ground-truth";
 import { baselineStats, type BaselineStat } from "./baselines";
 import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
@@ -78,14 +79,22 @@ export interface RankConfig {
   resamples: number;
   /** MAGIC-A: validation batches the anchor is chosen on, right after the ground truth's scoring batches. */
   anchorBatches: number;
+  /** Steps before the last at which every child is also scored (the budget curve of tau vs training). */
+  budgets: number[];
   train: Partial<TrainConfig>;
 }
 
 /** Per-preset defaults (our choices). */
 export const RANK_PRESETS: Record<Preset, RankConfig> = {
-  tiny: { preset: "tiny", steps: 20, seeds: [1, 2], topK: 2, monitorEvery: 2, resamples: 200, anchorBatches: 2, train: { lr: 1e-3, evalEvery: 0 } },
-  small: { preset: "small", steps: 1200, seeds: [1, 2, 3], topK: 8, monitorEvery: 20, resamples: 1000, anchorBatches: 8, train: { lr: 1e-3, evalEvery: 400 } },
-  paper: { preset: "paper", steps: 100000, seeds: [1, 2, 3, 4, 5], topK: 10, monitorEvery: 500, resamples: 1000, anchorBatches: 2, train: { evalEvery: 5000 } },
+  tiny: { preset: "tiny", steps: 20, seeds: [1, 2], topK: 2, monitorEvery: 2, resamples: 200, anchorBatches: 2, budgets: [10], train: { lr: 1e-3, evalEvery: 0 } },
+  small: {
+    preset: "small", steps: 1200, seeds: [1, 2, 3], topK: 8, monitorEvery: 20, resamples: 1000, anchorBatches: 8, budgets: [300, 600],
+    train: { lr: 1e-3, evalEvery: 400 },
+  },
+  paper: {
+    preset: "paper", steps: 100000, seeds: [1, 2, 3, 4, 5], topK: 10, monitorEvery: 500, resamples: 1000, anchorBatches: 2, budgets: [25000, 50000],
+    train: { evalEvery: 5000 },
+  },
 };
 
 export interface RankChild {
@@ -117,10 +126,17 @@ export interface RankResult {
   coverage: number[][];
   /** Live interference monitor: (step, cosine) pairs. */
   monitor: { step: number; cosine: number }[];
+  /** The budget curve: every child's supernet loss (children order) after `step` training steps, the last being the final. */
+  budgetScores: { step: number; supernet: number[] }[];
   secondsPerStep: number;
   configHash: string;
   codeDigest: string;
   backend: string;
+  /** Committed results only: the git commit and date they were computed at. */
+  codeVersion?: string;
+  createdAt?: string;
+  /** Where this copy came from: trained now, a finished run under runs/, or the committed table under data/. */
+  source?: "computed" | "cache" | "committed";
 }
 
 /** Tau, rho, P@k and their CIs from per-child values (the recomputation the notebooks show). */
@@ -143,7 +159,7 @@ export function rankStats(children: RankChild[], topK: number, resamples: number
  * (config, sampler, anchor, initial weights, data), so a changed config or code never meets an old run.
  * `release()` frees the model and the validation batches.
  */
-function prepareScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
+function prepareScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable, runRoot = runsPath("rank")) {
   const spec = parseScheme(scheme);
   const validation = data.validationBatches(gt.config.evalBatches);
   const anchorSelection = spec.align ? data.validationBatches(config.anchorBatches, gt.config.evalBatches) : undefined;
@@ -165,7 +181,7 @@ function prepareScheme(config: RankConfig, scheme: string, seed: number, data: M
     tf.dispose([...validation, ...(anchorSelection ?? [])].flatMap((b) => [b.inputs, b.labels, b.weights]));
   };
   const backend = backendInfo()?.name ?? "unknown";
-  return { run, model, validation, hash, release, dir: runsPath("rank", config.preset, `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}`) };
+  return { run, model, validation, hash, release, dir: path.join(runRoot, config.preset, `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}`) };
 }
 
 /**
@@ -177,27 +193,70 @@ export async function trainScheme(config: RankConfig, scheme: string, seed: numb
   return { ...prepared, result: await trainPrepared(prepared, `${scheme} seed ${seed}`) };
 }
 
-function trainPrepared(prepared: ReturnType<typeof prepareScheme>, label: string) {
-  return train({ ...prepared.run, checkpointDir: prepared.dir, progress: label });
+function trainPrepared(prepared: ReturnType<typeof prepareScheme>, label: string, onStep?: (entry: HistoryEntry) => void) {
+  return train({ ...prepared.run, checkpointDir: prepared.dir, progress: label, onStep });
 }
 
-/** Trains (or loads) the supernet of `scheme` with `seed` and ranks the ground-truth children with it. */
-export async function rankScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable): Promise<RankResult> {
-  const prepared = prepareScheme(config, scheme, seed, data, gt);
+/** Where the committed result of (scheme, seed) lives: data/ranking/<preset>/<scheme>-seed<seed>.json. */
+export function committedRankFile(preset: Preset, scheme: string, seed: number): string {
+  return projectPath("data", "ranking", preset, `${scheme}-seed${seed}.json`);
+}
+
+/**
+ * The committed result of (scheme, seed) when one exists for this exact configuration; null when none is
+ * committed or MAGIC_RECOMPUTE=1. A committed result of another configuration is an error naming the fix.
+ */
+function loadCommitted(config: RankConfig, scheme: string, seed: number, hash: string): RankResult | null {
+  if (process.env.MAGIC_RECOMPUTE === "1") return null;
+  const file = committedRankFile(config.preset, scheme, seed);
+  const committed = readJsonIfExists<RankResult>(file);
+  if (!committed) return null;
+  if (committed.configHash !== hash) {
+    throw new Error(`${file} was computed for config hash ${committed.configHash}, the current configuration hashes to ${hash}; ` +
+      `rebuild it with \`npm run magic -- rank --scheme ${scheme} --seed ${seed} --preset ${config.preset} --commit\`, or delete it`);
+  }
+  return { ...committed, source: "committed" };
+}
+
+/**
+ * Trains (or loads) the supernet of `scheme` with `seed` and ranks the ground-truth children with it. Loads,
+ * in order: the committed result under data/ranking/, a finished run under runs/, else trains (resuming
+ * its checkpoint). `runRoot` moves the runs (verification uses a fresh one).
+ */
+export async function rankScheme(
+  config: RankConfig,
+  scheme: string,
+  seed: number,
+  data: MlmData,
+  gt: GroundTruthTable,
+  options: { runRoot?: string; useCommitted?: boolean } = {},
+): Promise<RankResult> {
+  const prepared = prepareScheme(config, scheme, seed, data, gt, options.runRoot);
+  const committed = options.useCommitted === false ? null : loadCommitted(config, scheme, seed, prepared.hash);
   const resultFile = path.join(prepared.dir, "result.json");
-  const cached = readJsonIfExists<RankResult>(resultFile);
+  const cached = committed ?? readJsonIfExists<RankResult>(resultFile);
   if (cached) {
     prepared.release();
-    return cached;
+    return committed ?? { ...cached, source: "cache" };
   }
   const { model, validation, hash, release } = prepared;
-  const result = await trainPrepared(prepared, `${scheme} seed ${seed}`);
+  const groundTruth = childRows(gt);
+  const scoreChildren = () => groundTruth.map((row) => model.evaluate(row.arch, validation).loss);
+  // The budget curve: scores at intermediate steps, kept in a file so a resumed run does not lose them.
+  const budgetFile = path.join(prepared.dir, "budget-scores.json");
+  const budgetScores = readJsonIfExists<RankResult["budgetScores"]>(budgetFile) ?? [];
+  const result = await trainPrepared(prepared, `${scheme} seed ${seed}`, (entry) => {
+    if (!config.budgets.includes(entry.step) || budgetScores.some((b) => b.step === entry.step)) return;
+    budgetScores.push({ step: entry.step, supernet: scoreChildren() });
+    writeJsonAtomic(budgetFile, budgetScores);
+  });
   const coverage = new Coverage(model.space.layers, model.space.ops.length);
   result.history.forEach((h: HistoryEntry) => coverage.add(h.arch));
-  const children: RankChild[] = childRows(gt).map((row) => ({
+  const final = scoreChildren();
+  const children: RankChild[] = groundTruth.map((row, i) => ({
     arch: row.arch,
     id: row.id,
-    supernet: model.evaluate(row.arch, validation).loss,
+    supernet: final[i],
     groundTruth: row.valLoss,
     params: row.params,
     flops: row.flops,
@@ -208,20 +267,58 @@ export async function rankScheme(config: RankConfig, scheme: string, seed: numbe
     scheme,
     seed,
     preset: config.preset,
-    steps: config.steps,
+    steps: result.step,
     children,
     ...rankStats(children, config.topK, config.resamples, seed),
     baselines: baselineStats(space, children.map((c) => c.arch), children.map((c) => c.groundTruth), config.topK, config.resamples, seed),
     meanSupernetLoss: children.reduce((a, c) => a + c.supernet, 0) / children.length,
     coverage: coverage.toJSON().counts,
     monitor: result.history.flatMap((h) => (typeof h.interference === "number" ? [{ step: h.step, cosine: h.interference }] : [])),
+    budgetScores: [...budgetScores.filter((b) => b.step < result.step).sort((a, b) => a.step - b.step), { step: result.step, supernet: final }],
     secondsPerStep: result.secondsPerStep,
     configHash: hash,
     codeDigest: codeDigest(),
     backend: backendInfo()?.name ?? "unknown",
   };
   writeJsonAtomic(resultFile, out, 1);
-  return out;
+  return { ...out, source: "computed" };
+}
+
+/** Writes `result` as the committed table of its (scheme, seed), with the commit it was computed at. */
+export function commitRankResult(result: RankResult): string {
+  const file = committedRankFile(result.preset, result.scheme, result.seed);
+  const { source: _source, ...rest } = result;
+  writeJsonAtomic(file, { ...rest, codeVersion: codeVersion(), createdAt: new Date().toISOString() }, 1);
+  return file;
+}
+
+/** What `verifyRankUnit` found: the largest difference between committed and recomputed per-child scores. */
+export interface RankCheck {
+  scheme: string;
+  seed: number;
+  maxAbsDiff: number;
+  /** 0 (bit-equal) on the committed result's backend, CROSS_BACKEND_TOLERANCE on another. */
+  tolerance: number;
+  ok: boolean;
+  seconds: number;
+}
+
+/**
+ * Recomputes (scheme, seed) end to end in a fresh folder (no cache, no committed copy) and compares every
+ * child's supernet score with `committed`: how the main job shows the committed tables still hold.
+ */
+export async function verifyRankUnit(config: RankConfig, committed: RankResult, data: MlmData, gt: GroundTruthTable): Promise<RankCheck> {
+  const runRoot = runsPath("verify", `rank-${committed.scheme}-seed${committed.seed}-${process.pid}`);
+  fs.rmSync(runRoot, { recursive: true, force: true });
+  const t0 = Date.now();
+  try {
+    const fresh = await rankScheme(config, committed.scheme, committed.seed, data, gt, { runRoot, useCommitted: false });
+    const maxAbsDiff = Math.max(...fresh.children.map((c, i) => Math.abs(c.supernet - committed.children[i].supernet)));
+    const tolerance = fresh.backend === committed.backend ? 0 : CROSS_BACKEND_TOLERANCE;
+    return { scheme: committed.scheme, seed: committed.seed, maxAbsDiff, tolerance, ok: maxAbsDiff <= tolerance, seconds: (Date.now() - t0) / 1000 };
+  } finally {
+    fs.rmSync(runRoot, { recursive: true, force: true });
+  }
 }
 
 /** Runs (or loads) every (scheme, seed) of `plan`, in order. */
