@@ -4,16 +4,17 @@
 // Error measure (normwise relative): max |native - cpu| <= 1e-4 * max |cpu|. 1e-4 as for the matmuls in
 // native.test.ts: OpenBLAS sums in another order than the cpu kernel's loops (which accumulate in double),
 // and the backward pass chains three products through the softmax, so float32 rounding (6e-8 per
-// operation) compounds over sums of T and dh terms. (Observed: at most 4e-7 on these cases.) Skips when
-// the addon is not built.
+// operation) compounds over sums of T and dh terms. (Observed: at most 4e-7 on these cases.) Without the
+// addon: see helpers/native.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { assertClose, uniform } from "./helpers/kernel-check";
 import { loadAddon } from "../lib/native/addon";
-import { addonAvailable, attention, attentionAvailable, loadNativeBackend } from "../lib/native/index";
+import { attention, attentionAvailable, loadNativeBackend } from "../lib/native/index";
+import { nativeSkip } from "./helpers/native";
 
-const SKIP = addonAvailable() ? false : "native addon not built: run `node native/build.js`";
+const SKIP = nativeSkip();
 const TOL = 1e-4;
 
 /** n values uniform in [-2, 2): scores up to ~4 sqrt(dh), so the softmax is neither flat nor one-hot. */

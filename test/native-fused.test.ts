@@ -3,19 +3,20 @@
 // every input (tf.grads with a random upstream dy), on odd sizes. Error measure (normwise relative):
 // max |native - cpu| <= 1e-5 * max |cpu|, per output. Each case also asserts that exactly the two fused
 // kernels ran; further tests: bad shapes throw (in TS and in the C glue), no tensor leaks, and the ops refuse
-// to run on a backend without the kernels. Skips when the addon is not built.
+// to run on a backend without the kernels. Without the addon: see helpers/native.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { assertClose, uniform } from "./helpers/kernel-check";
-import { addonAvailable, loadAddon } from "../lib/native/addon";
+import { loadAddon } from "../lib/native/addon";
 import {
   DWCONV_GRAD_KERNEL, DWCONV_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL,
   depthwiseConv1d, fusedOpsAvailable, gelu, layerNorm,
 } from "../lib/native/fused";
 import { loadNativeBackend } from "../lib/native/index";
+import { nativeSkip } from "./helpers/native";
 
-const SKIP = addonAvailable() ? false : "native addon not built: run `node native/build.js`";
+const SKIP = nativeSkip();
 const TOL = 1e-5;
 const EPS = 1e-5;
 
