@@ -107,9 +107,9 @@ test("attention addon functions check sizes and write every output element", { s
   addon.attentionForward(q, k, v, ctx, p, b, seq, h);
   addon.attentionBackward(q, k, v, p, dy, dq, dk, dv, b, seq, h);
   for (const [name, out] of Object.entries({ ctx, p, dq, dk, dv })) assert.ok(out.every(Number.isFinite), `${name} fully written`);
-  assert.throws(() => addon.attentionForward(q, k, v, ctx, p, b, seq, 4), /size mismatch/); // 6 % 4 heads
-  assert.throws(() => addon.attentionForward(q, k, v, ctx, p.subarray(1), b, seq, h), /size mismatch/);
-  assert.throws(() => addon.attentionForward(q, k, v.subarray(1), ctx, p, b, seq, h), /differ in length/);
-  assert.throws(() => addon.attentionBackward(q, k, v, p, dy, dq, dk, dv.subarray(1), b, seq, h), /differ in length/);
-  assert.throws(() => addon.attentionBackward(q, k, v, p, dy, dq, dk, dv, b, 0, h), /size mismatch/);
+  assert.throws(() => addon.attentionForward(q, k, v, ctx, p, b, seq, 4), /attentionForward: argument 0 \(q\) .* a multiple of heads = 4/); // 6 % 4
+  assert.throws(() => addon.attentionForward(q, k, v, ctx, p.subarray(1), b, seq, h), /attentionForward: argument 4 \(p\) has 99 elements, expected 100/);
+  assert.throws(() => addon.attentionForward(q, k, v.subarray(1), ctx, p, b, seq, h), /attentionForward: argument 2 \(v\) has 59 elements, expected 60 \(q's length\)/);
+  assert.throws(() => addon.attentionBackward(q, k, v, p, dy, dq, dk, dv.subarray(1), b, seq, h), /attentionBackward: argument 7 \(dv\)/);
+  assert.throws(() => addon.attentionBackward(q, k, v, p, dy, dq, dk, dv, b, 0, h), /attentionBackward: argument 9 \(seq\) must be a positive integer, got 0/);
 });

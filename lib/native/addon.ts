@@ -1,5 +1,7 @@
 // Loads the compiled OpenBLAS addon (native/, built by `node native/build.js`) and types its functions.
-// Every function works in place on caller-owned typed arrays: inputs are read, `out` is written.
+// Every function works in place on caller-owned typed arrays: inputs are read, `out` is written. Every function
+// validates its arguments (types, integral in-range dims, sizes that fit the arrays) and throws an Error
+// naming itself and the bad argument, e.g. "gemm: argument 5 (M) must be an integer in [0, 2147483647], got -3".
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
