@@ -47,8 +47,10 @@ if [ ! -f node_modules/.magic-lock-hash ] || [ "$(cat node_modules/.magic-lock-h
   echo "$lock_hash" > node_modules/.magic-lock-hash
 fi
 
-addon=native/build/Release/magic_native.node
-if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp -newer "$addon" 2>/dev/null)" ]; then
+# Rebuilt when missing or when its build record (native/build/build-info.json) no longer matches: sources,
+# compiler, flags, node ABI, or the CPU (-march=native code can die with SIGILL on another one). A failed build
+# stops the setup unless MAGIC_ALLOW_NO_NATIVE=1 (see native/build.js).
+if ! node native/build.js --check; then
   say "building the native OpenBLAS backend (native/)"
   node native/build.js
 fi

@@ -4,16 +4,17 @@
 // Error measure (normwise relative): max |native - cpu| <= 1e-4 * max |cpu|. 1e-4 as for the matmuls in
 // native.test.ts: OpenBLAS sums in another order than the cpu kernel's loops (which accumulate in double),
 // and the backward pass chains three products through the softmax, so float32 rounding (6e-8 per
-// operation) compounds over sums of T and dh terms. (Observed: at most 4e-7 on these cases.) Skips when
-// the addon is not built.
+// operation) compounds over sums of T and dh terms. (Observed: at most 4e-7 on these cases.) Without the
+// addon: see helpers/native.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { assertClose, uniform } from "./helpers/kernel-check";
 import { loadAddon } from "../lib/native/addon";
-import { addonAvailable, attention, attentionAvailable, loadNativeBackend } from "../lib/native/index";
+import { attention, attentionAvailable, loadNativeBackend } from "../lib/native/index";
+import { nativeSkip } from "./helpers/native";
 
-const SKIP = addonAvailable() ? false : "native addon not built: run `node native/build.js`";
+const SKIP = nativeSkip();
 const TOL = 1e-4;
 
 /** n values uniform in [-2, 2): scores up to ~4 sqrt(dh), so the softmax is neither flat nor one-hot. */
@@ -106,9 +107,9 @@ test("attention addon functions check sizes and write every output element", { s
   addon.attentionForward(q, k, v, ctx, p, b, seq, h);
   addon.attentionBackward(q, k, v, p, dy, dq, dk, dv, b, seq, h);
   for (const [name, out] of Object.entries({ ctx, p, dq, dk, dv })) assert.ok(out.every(Number.isFinite), `${name} fully written`);
-  assert.throws(() => addon.attentionForward(q, k, v, ctx, p, b, seq, 4), /size mismatch/); // 6 % 4 heads
-  assert.throws(() => addon.attentionForward(q, k, v, ctx, p.subarray(1), b, seq, h), /size mismatch/);
-  assert.throws(() => addon.attentionForward(q, k, v.subarray(1), ctx, p, b, seq, h), /differ in length/);
-  assert.throws(() => addon.attentionBackward(q, k, v, p, dy, dq, dk, dv.subarray(1), b, seq, h), /differ in length/);
-  assert.throws(() => addon.attentionBackward(q, k, v, p, dy, dq, dk, dv, b, 0, h), /size mismatch/);
+  assert.throws(() => addon.attentionForward(q, k, v, ctx, p, b, seq, 4), /attentionForward: argument 0 \(q\) .* a multiple of heads = 4/); // 6 % 4
+  assert.throws(() => addon.attentionForward(q, k, v, ctx, p.subarray(1), b, seq, h), /attentionForward: argument 4 \(p\) has 99 elements, expected 100/);
+  assert.throws(() => addon.attentionForward(q, k, v.subarray(1), ctx, p, b, seq, h), /attentionForward: argument 2 \(v\) has 59 elements, expected 60 \(q's length\)/);
+  assert.throws(() => addon.attentionBackward(q, k, v, p, dy, dq, dk, dv.subarray(1), b, seq, h), /attentionBackward: argument 7 \(dv\)/);
+  assert.throws(() => addon.attentionBackward(q, k, v, p, dy, dq, dk, dv, b, 0, h), /attentionBackward: argument 9 \(seq\) must be a positive integer, got 0/);
 });

@@ -3,19 +3,20 @@
 // every input (tf.grads with a random upstream dy), on odd sizes. Error measure (normwise relative):
 // max |native - cpu| <= 1e-5 * max |cpu|, per output. Each case also asserts that exactly the two fused
 // kernels ran; further tests: bad shapes throw (in TS and in the C glue), no tensor leaks, and the ops refuse
-// to run on a backend without the kernels. Skips when the addon is not built.
+// to run on a backend without the kernels. Without the addon: see helpers/native.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { assertClose, uniform } from "./helpers/kernel-check";
-import { addonAvailable, loadAddon } from "../lib/native/addon";
+import { loadAddon } from "../lib/native/addon";
 import {
   DWCONV_GRAD_KERNEL, DWCONV_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL,
   depthwiseConv1d, fusedOpsAvailable, gelu, layerNorm,
 } from "../lib/native/fused";
 import { loadNativeBackend } from "../lib/native/index";
+import { nativeSkip } from "./helpers/native";
 
-const SKIP = addonAvailable() ? false : "native addon not built: run `node native/build.js`";
+const SKIP = nativeSkip();
 const TOL = 1e-5;
 const EPS = 1e-5;
 
@@ -161,17 +162,17 @@ test("fused ops reject bad shapes and dtypes with clear errors", { skip: SKIP },
 test("the C glue throws on size mismatches instead of touching memory", { skip: SKIP }, () => {
   const addon = loadAddon();
   const f = (n: number) => new Float32Array(n);
-  assert.throws(() => addon.geluForward(f(3), f(2)), /geluForward: size mismatch/);
-  assert.throws(() => addon.geluBackward(f(3), f(3), f(4)), /geluBackward: size mismatch/);
-  assert.throws(() => addon.layerNormForward(f(12), f(4), f(4), EPS, f(12), f(5)), /layerNormForward: size mismatch/);
-  assert.throws(() => addon.layerNormForward(f(12), f(4), f(4), EPS, f(12), f(4)), /layerNormForward: size mismatch/);
-  assert.throws(() => addon.layerNormForward(f(12), f(4), f(3), EPS, f(12), f(6)), /layerNormForward: size mismatch/);
-  assert.throws(() => addon.layerNormBackward(f(12), f(4), f(6), f(12), f(12), f(4), f(3)), /layerNormBackward: size mismatch/);
-  assert.throws(() => addon.layerNormBackward(f(12), f(4), f(6), f(12), f(11), f(4), f(4)), /layerNormBackward: size mismatch/);
-  assert.throws(() => addon.depthwiseConv1dForward(f(30), f(12), f(6), f(30), 2, 3), /depthwiseConv1dForward: size mismatch/);
-  assert.throws(() => addon.depthwiseConv1dForward(f(30), f(12), f(6), f(30), 1, 5), /depthwiseConv1dForward: size mismatch/); // K = 2
-  assert.throws(() => addon.depthwiseConv1dBackward(f(30), f(18), f(30), f(30), f(12), f(6), 1, 5), /depthwiseConv1dBackward: size mismatch/);
-  assert.throws(() => addon.geluForward(new Float64Array(3) as unknown as Float32Array, f(3)), /expected napi_float32_array/);
+  assert.throws(() => addon.geluForward(f(3), f(2)), /^Error: geluForward: argument 1 \(y\) has 2 elements, expected 3/);
+  assert.throws(() => addon.geluBackward(f(3), f(3), f(4)), /geluBackward: argument 2 \(dx\) has 4 elements/);
+  assert.throws(() => addon.layerNormForward(f(12), f(4), f(4), EPS, f(12), f(5)), /layerNormForward: argument 5 \(stats\)/);
+  assert.throws(() => addon.layerNormForward(f(12), f(4), f(4), EPS, f(12), f(4)), /layerNormForward: argument 0 \(x\) has 12 elements, expected 8/);
+  assert.throws(() => addon.layerNormForward(f(12), f(4), f(3), EPS, f(12), f(6)), /layerNormForward: argument 2 \(beta\)/);
+  assert.throws(() => addon.layerNormBackward(f(12), f(4), f(6), f(12), f(12), f(4), f(3)), /layerNormBackward: argument 6 \(dbeta\)/);
+  assert.throws(() => addon.layerNormBackward(f(12), f(4), f(6), f(12), f(11), f(4), f(4)), /layerNormBackward: argument 4 \(dx\)/);
+  assert.throws(() => addon.depthwiseConv1dForward(f(30), f(18), f(6), f(30), 2, 3), /depthwiseConv1dForward: argument 0 \(x\) has 30 elements, expected 36/);
+  assert.throws(() => addon.depthwiseConv1dForward(f(30), f(12), f(6), f(30), 1, 5), /depthwiseConv1dForward: argument 1 \(w\)/); // K = 2
+  assert.throws(() => addon.depthwiseConv1dBackward(f(30), f(18), f(30), f(30), f(12), f(6), 1, 5), /depthwiseConv1dBackward: argument 4 \(dw\)/);
+  assert.throws(() => addon.geluForward(new Float64Array(3) as unknown as Float32Array, f(3)), /geluForward: argument 0 \(x\) must be a Float32Array, got Float64Array/);
 });
 
 test("fused ops are only available where their kernels are registered", { skip: SKIP }, async () => {

@@ -4,17 +4,18 @@
 // matmuls (1e-4: OpenBLAS blocks its long sums in another order than the cpu kernel's loop) and the
 // 4-step training run (1e-4 on each loss: differences compound through Adam).
 // Each case also asserts that the native path ran (no fallback to the cpu kernel) unless it is a
-// declared fallback case. Skips when the addon is not built.
+// declared fallback case. Without the addon: see helpers/native.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { assertClose, uniform } from "./helpers/kernel-check";
-import { addonAvailable, fallbackCounts, loadNativeBackend, maskedSoftmaxCrossEntropy, nativeKernelNames, sparseSoftmaxCrossEntropyRows } from "../lib/native/index";
+import { fallbackCounts, loadNativeBackend, maskedSoftmaxCrossEntropy, nativeKernelNames, sparseSoftmaxCrossEntropyRows } from "../lib/native/index";
 import { FUSED_KERNELS } from "../lib/native/fused";
 import { NativeBackend } from "../lib/native/native-backend";
 import { BENCH_MODEL, BenchModel, benchBatch } from "../scripts/bench-model";
+import { nativeSkip } from "./helpers/native";
 
-const SKIP = addonAvailable() ? false : "native addon not built: run `node native/build.js`";
+const SKIP = nativeSkip();
 const TOL = 1e-5;
 const MATMUL_TOL = 1e-4;
 

@@ -11,7 +11,8 @@ import { DATA_PRESETS } from "../lib/data";
 import { PRESETS } from "../lib/preset";
 import { createBlock, dense, gatherRows, LayerNorm, ParamFactory, softmaxCrossEntropy } from "../lib/nas/ops";
 import { Supernet } from "../lib/nas/supernet";
-import { addonAvailable, loadNativeBackend } from "../lib/native/index";
+import { loadNativeBackend } from "../lib/native/index";
+import { nativeSkip } from "./helpers/native";
 
 const V = 50;
 const space: SearchSpace = makeSpace("tiny", V);
@@ -332,7 +333,7 @@ test("every preset's search space and data agree on the sequence length", () => 
   for (const p of PRESETS) assert.equal(DATA_PRESETS[p].seqLen, SPACE_PRESETS[p].seqLen, `preset ${p}`);
 });
 
-test("native backend (fused kernels) gives the cpu backend's (tfjs ops) loss and gradients, every op kind", { skip: addonAvailable() ? false : "native addon not built" }, async () => {
+test("native backend (fused kernels) gives the cpu backend's (tfjs ops) loss and gradients, every op kind", { skip: nativeSkip() }, async () => {
   loadNativeBackend();
   // Normwise relative tolerance 1e-4: OpenBLAS sums in another order than the cpu matMul loop and the fused
   // kernels accumulate differently from tfjs's op sequence, over 4 layers and the MLM head.

@@ -1,6 +1,9 @@
 // Loads the compiled OpenBLAS addon (native/, built by `node native/build.js`) and types its functions.
-// Every function works in place on caller-owned typed arrays: inputs are read, `out` is written.
+// Every function works in place on caller-owned typed arrays: inputs are read, `out` is written. Every function
+// validates its arguments (types, integral in-range dims, sizes that fit the arrays) and throws an Error
+// naming itself and the bad argument, e.g. "gemm: argument 5 (M) must be an integer in [0, 2147483647], got -3".
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 } as const;
@@ -80,6 +83,43 @@ function addonPath(): string | null {
   return candidates.find((p) => fs.existsSync(p)) ?? null;
 }
 
+/** The CPU's feature flags as native/build.js records them: the first "flags" (x86) or "Features" (arm64) line. */
+function cpuFeatures(): string[] | null {
+  try {
+    const m = /^(?:flags|Features)\s*:(.*)$/m.exec(fs.readFileSync("/proc/cpuinfo", "utf8"));
+    return m ? m[1].trim().split(/\s+/) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why the build at `file` must not be loaded on this machine, or null. It is compiled with -march=native, so on
+ * a CPU lacking a feature of the one it was built on it can die with SIGILL in any kernel: a build whose
+ * recorded CPU features (native/build/build-info.json) are not all present here, or that has no record, is
+ * refused. Other changes (sources, compiler, node) are the setup's business (`node native/build.js --check`).
+ */
+function refusal(file: string): string | null {
+  const infoFile = path.resolve(path.dirname(file), "../build-info.json");
+  let built: { model?: string | null; features?: string | null };
+  try {
+    built = JSON.parse(fs.readFileSync(infoFile, "utf8")).cpu ?? {};
+  } catch {
+    return `it has no build record (${infoFile}), so the CPU it was compiled for (-march=native) is unknown`;
+  }
+  const here = cpuFeatures();
+  if (built.features && here) {
+    const have = new Set(here);
+    const missing = built.features.split(" ").filter((f) => !have.has(f));
+    if (missing.length === 0) return null;
+    const list = missing.length > 12 ? `${missing.slice(0, 12).join(" ")} ...` : missing.join(" ");
+    return `it was compiled (-march=native) for a CPU with features this one lacks (${list}) and could die with SIGILL`;
+  }
+  const model = os.cpus()[0]?.model ?? null;
+  if (built.model === model) return null;
+  return `it was compiled (-march=native) on another CPU (${built.model}; this one: ${model}) and could die with SIGILL`;
+}
+
 let cached: NativeAddon | null = null;
 
 /** The addon, or an Error saying why it is unavailable and how to build it. */
@@ -87,6 +127,8 @@ export function loadAddon(): NativeAddon {
   if (cached) return cached;
   const file = addonPath();
   if (!file) throw new Error("native addon not built: run `node native/build.js` (needs a C compiler, libopenblas-dev, pkg-config)");
+  const refused = refusal(file);
+  if (refused) throw new Error(`native addon at ${file} not loaded: ${refused}; rebuild it with \`node native/build.js\``);
   try {
     cached = require(file) as NativeAddon;
   } catch (e) {

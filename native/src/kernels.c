@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_RANK 8
-
 // One contiguous output row; the inner strides are 0 (broadcast) or 1, specialised so loops vectorise.
 #define BIN_ROW(EXPR)                                                           \
   if (sa && sb) { for (int64_t i = 0; i < n; i++) { float x = a[i], y = b[i]; o[i] = (EXPR); } } \
@@ -106,18 +104,20 @@ static float extreme_row(const float *p, int64_t r, int is_max) {
   return nan ? NAN : m;
 }
 
-void k_reduce(int op, const float *x, float *out, int64_t outer, int64_t r, int64_t inner) {
+int k_reduce(int op, const float *x, float *out, int64_t outer, int64_t r, int64_t inner) {
   const int is_sum = op == RED_SUM || op == RED_MEAN;
+  if (outer == 0 || inner == 0) return 0; // an empty output (and malloc(0) may return NULL)
   if (inner == 1) {
     for (int64_t o = 0; o < outer; o++) {
       const float *p = x + o * r;
       out[o] = is_sum ? (float)(op == RED_MEAN ? sum_row(p, r) / r : sum_row(p, r))
                       : extreme_row(p, r, op == RED_MAX);
     }
-    return;
+    return 0;
   }
   // Reduce over a middle axis: accumulate whole rows so the inner loop stays contiguous.
-  double *acc = is_sum ? malloc(sizeof(double) * inner) : NULL;
+  double *acc = NULL;
+  if (is_sum && !(acc = malloc(sizeof(double) * inner))) return -1;
   for (int64_t o = 0; o < outer; o++) {
     const float *p = x + o * r * inner;
     float *q = out + o * inner;
@@ -136,6 +136,7 @@ void k_reduce(int op, const float *x, float *out, int64_t outer, int64_t r, int6
     }
   }
   free(acc);
+  return 0;
 }
 
 void k_softmax(const float *x, float *out, int64_t rows, int64_t cols) {

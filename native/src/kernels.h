@@ -1,8 +1,12 @@
-// Plain-C float32 kernels behind the tfjs "native" backend. Callers (addon.c) validate sizes; every
-// kernel writes a caller-allocated output so the JS side can hand tfjs its own Float32Array (zero-copy).
+// Plain-C float32 kernels behind the tfjs "native" backend. Callers (addon.c) validate op codes, dims and
+// sizes; every kernel writes a caller-allocated output so the JS side can hand tfjs its own Float32Array
+// (zero-copy).
 #ifndef MAGIC_KERNELS_H
 #define MAGIC_KERNELS_H
 #include <stdint.h>
+
+// Most dims of a collapsed shape that the strided kernels (binary, transpose, slice) walk.
+#define MAX_RANK 8
 
 enum BinaryOp { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MAX, OP_MIN, OP_SQDIFF };
 enum UnaryOp {
@@ -15,8 +19,9 @@ enum ReduceOp { RED_SUM, RED_MEAN, RED_MAX, RED_MIN };
 void k_binary(int op, const float *a, const int32_t *aStrides, const float *b, const int32_t *bStrides,
               float *out, const int32_t *shape, int rank);
 void k_unary(int op, const float *x, float *out, int64_t n, float alpha);
-// out[o, i] = reduce_j x[o, j, i] for a [outer, r, inner] view of x.
-void k_reduce(int op, const float *x, float *out, int64_t outer, int64_t r, int64_t inner);
+// out[o, i] = reduce_j x[o, j, i] for a [outer, r, inner] view of x (r >= 1). Returns 0, or -1 when its
+// accumulator row cannot be allocated.
+int k_reduce(int op, const float *x, float *out, int64_t outer, int64_t r, int64_t inner);
 void k_softmax(const float *x, float *out, int64_t rows, int64_t cols);
 // Permutes a row-major tensor of `rank` collapsed dims: out dim d is input dim perm[d].
 void k_transpose(const float *x, float *out, const int32_t *shape, const int32_t *perm, int rank);
