@@ -1,7 +1,7 @@
 // Tables, figures and verdicts of notebooks 02-04, built from per-(scheme, seed) RankResults. Every number
 // shown is recomputed from the per-child values in the results (see rankStats), never typed in.
 import type { PlotlyFigure } from "../display";
-import { mean, std } from "../metrics";
+import { kendallTau, mean, std } from "../metrics";
 import { claimVerdict, meanTauBootstrap, pairedPermutationTest, pairedTauBootstrap, signTest } from "../paired";
 import { beatsBaseline } from "./baselines";
 import { budgetSettling, childRows as groundTruthChildren, seedToSeedTau, type GroundTruthTable } from "./ground-truth";
@@ -288,4 +288,76 @@ export function claimVerdictText(results: RankResult[], claims: [string, string]
       `${fmt(t.diffCI[1])}] (seeds x children), permutation p = ${fmt(t.permutationP)}` +
       (t.seeds < 6 ? ` (with ${t.seeds} seeds the smallest possible p is ${fmt(2 / 2 ** t.seeds)}, so no claim can reach p <= 0.05)` : "") + ".";
   }).join("\n");
+}
+
+/** Tau against the ground truth after each scored budget, per scheme (mean over seeds): the budget curve. */
+export function budgetCurveFigure(results: RankResult[]): PlotlyFigure {
+  return {
+    data: [...bySchemeOf(results)].map(([scheme, rs]) => {
+      const truth = rs[0].children.map((c) => c.groundTruth);
+      const steps = [...new Set(rs.flatMap((r) => r.budgetScores.map((b) => b.step)))].sort((a, b) => a - b);
+      const tauAt = (step: number) => mean(rs.flatMap((r) => r.budgetScores.filter((b) => b.step === step).map((b) => kendallTau(b.supernet, truth))));
+      return { type: "scatter", mode: "lines+markers", name: scheme, x: steps, y: steps.map(tauAt) };
+    }),
+    layout: {
+      title: { text: "Budget curve: Kendall tau vs supernet training steps (mean over seeds)" },
+      xaxis: { title: { text: "supernet training steps" } },
+      yaxis: { title: { text: "Kendall tau vs ground truth" } },
+    },
+  };
+}
+
+/**
+ * Per scheme, how often each (layer, op) was trained (min / mean / max over the space, mean over seeds) and
+ * the mean as a fraction of the updates a ground-truth child's ops get (`childSteps`).
+ */
+export function coverageRows(results: RankResult[], childSteps: number): Record<string, unknown>[] {
+  return [...bySchemeOf(results)].map(([scheme, rs]) => {
+    const flat = rs.map((r) => r.coverage.flat());
+    const m = mean(flat.map((f) => mean(f)));
+    const sd = mean(flat.map((f) => std(f)));
+    return {
+      scheme,
+      "min updates": mean(flat.map((f) => Math.min(...f))),
+      "mean updates": m,
+      "max updates": mean(flat.map((f) => Math.max(...f))),
+      "coefficient of variation": sd / m,
+      [`fraction of a child's ${childSteps}`]: m / childSteps,
+    };
+  });
+}
+
+/**
+ * Does a child's ranking error go with how little its ops were trained? Per child of `result`: the sum over
+ * its sub-layers of the (layer, op) update count, against |rank by supernet - rank by ground truth|.
+ */
+export function coverageErrorFigure(result: RankResult): PlotlyFigure {
+  const rank = (xs: number[]) => {
+    const order = xs.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
+    const out = new Array<number>(xs.length);
+    order.forEach(([, i], r) => (out[i] = r));
+    return out;
+  };
+  const rs = rank(result.children.map((c) => c.supernet)), rg = rank(result.children.map((c) => c.groundTruth));
+  const updates = result.children.map((c) => c.arch.reduce((a, op, l) => a + result.coverage[l][op], 0));
+  return {
+    data: [{ type: "scatter", mode: "markers", x: updates, y: rs.map((r, i) => Math.abs(r - rg[i])), text: result.children.map((c) => c.id), name: result.scheme }],
+    layout: {
+      title: { text: `${result.scheme}, seed ${result.seed}: rank error vs how often the child's ops were trained` },
+      xaxis: { title: { text: "updates of the child's (layer, op)s, summed" } },
+      yaxis: { title: { text: "|supernet rank - ground-truth rank|" } },
+    },
+  };
+}
+
+/** The ground truth's settling: seed-to-seed tau and tau with the previous budget, per budget. */
+export function settlingFigure(gt: GroundTruthTable): PlotlyFigure {
+  const rows = budgetSettling(gt);
+  return {
+    data: [
+      { type: "scatter", mode: "lines+markers", name: "seed-to-seed tau", x: rows.map((r) => r.steps), y: rows.map((r) => r.seedToSeedTau) },
+      { type: "scatter", mode: "lines+markers", name: "tau with the previous budget", x: rows.slice(1).map((r) => r.steps), y: rows.slice(1).map((r) => r.tauWithPrevious) },
+    ],
+    layout: { title: { text: "Ground truth: how the ranking settles with the training budget" }, xaxis: { title: { text: "child training steps" } }, yaxis: { title: { text: "Kendall tau" }, range: [0, 1] } },
+  };
 }
