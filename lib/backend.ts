@@ -3,6 +3,8 @@
 // `tf.setBackend` resolves to false and silently stays on `cpu` when a backend fails, so every choice is
 // verified with `tf.getBackend()` and the reasons the better ones did not load are kept and printed once.
 import * as tf from "@tensorflow/tfjs";
+import { envChoice } from "./env";
+import { UserError } from "./errors";
 
 export const BACKEND_CHOICES = ["auto", "tensorflow", "native", "wasm", "cpu"] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -18,13 +20,9 @@ export interface BackendInfo {
   summary: string;
 }
 
-/** Reads and validates `MAGIC_BACKEND`; throws one clear error listing the valid values. */
+/** Reads `MAGIC_BACKEND` (default `auto`); a bad value is a UserError listing the valid ones. */
 export function requestedBackend(env: NodeJS.ProcessEnv = process.env): BackendChoice {
-  const raw = (env.MAGIC_BACKEND ?? "auto").trim() || "auto";
-  if (!(BACKEND_CHOICES as readonly string[]).includes(raw)) {
-    throw new Error(`MAGIC_BACKEND='${raw}' is not valid; use one of: ${BACKEND_CHOICES.join(", ")}`);
-  }
-  return raw as BackendChoice;
+  return envChoice("MAGIC_BACKEND", BACKEND_CHOICES, "auto", env);
 }
 
 type Loader = () => Promise<void>;
@@ -109,7 +107,11 @@ export async function initBackend(options: { quiet?: boolean } = {}): Promise<Ba
     }
     skipped.push({ name, reason });
   }
-  throw new Error(`MAGIC_BACKEND=${requested}: the backend did not load: ${skipped.map((s) => s.reason).join("; ")}`);
+  // Only a backend named in MAGIC_BACKEND can fail (auto ends on cpu, which always loads): the user's choice.
+  throw new UserError(
+    `MAGIC_BACKEND=${requested}: the backend did not load (${skipped.map((s) => s.reason).join("; ")}); ` +
+      "unset MAGIC_BACKEND to use the best available one",
+  );
 }
 
 /** The backend chosen so far, or null before `initBackend`. */

@@ -1,8 +1,8 @@
 // What a notebook tells the report index: its key result and the backend it ran on. scripts/reproduce.ts
 // sets MAGIC_REPORT_META to a JSON file per notebook; these helpers merge into it. Without that variable
 // (an interactive session) they only display.
-import * as fs from "fs";
 import { backendInfo } from "./backend";
+import { readJsonIfExists, writeJsonAtomic } from "./json-file";
 import { escapeHtml, showHtml } from "./display";
 
 export interface NotebookMeta {
@@ -13,18 +13,11 @@ export interface NotebookMeta {
 
 export const META_ENV = "MAGIC_REPORT_META";
 
-function readMeta(file: string): NotebookMeta {
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as NotebookMeta;
-  } catch {
-    return {}; // first write of this run
-  }
-}
-
 function mergeMeta(update: NotebookMeta, env: NodeJS.ProcessEnv): void {
   const file = env[META_ENV];
   if (!file) return;
-  fs.writeFileSync(file, `${JSON.stringify({ ...readMeta(file), ...update }, null, 2)}\n`);
+  // No file yet: the first write of this notebook's run.
+  writeJsonAtomic(file, { ...(readJsonIfExists<NotebookMeta>(file) ?? {}), ...update }, 2);
 }
 
 /** Records the backend chosen by `initBackend` (call after it). */

@@ -3,10 +3,14 @@
 // and run the notebooks' experiments without Jupyter (interference, ground-truth, rank).
 // Runs live under runs/<kind>-<config hash>/ (checkpoint.ckpt + result.json); rerunning the same command
 // resumes from the checkpoint and ends with the numbers an uninterrupted run gives.
+// Every input is checked before any heavy work (data preparation, training): a bad one is one line and exit 2.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { initBackend } from "../lib/backend";
+import { checkEnvironment, checkWritableFile, checkWritableFolder, cliProgram, intOption, numberOption, runCli } from "../lib/cli";
+import { UserError } from "../lib/errors";
+import { writeJsonAtomic } from "../lib/json-file";
 import { runsPath } from "../lib/paths";
 import { currentPreset, PRESETS, type Preset } from "../lib/preset";
 import { seedFrom } from "../lib/rng";
@@ -14,34 +18,19 @@ import { prepareMlmData } from "../lib/data";
 import { makeSpace, parseArch, archId, SPACE_PRESETS } from "../lib/nas/space";
 import { Supernet } from "../lib/nas/supernet";
 import type { AnchorKind } from "../lib/nas/align";
+import type { Arch } from "../lib/nas/types";
 import { makeSampler, parseSamplerName, SAMPLER_NAMES } from "../lib/nas/samplers";
 import { SEED_SALT, supernetRun } from "../lib/experiments/supernet-run";
 import { DEFAULT_TRAIN_CONFIG, TRAIN_PRESETS, type TrainConfig } from "../lib/train/config";
-import { checkpointPath } from "../lib/train/checkpoint";
+import { CHECKPOINT_FILE, checkpointPath } from "../lib/train/checkpoint";
 import { loadWeights, runConfigHash, train, type TrainRun } from "../lib/train/loop";
 import { interferenceConfig, runInterference, saveInterferenceReport } from "../lib/experiments/interference";
 import { keyLine } from "../lib/experiments/interference-views";
 import { seedToSeedTau } from "../lib/experiments/ground-truth";
-import { groundTruthFor } from "../lib/experiments/ground-truth-run";
-import { parseScheme, rankScheme, RANK_PRESETS, SCHEMES } from "../lib/experiments/ranking";
+import { groundTruthFor, requireGroundTruthTable } from "../lib/experiments/ground-truth-run";
+import { rankScheme, RANK_PRESETS, SCHEMES } from "../lib/experiments/ranking";
 
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
-
-function intArg(name: string, min: number) {
-  return (raw: string): number => {
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}.`);
-    return v;
-  };
-}
-
-function numArg(name: string) {
-  return (raw: string): number => {
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${name} must be a number >= 0.`);
-    return v;
-  };
-}
 
 interface Common {
   preset: Preset;
@@ -55,20 +44,45 @@ interface Common {
   out?: string;
 }
 
-const presetOption = () => new Option("--preset <name>", "experiment scale").choices(PRESETS).default(currentPreset());
+// No commander default: the preAction hook below fills it in from MAGIC_PRESET, so that --help works whatever
+// the environment says and a bad value is one error line.
+const presetOption = () => new Option("--preset <name>", "experiment scale (default: $MAGIC_PRESET, else small)").choices(PRESETS);
 
 /** Options every training command shares. */
 function trainingOptions(cmd: Command): Command {
   return cmd
     .addOption(presetOption())
-    .option("--seed <n>", "seed of init, data order, sampler", intArg("--seed", 0), 0)
-    .option("--steps <n>", "optimizer steps (default: the preset's)", intArg("--steps", 1))
-    .option("--lr <x>", "peak learning rate (default: the preset's)", numArg("--lr"))
-    .option("--eval-every <n>", "validation every N steps", intArg("--eval-every", 0))
-    .option("--checkpoint-every <n>", "checkpoint every N steps", intArg("--checkpoint-every", 0))
-    .option("--monitor-every <n>", "log gradient interference every N steps (0 = off)", intArg("--monitor-every", 0))
-    .option("--stop-after <n>", "stop (resumably) after N completed steps", intArg("--stop-after", 1))
+    .option("--seed <n>", "seed of init, data order, sampler", intOption("--seed", 0), 0)
+    .option("--steps <n>", "optimizer steps (default: the preset's)", intOption("--steps", 1))
+    .option("--lr <x>", "peak learning rate (default: the preset's)", numberOption("--lr", { positive: true }))
+    .option("--eval-every <n>", "validation every N steps", intOption("--eval-every", 0))
+    .option("--checkpoint-every <n>", "checkpoint every N steps", intOption("--checkpoint-every", 0))
+    .option("--monitor-every <n>", "log gradient interference every N steps (0 = off)", intOption("--monitor-every", 0))
+    .option("--stop-after <n>", "stop (resumably) after N completed steps", intOption("--stop-after", 1))
     .option("--out <dir>", "run directory (default: runs/<kind>-<config hash>)");
+}
+
+/** --arch checked against the preset's op list, which needs no data (unlike the space's vocabulary size). */
+function archOption(preset: Preset, raw: string): Arch {
+  try {
+    return parseArch(SPACE_PRESETS[preset], raw);
+  } catch (e) {
+    throw new UserError(`--arch: ${(e as Error).message}`); // parseArch only validates its input
+  }
+}
+
+/** Throws unless `dir` (the value of `flag`) holds a checkpoint. */
+function checkCheckpointDir(flag: string, dir: string): void {
+  if (!fs.existsSync(checkpointPath(path.resolve(dir)))) {
+    throw new UserError(`${flag} ${dir} holds no ${CHECKPOINT_FILE}; give the directory of a training run`);
+  }
+}
+
+/** --m: magic-t only, at most the preset's number of sub-layers. */
+function checkM(o: { m: number; sampler: string; preset: Preset }): void {
+  if (o.m !== 1 && o.sampler !== "magic-t") throw new UserError("--m applies to --sampler magic-t only; drop it or use --sampler magic-t");
+  const { layers } = SPACE_PRESETS[o.preset];
+  if (o.m > layers) throw new UserError(`--m ${o.m}: the ${o.preset} space has ${layers} sub-layers; use --m 1..${layers}`);
 }
 
 function trainConfig(o: Common): Partial<TrainConfig> {
@@ -99,10 +113,7 @@ async function runAndReport(kind: string, run: TrainRun, o: Common, meta: Record
   const result = await train({ ...run, checkpointDir: out, stopAfter: o.stopAfter, progress: kind });
   const last = result.history.at(-1);
   const lastVal = [...result.history].reverse().find((e) => e.valLoss !== undefined);
-  fs.writeFileSync(
-    path.join(out, "result.json"),
-    JSON.stringify({ kind, ...meta, preset: o.preset, seed: o.seed, ...result }, null, 1),
-  );
+  writeJsonAtomic(path.join(out, "result.json"), { kind, ...meta, preset: o.preset, seed: o.seed, ...result }, 1);
   console.log(
     `${kind}: step ${result.step}${result.done ? " (done)" : " (stopped; rerun to resume)"}; ` +
       `train loss ${last?.loss.toFixed(4) ?? "-"}; val loss ${lastVal?.valLoss?.toFixed(4) ?? "-"}; ` +
@@ -110,21 +121,33 @@ async function runAndReport(kind: string, run: TrainRun, o: Common, meta: Record
   );
 }
 
-const program = new Command("magic")
+/** Throws unless the runs folder (runs/, or $MAGIC_RUNS_DIR) can be written. */
+const checkRunsFolder = () => checkWritableFolder("MAGIC_RUNS_DIR", runsPath());
+
+/** Throws unless a training command's run directory (--out, else one under the runs folder) can be written. */
+const checkRunFolder = (o: Common) => (o.out ? checkWritableFolder("--out", o.out) : checkRunsFolder());
+
+const program = cliProgram("magic")
   .description("MAGIC-lab experiments: supernet training with SPOS / FairNAS / MAGIC-T (+ MAGIC-A), child training")
-  .showHelpAfterError("(run with --help for usage)");
+  .hook("preAction", (_program, command) => {
+    checkEnvironment();
+    if (command.options.some((o) => o.long === "--preset") && command.getOptionValue("preset") === undefined) {
+      command.setOptionValueWithSource("preset", currentPreset(), "env");
+    }
+  });
 
 trainingOptions(
   program
     .command("train-supernet")
     .description("train a weight-sharing supernet")
     .addOption(new Option("--sampler <name>", "child sampler").choices(SAMPLER_NAMES).makeOptionMandatory())
-    .option("--m <n>", "magic-t: sub-layers changed per step", intArg("--m", 1), 1)
+    .option("--m <n>", "magic-t: sub-layers changed per step", intOption("--m", 1), 1)
     .addOption(new Option("--align <anchor>", "MAGIC-A: align children to this anchor").choices(ALIGN_KINDS))
-    .option("--lambda <x>", "MAGIC-A alignment weight", numArg("--lambda")),
+    .option("--lambda <x>", "MAGIC-A alignment weight", numberOption("--lambda")),
 ).action(async (o: Common & { sampler: string; m: number; align?: AnchorKind; lambda?: number }) => {
-  if (o.m !== 1 && o.sampler !== "magic-t") throw new Error(`--m applies to --sampler magic-t only, got --sampler ${o.sampler}`);
-  if (o.lambda !== undefined && !o.align) throw new Error("--lambda needs --align best|random|largest");
+  checkM(o);
+  if (o.lambda !== undefined && !o.align) throw new UserError(`--lambda needs --align (one of: ${ALIGN_KINDS.join(", ")})`);
+  checkRunFolder(o);
   const { data, space, validation, hashExtra } = await setup(o.preset, o.seed);
   const run = supernetRun({
     space,
@@ -145,8 +168,10 @@ trainingOptions(
     .requiredOption("--arch <arch>", "child as a JSON array of op indices/names or an arch id (att4-ffn128-...)")
     .option("--from <dir>", "inherit weights from this (supernet) run directory: fine-tuning"),
 ).action(async (o: Common & { arch: string; from?: string }) => {
+  const arch = archOption(o.preset, o.arch);
+  if (o.from) checkCheckpointDir("--from", o.from);
+  checkRunFolder(o);
   const { data, space, validation, hashExtra } = await setup(o.preset, o.seed);
-  const arch = parseArch(space, o.arch);
   const model = new Supernet({ space, seed: o.seed, only: arch });
   const source = o.from ? loadWeights(path.resolve(o.from), model) : null;
   const kind = `child-${archId(space, arch)}${source ? `-ft${source.configHash.slice(0, 6)}` : ""}-${o.preset}-s${o.seed}`;
@@ -167,8 +192,9 @@ program
   .requiredOption("--checkpoint <dir>", "run directory holding checkpoint.ckpt (supernet or child)")
   .addOption(presetOption())
   .action(async (o: { arch: string; checkpoint: string; preset: Preset }) => {
+    const arch = archOption(o.preset, o.arch);
+    checkCheckpointDir("--checkpoint", o.checkpoint);
     const { space, validation } = await setup(o.preset, 0);
-    const arch = parseArch(space, o.arch);
     const model = new Supernet({ space, only: arch });
     const { step, configHash } = loadWeights(path.resolve(o.checkpoint), model);
     const { loss, accuracy } = model.evaluate(arch, validation);
@@ -179,12 +205,12 @@ program
   .command("sample")
   .description("print the children a sampler trains, one JSON array per line (same seeds as train-supernet)")
   .addOption(new Option("--sampler <name>", "child sampler").choices(SAMPLER_NAMES).makeOptionMandatory())
-  .requiredOption("--steps <n>", "number of children", intArg("--steps", 1))
-  .option("--seed <n>", "run seed", intArg("--seed", 0), 0)
-  .option("--m <n>", "magic-t: sub-layers changed per step", intArg("--m", 1), 1)
+  .requiredOption("--steps <n>", "number of children", intOption("--steps", 1))
+  .option("--seed <n>", "run seed", intOption("--seed", 0), 0)
+  .option("--m <n>", "magic-t: sub-layers changed per step", intOption("--m", 1), 1)
   .addOption(presetOption())
   .action((o: { sampler: string; steps: number; seed: number; m: number; preset: Preset }) => {
-    if (o.m !== 1 && o.sampler !== "magic-t") throw new Error(`--m applies to --sampler magic-t only, got --sampler ${o.sampler}`);
+    checkM(o);
     const { layers, ops } = SPACE_PRESETS[o.preset];
     const sampler = makeSampler(o.sampler, { layers, numOps: ops.length, seed: seedFrom(o.seed, SEED_SALT.sampler), m: o.m });
     const lines: string[] = [];
@@ -196,9 +222,11 @@ program
   .command("interference")
   .description("experiment 01: gradient interference between children vs k and vs input/output similarity (JSON)")
   .addOption(presetOption())
-  .option("--seed <n>", "seed of init, data order, samplers and pair draws", intArg("--seed", 0), 0)
+  .option("--seed <n>", "seed of init, data order, samplers and pair draws", intOption("--seed", 0), 0)
   .requiredOption("--out <file>", "where to write the JSON report")
   .action(async (o: { preset: Preset; seed: number; out: string }) => {
+    checkWritableFile("--out", o.out);
+    checkRunsFolder();
     await initBackend();
     const report = await runInterference(interferenceConfig(o.preset, { seed: o.seed, runDir: runsPath("interference") }));
     saveInterferenceReport(report, path.resolve(o.out));
@@ -209,10 +237,11 @@ program
   .command("ground-truth")
   .description("train the ground-truth children from scratch (resumable, one worker per core) and write data/ground-truth/<preset>.json")
   .addOption(presetOption())
-  .option("--workers <n>", "worker processes (default: one per core)", intArg("--workers", 1))
+  .option("--workers <n>", "worker processes (default: one per core)", intOption("--workers", 1))
   .action(async (o: { preset: Preset; workers?: number }) => {
+    checkRunsFolder();
     const data = prepareMlmData(o.preset);
-    const table = await groundTruthFor(o.preset, data, process.env.MAGIC_RECOMPUTE === "1", o.workers);
+    const table = await groundTruthFor(o.preset, data, { build: true, workers: o.workers });
     const ceiling = seedToSeedTau(table);
     console.log(`data/ground-truth/${o.preset}.json: ${table.rows.length} jobs (config hash ${table.configHash}, ${table.createdAt}); ` +
       `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it.`);
@@ -221,22 +250,22 @@ program
 program
   .command("rank")
   .description("experiments 02-04: train one scheme's supernet and rank the ground-truth children with it (JSON)")
-  .requiredOption("--scheme <name>", `one of: ${Object.keys(SCHEMES).join(", ")}`)
+  .addOption(new Option("--scheme <name>", "supernet training scheme").choices(Object.keys(SCHEMES)).makeOptionMandatory())
   .addOption(presetOption())
-  .option("--seed <n>", "seed of init, data order, sampler and anchor pool", intArg("--seed", 0), 1)
+  .option("--seed <n>", "seed of init, data order, sampler and anchor pool", intOption("--seed", 0), 1)
   .requiredOption("--out <file>", "where to write the JSON result")
   .action(async (o: { scheme: string; preset: Preset; seed: number; out: string }) => {
-    parseScheme(o.scheme);
+    checkWritableFile("--out", o.out);
+    checkRunsFolder();
+    requireGroundTruthTable(o.preset);
     await initBackend();
     const data = prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
     const result = await rankScheme(RANK_PRESETS[o.preset], o.scheme, o.seed, data, gt);
-    fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
-    fs.writeFileSync(path.resolve(o.out), `${JSON.stringify(result, null, 1)}\n`);
+    writeJsonAtomic(path.resolve(o.out), result, 1);
     console.log(`${o.scheme} seed ${o.seed}: Kendall tau ${result.kendallTau.toFixed(3)}, Spearman ${result.spearman.toFixed(3)}, P@k ${JSON.stringify(result.precisionAtK)}`);
   });
 
-program.parseAsync(process.argv).catch((e: unknown) => {
-  console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
+runCli(async () => {
+  await program.parseAsync(process.argv);
 });

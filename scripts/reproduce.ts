@@ -2,11 +2,13 @@
 // with the tslab kernel, and writes reports/<name>.ipynb, reports/<name>.html (offline, interactive)
 // and reports/index.html. Exits non-zero if any notebook fails, after printing the failing cell's error.
 import { spawn, spawnSync } from "child_process";
-import { Command } from "commander";
+import { Option } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { createInterface } from "readline";
-import { Preset, parsePreset } from "../lib/preset";
+import { checkEnvironment, checkWritableFolder, cliProgram, numberOption, runCli } from "../lib/cli";
+import { UserError } from "../lib/errors";
+import { currentPreset, PRESETS, type Preset } from "../lib/preset";
 import { NotebookRun, failedCell, metaPath, renderIndex } from "./report-index";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -146,23 +148,27 @@ export async function runAll(names: string[], options: RunOptions): Promise<Note
 }
 
 async function main(): Promise<number> {
-  const program = new Command()
-    .name("reproduce")
+  const program = cliProgram("reproduce")
     .description("Run the notebooks through Jupyter and write reports/")
     .option("--only <patterns>", "run only notebooks whose name contains one of these comma-separated substrings")
-    .option("--preset <name>", "experiment scale: tiny, small or paper (default: MAGIC_PRESET or small)")
-    .option("--timeout <seconds>", "seconds per notebook (default: 900 tiny, 3600 small, 172800 paper)")
+    // No commander default: MAGIC_PRESET is read below, so --help works whatever the environment says.
+    .addOption(new Option("--preset <name>", "experiment scale (default: $MAGIC_PRESET, else small)").choices(PRESETS))
+    .option("--timeout <seconds>", "seconds per notebook (default: 900 tiny, 3600 small, 172800 paper)", numberOption("--timeout", { positive: true }))
     .option("--notebooks <dir>", "notebook directory", path.join(ROOT, "notebooks"))
     .option("--out <dir>", "report directory", path.join(ROOT, "reports"))
     .parse();
-  const opts = program.opts<{ only?: string; preset?: string; timeout?: string; notebooks: string; out: string }>();
-  const preset = parsePreset((opts.preset ?? process.env.MAGIC_PRESET ?? "small").trim());
-  const timeoutSeconds = opts.timeout ? Number(opts.timeout) : DEFAULT_TIMEOUT[preset];
-  if (!(timeoutSeconds > 0)) throw new Error(`--timeout '${opts.timeout}' is not a positive number of seconds`);
+  const opts = program.opts<{ only?: string; preset?: Preset; timeout?: number; notebooks: string; out: string }>();
+  checkEnvironment(); // the notebooks read MAGIC_*: a bad value fails here, not in every notebook
+  const preset = opts.preset ?? currentPreset();
+  const timeoutSeconds = opts.timeout ?? DEFAULT_TIMEOUT[preset];
+  if (!fs.existsSync(opts.notebooks) || !fs.statSync(opts.notebooks).isDirectory()) {
+    throw new UserError(`--notebooks ${opts.notebooks} is not a folder; give the folder of the .ipynb files`);
+  }
+  checkWritableFolder("--out", opts.out);
   const missing = jupyterMissing();
-  if (missing) throw new Error(missing);
+  if (missing) throw new UserError(missing);
   const names = listNotebooks(opts.notebooks, opts.only);
-  if (names.length === 0) throw new Error(`no notebooks in ${opts.notebooks}${opts.only ? ` match '${opts.only}'` : ""}`);
+  if (names.length === 0) throw new UserError(`no notebooks in ${opts.notebooks}${opts.only ? ` match --only '${opts.only}'` : ""}`);
 
   console.log("building dist/ (tsc -p tsconfig.build.json)");
   buildDist();
@@ -180,12 +186,4 @@ async function main(): Promise<number> {
   return failed.length ? 1 : 0;
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => (process.exitCode = code),
-    (e) => {
-      console.error(e instanceof Error ? e.message : e);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runCli(main);

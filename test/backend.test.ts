@@ -2,13 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { requestedBackend, switchBackend } from "../lib/backend";
-import { currentPreset, parsePreset } from "../lib/preset";
+import { currentPreset } from "../lib/preset";
 import { unsortedSegmentSumValues } from "../lib/wasm-kernels";
 
 test("unknown MAGIC_BACKEND and MAGIC_PRESET values give one error listing the valid ones", () => {
-  assert.throws(() => requestedBackend({ MAGIC_BACKEND: "gpu" }), /^Error: MAGIC_BACKEND='gpu' is not valid; use one of: auto, tensorflow, native, wasm, cpu$/);
+  assert.throws(() => requestedBackend({ MAGIC_BACKEND: "gpu" }), /^UserError: MAGIC_BACKEND='gpu' is not valid; use one of: auto, tensorflow, native, wasm, cpu \(or unset it for auto\)$/);
   assert.equal(requestedBackend({}), "auto");
-  assert.throws(() => parsePreset("huge"), /^Error: MAGIC_PRESET='huge' is not valid; use one of: tiny, small, paper$/);
+  assert.throws(() => currentPreset({ MAGIC_PRESET: "huge" }), /^UserError: MAGIC_PRESET='huge' is not valid; use one of: tiny, small, paper \(or unset it for small\)$/);
   assert.equal(currentPreset({}), "small");
   assert.equal(currentPreset({ MAGIC_PRESET: "tiny" }), "tiny");
 });

@@ -11,7 +11,8 @@ import { AnchorPolicy, alignmentLoss } from "../lib/nas/align";
 import type { Arch, MlmBatch, MlmModel, SearchSpace } from "../lib/nas/types";
 import { LazyAdam } from "../lib/train/adam";
 import { lrAt, resolveTrainConfig } from "../lib/train/config";
-import { checkpointPath, readCheckpoint, writeCheckpoint } from "../lib/train/checkpoint";
+import { CheckpointError, checkpointPath, readCheckpoint, writeCheckpoint } from "../lib/train/checkpoint";
+import { UserError } from "../lib/errors";
 import { train, TrainingDivergedError, type Alignment, type TrainData, type TrainRun } from "../lib/train/loop";
 
 /** Toy MLM model: embedding, per layer K-1 residual dense ops + identity (last op), tied-free head. */
@@ -236,13 +237,27 @@ test("checkpoint file: round trip, corruption and truncation are detected", () =
   assert.deepEqual(back.tensors[1], { name: "s", shape: [], data: Float32Array.of(2) });
   assert.deepEqual(fs.readdirSync(dir), ["checkpoint.ckpt"]); // no temp file left
   const bytes = fs.readFileSync(file);
-  bytes[bytes.length - 10] ^= 0xff;
+  bytes[bytes.length - 100] ^= 0xff;
   fs.writeFileSync(file, bytes);
-  assert.throws(() => readCheckpoint(file), /corrupt or not a checkpoint: data checksum mismatch/);
+  assert.throws(() => readCheckpoint(file), new CheckpointError(`checkpoint ${file} is corrupt or truncated (checksum mismatch); delete it to start the run over`));
   fs.writeFileSync(file, bytes.subarray(0, 100));
-  assert.throws(() => readCheckpoint(file), /corrupt/);
-  fs.writeFileSync(file, "hello world, not a checkpoint");
-  assert.throws(() => readCheckpoint(file), /bad magic/);
+  assert.throws(() => readCheckpoint(file), /is corrupt or truncated \(checksum mismatch\)/);
+  fs.writeFileSync(file, "hello world, not a checkpoint, but long enough to hold a checksum");
+  assert.throws(() => readCheckpoint(file), /is not a checkpoint \(bad magic bytes\); delete it/);
+});
+
+test("checkpoint file: the header is inside the checksum; an old-format file is a clear error", () => {
+  const dir = tmp();
+  const file = checkpointPath(dir);
+  writeCheckpoint(file, { configHash: "abc", step: 7, meta: null, tensors: [{ name: "w", shape: [2], data: Float32Array.of(1, 2) }] });
+  const bytes = fs.readFileSync(file);
+  const at = bytes.indexOf('"step":7');
+  bytes[at + '"step":'.length] = "8".charCodeAt(0); // still valid JSON: only the checksum can tell
+  fs.writeFileSync(file, bytes);
+  assert.throws(() => readCheckpoint(file), /checkpoint .* is corrupt or truncated \(checksum mismatch\); delete it to start the run over/);
+  fs.writeFileSync(file, Buffer.concat([Buffer.from("MAGICCK1"), bytes.subarray(8)]));
+  assert.throws(() => readCheckpoint(file), (e: unknown) =>
+    e instanceof UserError && e.message === `checkpoint ${file} is in the old format MAGICCK1, which this version does not read; delete it to start the run over`);
 });
 
 test("toy supernet: loss decreases; same seeds give identical histories and weights", async () => {

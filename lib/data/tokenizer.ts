@@ -1,12 +1,12 @@
 // The project's tokenizer: WordPiece (lib/data/wordpiece.ts) trained on the train split of the corpus and
 // cached in data/tokenizer/ under a hash of the settings that made it, so a fresh clone loads it instead
 // of retraining (training takes about a second, but a committed vocabulary pins every result to it).
-import * as fs from "fs";
 import * as path from "path";
 import { createHash } from "crypto";
 import { CORPUS_DEFAULTS, loadCorpus, type Corpus, type CorpusSource } from "./corpus";
 import { pretokenize, trainWordPiece, WordPieceTokenizer } from "./wordpiece";
 import { projectPath } from "../paths";
+import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 
 /** Bump when training or normalisation changes, so old caches are not reused. */
 export const TOKENIZER_ALGORITHM = "wordpiece-bpe";
@@ -117,8 +117,8 @@ export function loadOrTrainTokenizer(
   const s = resolveTokenizerSettings(settings);
   const dir = options.cacheDir ?? TOKENIZER_CACHE_DIR;
   const file = path.join(dir, tokenizerFileName(s));
-  if (fs.existsSync(file)) {
-    const saved = JSON.parse(fs.readFileSync(file, "utf8")) as TokenizerFile;
+  const saved = readJsonIfExists<TokenizerFile>(file);
+  if (saved) {
     if (saved.algorithm !== TOKENIZER_ALGORITHM || saved.version !== TOKENIZER_VERSION || !sameSettings(saved.settings, s)) {
       throw new Error(`${file}: cache does not match its settings; delete it to retrain`);
     }
@@ -133,10 +133,7 @@ export function loadOrTrainTokenizer(
     }
   }
   const trained = trainTokenizer(s, corpus);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(trained, null, 1) + "\n");
-  fs.renameSync(tmp, file);
+  writeJsonAtomic(file, trained, 1);
   const tokenizer = new WordPieceTokenizer(trained.vocab);
   return { tokenizer, settings: s, file, cached: false, trainWords: trained.trainWords, trainTypes: trained.trainTypes };
 }

@@ -6,6 +6,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { projectPath } from "../paths";
 import { initBackend } from "../backend";
+import { recomputeRequested } from "../env";
+import { UserError } from "../errors";
 import { prepareMlmData, type MlmData } from "../data";
 import { makeSpace } from "../nas/space";
 import { progress } from "../progress";
@@ -72,16 +74,34 @@ export async function groundTruthWorker(config: GroundTruthConfig, index: number
   }
 }
 
+export interface GroundTruthOptions {
+  /** Train the missing jobs and write the table (the ground-truth command); otherwise a missing table is an error. */
+  build?: boolean;
+  /** Discard the finished jobs and rebuild (default: MAGIC_RECOMPUTE=1); implies `build`. */
+  recompute?: boolean;
+  /** Worker processes of a build (default: one per core). */
+  workers?: number;
+}
+
 /**
- * The ground-truth table of `preset`: the committed one when it matches the current config, else built here
- * (hours on the small preset). MAGIC_RECOMPUTE=1 discards finished jobs and rebuilds it.
+ * Stops with the command that builds the table of `preset` when it is missing and no build was asked for:
+ * building takes hours (small) to weeks (paper), so it never starts as a side effect of ranking or of a
+ * notebook. Needs no data, so callers run it before preparing any.
  */
-export async function groundTruthFor(
-  preset: Preset,
-  data: MlmData,
-  recompute = process.env.MAGIC_RECOMPUTE === "1",
-  workers?: number,
-): Promise<GroundTruthTable> {
+export function requireGroundTruthTable(preset: Preset, options: GroundTruthOptions = {}): void {
+  const { build = false, recompute = recomputeRequested() } = options;
+  const table = groundTruthDirs(GROUND_TRUTH_PRESETS[preset], "").table; // the table's path does not depend on the hash
+  if (build || recompute || fs.existsSync(table)) return;
+  throw new UserError(`no ground-truth table for preset ${preset} (${table}); build it with \`npm run magic -- ground-truth --preset ${preset}\``);
+}
+
+/**
+ * The ground-truth table of `preset`: the committed one, which must match the current config (see
+ * requireGroundTruthTable and GroundTruthOptions for building it instead).
+ */
+export async function groundTruthFor(preset: Preset, data: MlmData, options: GroundTruthOptions = {}): Promise<GroundTruthTable> {
+  requireGroundTruthTable(preset, options);
+  const { recompute = recomputeRequested(), workers } = options;
   const config = GROUND_TRUTH_PRESETS[preset];
   const hash = groundTruthHash(config, makeSpace(preset, data.vocabSize), data);
   if (!recompute) {

@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Preset } from "../preset";
 import { projectPath, runsPath } from "../paths";
-import { readJsonIfExists, writeJsonAtomic } from "../json-file";
+import { readJson, readJsonIfExists, writeJsonAtomic } from "../json-file";
+import { UserError } from "../errors";
 import { Rng, seedFrom } from "../rng";
 import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
@@ -214,7 +215,7 @@ export function mergeGroundTruth(config: GroundTruthConfig, space: SearchSpace, 
   const rows = groundTruthJobs(config, space).map((job) => {
     const file = path.join(dirs.results, `${job.key}.json`);
     if (!fs.existsSync(file)) throw new Error(`ground truth: job ${job.key} has no result yet (${file})`);
-    return JSON.parse(fs.readFileSync(file, "utf8")) as GroundTruthRow;
+    return readJson<GroundTruthRow>(file);
   });
   const table: GroundTruthTable = {
     version: 2,
@@ -236,10 +237,10 @@ export function mergeGroundTruth(config: GroundTruthConfig, space: SearchSpace, 
 export function loadGroundTruth(config: GroundTruthConfig, hash: string): GroundTruthTable | null {
   const file = groundTruthDirs(config, hash).table;
   if (!fs.existsSync(file)) return null;
-  const table = JSON.parse(fs.readFileSync(file, "utf8")) as GroundTruthTable;
+  const table = readJson<GroundTruthTable>(file);
   if (table.configHash !== hash) {
-    throw new Error(`${file} was computed for config hash ${table.configHash}, the current config hashes to ${hash}; ` +
-      "recompute it with MAGIC_RECOMPUTE=1 (npm run magic -- ground-truth)");
+    throw new UserError(`${file} was computed for config hash ${table.configHash}, the current config hashes to ${hash}; ` +
+      `recompute it with \`MAGIC_RECOMPUTE=1 npm run magic -- ground-truth --preset ${config.preset}\``);
   }
   return table;
 }

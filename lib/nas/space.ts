@@ -84,12 +84,15 @@ export function checkSpace(space: SearchSpace): void {
   if (space.ops.length === 0 || space.layers < 1) throw new Error(`space ${space.id}: needs >= 1 layer and >= 1 op`);
 }
 
-function allowed(space: SearchSpace): string {
+/** What arch parsing and validation need of a space: no vocabulary, so the CLI checks --arch before preparing data. */
+type ArchShape = Pick<SearchSpace, "id" | "layers" | "ops">;
+
+function allowed(space: ArchShape): string {
   return `0..${space.ops.length - 1} (${space.ops.map((o, i) => `${i}=${o.name}`).join(", ")})`;
 }
 
 /** Throws a clear error (which layer, which value, what is allowed) unless `arch` is a child of `space`. */
-export function validateArch(space: SearchSpace, arch: unknown): asserts arch is Arch {
+export function validateArch(space: ArchShape, arch: unknown): asserts arch is Arch {
   if (!Array.isArray(arch)) throw new Error(`arch must be an array of ${space.layers} op indices, got ${JSON.stringify(arch)}`);
   if (arch.length !== space.layers) {
     throw new Error(`arch has ${arch.length} layers, space ${space.id} has ${space.layers}: ${JSON.stringify(arch)}`);
@@ -108,12 +111,17 @@ export function archId(space: SearchSpace, arch: Arch): string {
 }
 
 /** Accepts an `archId`, or a JSON array of op indices and/or op names. */
-export function parseArch(space: SearchSpace, text: string): Arch {
+export function parseArch(space: ArchShape, text: string): Arch {
   const s = text.trim();
   let items: unknown[];
   if (s.startsWith("[")) {
-    const parsed: unknown = JSON.parse(s);
-    if (!Array.isArray(parsed)) throw new Error(`parseArch: expected a JSON array, got ${s}`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(s);
+    } catch (e) {
+      throw new Error(`arch ${s} is not valid JSON (${(e as Error).message})`);
+    }
+    if (!Array.isArray(parsed)) throw new Error(`arch must be a JSON array or an arch id, got ${s}`);
     items = parsed;
   } else {
     items = s.split("-");

@@ -1,17 +1,26 @@
-// Checkpoints: one binary file per run directory, written atomically (temp file, fsync, rename, fsync of the
-// directory), so a crash leaves either the previous checkpoint or the new one, never a torn file.
-// Layout: "MAGICCK1" | uint32 LE header length | header JSON (utf8) | zero padding to 4 bytes | float32 data.
-// The header holds the config hash, step, free-form JSON meta (sampler/anchor/optimizer counters, history),
-// the tensor index and a SHA-256 of the data, so any corruption is detected on read.
+// Checkpoints: one binary file per run directory, replaced atomically and durably (lib/atomic-write.ts), so a
+// crash leaves either the previous checkpoint or the new one, never a torn file.
+// Layout: "MAGICCK2" | uint32 LE header length | header JSON (utf8) | zero padding to 4 bytes | float32 data |
+// SHA-256 of everything before it. The header holds the config hash, step, free-form JSON meta (sampler/anchor/
+// optimizer counters, history) and the tensor index; the checksum covers header and data, so any corruption is
+// detected on read.
+// A corrupt or old-format checkpoint is an error telling the user to delete it, not a silent restart from
+// scratch: it may hold hours of training (a copy, a disk to fix), and deleting it is the user's call.
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 import * as path from "node:path";
+import * as fs from "node:fs";
+import { writeFileAtomic } from "../atomic-write";
+import { UserError } from "../errors";
 
-const MAGIC = "MAGICCK1";
-const VERSION = 1;
+const MAGIC = "MAGICCK2";
+/** The previous format: the same layout with the data's SHA-256 in the header and the header itself unchecked. */
+const OLD_MAGIC = "MAGICCK1";
+const PREFIX_BYTES = 12;
+const CHECKSUM_BYTES = 32;
 export const CHECKPOINT_FILE = "checkpoint.ckpt";
 
-export class CheckpointError extends Error {
+/** A checkpoint that cannot be used (corrupt, old format, another run's): the user decides what to do with it. */
+export class CheckpointError extends UserError {
   override name = "CheckpointError";
 }
 
@@ -32,13 +41,11 @@ export interface Checkpoint {
 }
 
 interface Header {
-  version: number;
   configHash: string;
   step: number;
   meta: unknown;
   index: { name: string; shape: number[]; offset: number; length: number }[];
   dataBytes: number;
-  sha256: string;
 }
 
 /** JSON with object keys sorted recursively, so equal values always give equal text. */
@@ -59,12 +66,14 @@ export function checkpointPath(dir: string): string {
   return path.join(dir, CHECKPOINT_FILE);
 }
 
+const padding = (headerBytes: number) => (4 - ((PREFIX_BYTES + headerBytes) % 4)) % 4;
+
 /** Writes `ckpt` to `file` atomically. */
 export function writeCheckpoint(file: string, ckpt: Checkpoint): void {
   let offset = 0;
   const index = ckpt.tensors.map((t) => {
     const length = t.shape.reduce((a, b) => a * b, 1);
-    if (length !== t.data.length) throw new CheckpointError(`tensor ${t.name}: shape [${t.shape}] but ${t.data.length} values`);
+    if (length !== t.data.length) throw new Error(`writeCheckpoint: tensor ${t.name} has shape [${t.shape}] but ${t.data.length} values`);
     const entry = { name: t.name, shape: t.shape, offset, length };
     offset += length;
     return entry;
@@ -72,62 +81,43 @@ export function writeCheckpoint(file: string, ckpt: Checkpoint): void {
   const data = Buffer.alloc(offset * 4);
   const view = new Float32Array(data.buffer, data.byteOffset, offset);
   ckpt.tensors.forEach((t, i) => view.set(t.data, index[i].offset));
-  const header: Header = {
-    version: VERSION,
-    configHash: ckpt.configHash,
-    step: ckpt.step,
-    meta: ckpt.meta,
-    index,
-    dataBytes: data.length,
-    sha256: createHash("sha256").update(data).digest("hex"),
-  };
+  const header: Header = { configHash: ckpt.configHash, step: ckpt.step, meta: ckpt.meta, index, dataBytes: data.length };
   const headerBytes = Buffer.from(JSON.stringify(header), "utf8");
-  const prefix = Buffer.alloc(8 + 4);
+  const prefix = Buffer.alloc(PREFIX_BYTES);
   prefix.write(MAGIC, 0, "ascii");
   prefix.writeUInt32LE(headerBytes.length, 8);
-  const pad = Buffer.alloc((4 - ((12 + headerBytes.length) % 4)) % 4);
-
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, "w");
-  try {
-    for (const b of [prefix, headerBytes, pad, data]) fs.writeSync(fd, b);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  const dirFd = fs.openSync(path.dirname(file), "r");
-  try {
-    fs.fsyncSync(dirFd); // makes the rename durable
-  } finally {
-    fs.closeSync(dirFd);
-  }
+  const body = [prefix, headerBytes, Buffer.alloc(padding(headerBytes.length)), data];
+  const checksum = createHash("sha256");
+  for (const b of body) checksum.update(b);
+  writeFileAtomic(file, [...body, checksum.digest()]);
 }
 
-/** Reads and verifies a checkpoint; any inconsistency throws a CheckpointError naming the file. */
+/** Reads and verifies a checkpoint; anything unusable throws a CheckpointError naming the file and what to do. */
 export function readCheckpoint(file: string): Checkpoint {
   const fail = (why: string): never => {
-    throw new CheckpointError(`checkpoint ${file} is corrupt or not a checkpoint: ${why}. Delete it to start over.`);
+    throw new CheckpointError(`checkpoint ${file} ${why}; delete it to start the run over`);
   };
   const buf = fs.readFileSync(file);
-  if (buf.length < 12 || buf.toString("ascii", 0, 8) !== MAGIC) fail("bad magic bytes");
+  const magic = buf.toString("ascii", 0, 8);
+  if (magic === OLD_MAGIC) fail("is in the old format MAGICCK1, which this version does not read");
+  if (buf.length < PREFIX_BYTES + CHECKSUM_BYTES || magic !== MAGIC) fail("is not a checkpoint (bad magic bytes)");
+  const end = buf.length - CHECKSUM_BYTES;
+  if (!createHash("sha256").update(buf.subarray(0, end)).digest().equals(buf.subarray(end))) {
+    fail("is corrupt or truncated (checksum mismatch)");
+  }
   const headerLen = buf.readUInt32LE(8);
-  if (12 + headerLen > buf.length) fail("truncated header");
+  const start = PREFIX_BYTES + headerLen + padding(headerLen);
+  if (start > end) fail("is corrupt (header length past the end)");
   let header: Header;
   try {
-    header = JSON.parse(buf.toString("utf8", 12, 12 + headerLen)) as Header;
+    header = JSON.parse(buf.toString("utf8", PREFIX_BYTES, PREFIX_BYTES + headerLen)) as Header;
   } catch (e) {
-    return fail(`unreadable header (${(e as Error).message})`);
+    return fail(`is corrupt (unreadable header: ${(e as Error).message})`);
   }
-  if (header.version !== VERSION) fail(`version ${header.version}, expected ${VERSION}`);
-  const start = 12 + headerLen + ((4 - ((12 + headerLen) % 4)) % 4);
-  if (buf.length !== start + header.dataBytes) fail(`expected ${start + header.dataBytes} bytes, found ${buf.length}`);
-  const data = buf.subarray(start);
-  if (createHash("sha256").update(data).digest("hex") !== header.sha256) fail("data checksum mismatch");
+  if (end - start !== header.dataBytes) fail(`is corrupt (${end - start} data bytes, the header says ${header.dataBytes})`);
   // Copy into an aligned buffer: the file buffer's offset need not be a multiple of 4.
   const floats = new Float32Array(header.dataBytes / 4);
-  new Uint8Array(floats.buffer).set(data);
+  new Uint8Array(floats.buffer).set(buf.subarray(start, end));
   const tensors = header.index.map((e) => ({ name: e.name, shape: e.shape, data: floats.subarray(e.offset, e.offset + e.length) }));
   return { configHash: header.configHash, step: header.step, meta: header.meta, tensors };
 }
