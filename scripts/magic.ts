@@ -28,7 +28,7 @@ import { interferenceConfig, runInterference, saveInterferenceReport } from "../
 import { keyLine } from "../lib/experiments/interference-views";
 import { seedToSeedTau } from "../lib/experiments/ground-truth";
 import { groundTruthFor, requireGroundTruthTable } from "../lib/experiments/ground-truth-run";
-import { rankScheme, RANK_PRESETS, SCHEMES } from "../lib/experiments/ranking";
+import { commitRankResult, rankScheme, RANK_PRESETS, SCHEMES } from "../lib/experiments/ranking";
 
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
@@ -52,7 +52,7 @@ const presetOption = () => new Option("--preset <name>", "experiment scale (defa
 function trainingOptions(cmd: Command): Command {
   return cmd
     .addOption(presetOption())
-    .option("--seed <n>", "seed of init, data order, sampler", intOption("--seed", 0), 0)
+    .option("--seed <n>", "seed of init, data order, masking and sampler", intOption("--seed", 0), 0)
     .option("--steps <n>", "optimizer steps (default: the preset's)", intOption("--steps", 1))
     .option("--lr <x>", "peak learning rate (default: the preset's)", numberOption("--lr", { positive: true }))
     .option("--eval-every <n>", "validation every N steps", intOption("--eval-every", 0))
@@ -149,9 +149,11 @@ trainingOptions(
   if (o.lambda !== undefined && !o.align) throw new UserError(`--lambda needs --align (one of: ${ALIGN_KINDS.join(", ")})`);
   checkRunFolder(o);
   const { data, space, validation, hashExtra } = await setup(o.preset, o.seed);
+  // MAGIC-A picks its anchor on validation batches after the ones `validation` reports on (our choice: 8).
+  const anchorSelection = o.align ? data.validationBatches(8, validation.length) : undefined;
   const run = supernetRun({
     space,
-    data: { trainBatch: (s) => data.trainBatch(s), validation },
+    data: { trainBatch: (s) => data.trainBatch(s), validation, anchorSelection },
     scheme: { sampler: parseSamplerName(o.sampler), m: o.m, align: o.align && { kind: o.align, lambda: o.lambda ?? DEFAULT_TRAIN_CONFIG.lambda } },
     seed: o.seed,
     train: trainConfig(o),
@@ -252,17 +254,19 @@ program
   .description("experiments 02-04: train one scheme's supernet and rank the ground-truth children with it (JSON)")
   .addOption(new Option("--scheme <name>", "supernet training scheme").choices(Object.keys(SCHEMES)).makeOptionMandatory())
   .addOption(presetOption())
-  .option("--seed <n>", "seed of init, data order, sampler and anchor pool", intOption("--seed", 0), 1)
+  .option("--seed <n>", "seed of init, data order, masking, sampler and anchor pool", intOption("--seed", 0), 1)
   .requiredOption("--out <file>", "where to write the JSON result")
-  .action(async (o: { scheme: string; preset: Preset; seed: number; out: string }) => {
+  .option("--commit", "also write the result as the committed table data/ranking/<preset>/<scheme>-seed<n>.json (recomputed, not loaded)")
+  .action(async (o: { scheme: string; preset: Preset; seed: number; out: string; commit?: boolean }) => {
     checkWritableFile("--out", o.out);
     checkRunsFolder();
     requireGroundTruthTable(o.preset);
     await initBackend();
     const data = prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
-    const result = await rankScheme(RANK_PRESETS[o.preset], o.scheme, o.seed, data, gt);
+    const result = await rankScheme(RANK_PRESETS[o.preset], o.scheme, o.seed, data, gt, { useCommitted: !o.commit });
     writeJsonAtomic(path.resolve(o.out), result, 1);
+    if (o.commit) console.log(`committed ${commitRankResult(result)}`);
     console.log(`${o.scheme} seed ${o.seed}: Kendall tau ${result.kendallTau.toFixed(3)}, Spearman ${result.spearman.toFixed(3)}, P@k ${JSON.stringify(result.precisionAtK)}`);
   });
 

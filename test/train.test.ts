@@ -113,7 +113,7 @@ function toyBatch(seed: number, poison = false): MlmBatch {
 }
 
 function toyData(poisonStep = -1): TrainData {
-  return { trainBatch: (s) => toyBatch(seedFrom(1, s), s === poisonStep), validation: [toyBatch(999), toyBatch(998)] };
+  return { trainBatch: (s) => toyBatch(seedFrom(1, s), s === poisonStep), validation: [toyBatch(999), toyBatch(998)], anchorSelection: [toyBatch(997)] };
 }
 
 const toyAlign = (): Alignment => ({
@@ -391,8 +391,10 @@ test("real Supernet: magic-t + MAGIC-A + monitor resume exactly, loss decreases,
       return out;
     },
     validation: [],
+    anchorSelection: [],
   };
   data.validation.push(data.trainBatch(10_000), data.trainBatch(10_001));
+  data.anchorSelection!.push(data.trainBatch(10_002));
   const make = (dir: string, stopAfter?: number) => {
     const model = new Supernet({ space, seed: 1 });
     const run: TrainRun = {
@@ -436,7 +438,7 @@ test("real Supernet: magic-t + MAGIC-A + monitor resume exactly, loss decreases,
   assert.equal(new Set(tracker.counts).size, 1, `tensors per step: ${[...new Set(tracker.counts)]}`);
   long.model.dispose();
   assert.equal(tf.memory().numTensors, before);
-  tf.dispose(data.validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
+  tf.dispose([...data.validation, ...data.anchorSelection!].flatMap((b) => [b.inputs, b.labels, b.weights]));
 });
 
 test("clipping scales the update, history keeps the pre-clip norm; checkpointEvery is not part of the hash", async () => {
@@ -449,4 +451,18 @@ test("clipping scales the update, history keeps the pre-clip norm; checkpointEve
   const c = freshRun({ config: { ...base, clipNorm: 0, checkpointEvery: 1 } });
   assert.equal(ra.configHash, (await train(c)).configHash);
   [a, b, c].forEach((r) => r.model.dispose());
+});
+
+test("MAGIC-A picks its anchor on data.anchorSelection, never on the scoring batches; without them the run stops first", async () => {
+  const run = freshRun({ alignOn: true });
+  const seen = new Set<MlmBatch[]>();
+  const policy = run.align!.policy;
+  const anchor = policy.anchor.bind(policy);
+  policy.anchor = (step, model, batches) => {
+    seen.add(batches);
+    return anchor(step, model, batches);
+  };
+  await train(run);
+  assert.deepEqual([...seen], [run.data.anchorSelection], "every anchor choice saw the anchor batches only");
+  await assert.rejects(train({ ...freshRun({ alignOn: true }), data: { ...toyData(), anchorSelection: undefined } }), /MAGIC-A needs data.anchorSelection/);
 });
