@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { initBackend } from "../lib/backend";
+import { writeJsonAtomic } from "../lib/json-file";
 import { runsPath } from "../lib/paths";
 import { currentPreset, PRESETS, type Preset } from "../lib/preset";
 import { seedFrom } from "../lib/rng";
@@ -99,10 +100,7 @@ async function runAndReport(kind: string, run: TrainRun, o: Common, meta: Record
   const result = await train({ ...run, checkpointDir: out, stopAfter: o.stopAfter, progress: kind });
   const last = result.history.at(-1);
   const lastVal = [...result.history].reverse().find((e) => e.valLoss !== undefined);
-  fs.writeFileSync(
-    path.join(out, "result.json"),
-    JSON.stringify({ kind, ...meta, preset: o.preset, seed: o.seed, ...result }, null, 1),
-  );
+  writeJsonAtomic(path.join(out, "result.json"), { kind, ...meta, preset: o.preset, seed: o.seed, ...result }, 1);
   console.log(
     `${kind}: step ${result.step}${result.done ? " (done)" : " (stopped; rerun to resume)"}; ` +
       `train loss ${last?.loss.toFixed(4) ?? "-"}; val loss ${lastVal?.valLoss?.toFixed(4) ?? "-"}; ` +
@@ -231,8 +229,7 @@ program
     const data = prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
     const result = await rankScheme(RANK_PRESETS[o.preset], o.scheme, o.seed, data, gt);
-    fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
-    fs.writeFileSync(path.resolve(o.out), `${JSON.stringify(result, null, 1)}\n`);
+    writeJsonAtomic(path.resolve(o.out), result, 1);
     console.log(`${o.scheme} seed ${o.seed}: Kendall tau ${result.kendallTau.toFixed(3)}, Spearman ${result.spearman.toFixed(3)}, P@k ${JSON.stringify(result.precisionAtK)}`);
   });
 

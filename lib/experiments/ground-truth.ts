@@ -7,7 +7,7 @@ import { execSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Preset } from "../preset";
-import { projectPath, runsPath } from "../paths";
+import { groundTruthTablesPath, projectPath, runsPath } from "../paths";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { Rng, seedFrom } from "../rng";
 import { backendInfo } from "../backend";
@@ -117,7 +117,7 @@ export function groundTruthHash(config: GroundTruthConfig, space: SearchSpace, d
 
 export function groundTruthDirs(config: GroundTruthConfig, hash: string) {
   const run = runsPath("ground-truth", `${config.preset}-${hash}`);
-  return { run, results: path.join(run, "results"), table: projectPath("data", "ground-truth", `${config.preset}.json`) };
+  return { run, results: path.join(run, "results"), table: groundTruthTablesPath(`${config.preset}.json`) };
 }
 
 /**

@@ -1,11 +1,13 @@
 // Checkpoints: one binary file per run directory, written atomically (temp file, fsync, rename, fsync of the
-// directory), so a crash leaves either the previous checkpoint or the new one, never a torn file.
+// directory), so a crash leaves either the previous checkpoint or the new one, never a torn file; the temp file
+// of an interrupted write is removed by the next write (lib/temp-files.ts).
 // Layout: "MAGICCK1" | uint32 LE header length | header JSON (utf8) | zero padding to 4 bytes | float32 data.
 // The header holds the config hash, step, free-form JSON meta (sampler/anchor/optimizer counters, history),
 // the tensor index and a SHA-256 of the data, so any corruption is detected on read.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { removeStaleTemps, tempPathFor } from "../temp-files";
 
 const MAGIC = "MAGICCK1";
 const VERSION = 1;
@@ -88,7 +90,7 @@ export function writeCheckpoint(file: string, ckpt: Checkpoint): void {
   const pad = Buffer.alloc((4 - ((12 + headerBytes.length) % 4)) % 4);
 
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = tempPathFor(file);
   const fd = fs.openSync(tmp, "w");
   try {
     for (const b of [prefix, headerBytes, pad, data]) fs.writeSync(fd, b);
@@ -103,6 +105,7 @@ export function writeCheckpoint(file: string, ckpt: Checkpoint): void {
   } finally {
     fs.closeSync(dirFd);
   }
+  removeStaleTemps(file);
 }
 
 /** Reads and verifies a checkpoint; any inconsistency throws a CheckpointError naming the file. */
