@@ -21,3 +21,11 @@ export function projectPath(...parts: string[]): string {
 export function runsPath(...parts: string[]): string {
   return path.join(process.env.MAGIC_RUNS_DIR ?? projectPath("runs"), ...parts);
 }
+
+/**
+ * Where the merged ground-truth tables go: `MAGIC_GROUND_TRUTH_DIR`, default `<root>/data/ground-truth` (the
+ * committed tables); tests point it elsewhere so a rebuild never overwrites them.
+ */
+export function groundTruthTablesPath(...parts: string[]): string {
+  return path.join(process.env.MAGIC_GROUND_TRUTH_DIR ?? projectPath("data", "ground-truth"), ...parts);
+}
