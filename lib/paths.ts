@@ -23,9 +23,9 @@ export function runsPath(...parts: string[]): string {
 }
 
 /**
- * Where the merged ground-truth tables go: `MAGIC_GROUND_TRUTH_DIR`, default `<root>/data/ground-truth` (the
- * committed tables); tests point it elsewhere so a rebuild never overwrites them.
+ * Where the committed result tables are loaded from and written to (`ground-truth/`, `ranking/`):
+ * `MAGIC_TABLES_DIR`, default `<root>/data`; tests point it elsewhere so a rebuild never overwrites them.
  */
-export function groundTruthTablesPath(...parts: string[]): string {
-  return path.join(process.env.MAGIC_GROUND_TRUTH_DIR ?? projectPath("data", "ground-truth"), ...parts);
+export function tablesPath(...parts: string[]): string {
+  return path.join(process.env.MAGIC_TABLES_DIR ?? projectPath("data"), ...parts);
 }

@@ -28,7 +28,7 @@ import { interferenceConfig, runInterference, saveInterferenceReport } from "../
 import { keyLine } from "../lib/experiments/interference-views";
 import { seedToSeedTau } from "../lib/experiments/ground-truth";
 import { groundTruthFor, requireGroundTruthTable } from "../lib/experiments/ground-truth-run";
-import { commitRankResult, rankScheme, RANK_PRESETS, SCHEMES } from "../lib/experiments/ranking";
+import { commitRankResult, plannedUnits, rankScheme, RANK_PRESETS, SCHEMES } from "../lib/experiments/ranking";
 
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
@@ -268,6 +268,29 @@ program
     writeJsonAtomic(path.resolve(o.out), result, 1);
     if (o.commit) console.log(`committed ${commitRankResult(result)}`);
     console.log(`${o.scheme} seed ${o.seed}: Kendall tau ${result.kendallTau.toFixed(3)}, Spearman ${result.spearman.toFixed(3)}, P@k ${JSON.stringify(result.precisionAtK)}`);
+  });
+
+program
+  .command("rank-all")
+  .description("experiments 02-04: compute every (scheme, seed) the notebooks use and commit it to data/ranking/<preset>/ (resumable: committed units are skipped)")
+  .addOption(presetOption())
+  .option("--shard <i/n>", "run only units i, i+n, i+2n, ... (start one process per core, e.g. --shard 0/2 and --shard 1/2)", "0/1")
+  .action(async (o: { preset: Preset; shard: string }) => {
+    const match = /^(\d+)\/(\d+)$/.exec(o.shard);
+    if (!match || Number(match[1]) >= Number(match[2])) throw new UserError(`--shard ${o.shard}: use i/n with 0 <= i < n, e.g. 0/2`);
+    const [index, count] = [Number(match[1]), Number(match[2])];
+    checkRunsFolder();
+    requireGroundTruthTable(o.preset);
+    await initBackend();
+    const data = prepareMlmData(o.preset);
+    const gt = await groundTruthFor(o.preset, data);
+    const config = RANK_PRESETS[o.preset];
+    const units = plannedUnits(config).filter((_, i) => i % count === index);
+    for (const [i, { scheme, seed }] of units.entries()) {
+      const result = await rankScheme(config, scheme, seed, data, gt);
+      const where = result.source === "committed" ? "already committed" : `committed ${commitRankResult(result)}`;
+      console.log(`[${i + 1}/${units.length}] ${scheme} seed ${seed}: tau ${result.kendallTau.toFixed(3)} (${where})`);
+    }
   });
 
 runCli(async () => {

@@ -303,7 +303,7 @@ test("the ground-truth builder with workers SIGKILLed at seeded points and rerun
   const committed = fs.readFileSync(committedTable);
   const folders = (name: string) => ({ runs: path.join(scratch, name, "runs"), tables: path.join(scratch, name, "tables") });
   const build = (f: { runs: string; tables: string }) =>
-    start("test/helpers/ground-truth-build.ts", [JSON.stringify(GT_CONFIG), String(WORKERS)], { MAGIC_RUNS_DIR: f.runs, MAGIC_GROUND_TRUTH_DIR: f.tables });
+    start("test/helpers/ground-truth-build.ts", [JSON.stringify(GT_CONFIG), String(WORKERS)], { MAGIC_RUNS_DIR: f.runs, MAGIC_TABLES_DIR: f.tables });
   const reference = folders("gt-reference");
   await runUntil(build(reference), null, () => {});
 
@@ -358,8 +358,8 @@ test("the ground-truth builder with workers SIGKILLed at seeded points and rerun
   }
 
   await runUntil(build(faulted), null, () => {});
-  const table = readJson<GroundTruthTable>(path.join(faulted.tables, "tiny.json"));
-  const expected = readJson<GroundTruthTable>(path.join(reference.tables, "tiny.json"));
+  const table = readJson<GroundTruthTable>(path.join(faulted.tables, "ground-truth", "tiny.json"));
+  const expected = readJson<GroundTruthTable>(path.join(reference.tables, "ground-truth", "tiny.json"));
   const numbers = ({ createdAt: _c, rows, ...rest }: GroundTruthTable) => ({ ...rest, rows: rows.map(({ seconds: _s, resumedFrom: _r, ...row }) => row) });
   assert.deepEqual(numbers(table), numbers(expected));
   for (const row of table.rows) {

@@ -9,7 +9,7 @@ import { execSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Preset } from "../preset";
-import { groundTruthTablesPath, projectPath, runsPath } from "../paths";
+import { projectPath, runsPath, tablesPath } from "../paths";
 import { readJson, readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { UserError } from "../errors";
 import { Rng, seedFrom } from "../rng";
@@ -144,7 +144,7 @@ export function groundTruthHash(config: GroundTruthConfig, space: SearchSpace, d
 /** Where the jobs run (keyed by the code digest and backend too, so changed code never resumes an old job) and where the table goes. */
 export function groundTruthDirs(config: GroundTruthConfig, hash: string) {
   const run = runsPath("ground-truth", `${config.preset}-${hash}-${codeDigest()}-${backendInfo()?.name ?? "unknown"}`);
-  return { run, results: path.join(run, "results"), table: groundTruthTablesPath(`${config.preset}.json`) };
+  return { run, results: path.join(run, "results"), table: tablesPath("ground-truth", `${config.preset}.json`) };
 }
 
 /**

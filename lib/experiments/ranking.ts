@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
-import { projectPath, runsPath } from "../paths";
+import { runsPath, tablesPath } from "../paths";
 import type { MlmData } from "../data";
 import { makeSpace } from "../nas/space";
 import { Coverage } from "../nas/samplers";
@@ -69,8 +69,10 @@ export interface RankConfig {
   preset: Preset;
   /** Supernet training steps, the same for every scheme. */
   steps: number;
-  /** Seeds per scheme (init, data order, sampler, anchor pool). */
+  /** Seeds of the main schemes (each sets init, data order, masking, sampler and anchor pool). */
   seeds: number[];
+  /** Seeds of the ablations (m, lambda, anchor). */
+  ablationSeeds: number[];
   /** k of precision@k (fraction of the true top-k among the supernet's top-k). */
   topK: number;
   /** Log the live interference every M steps (0 = off). */
@@ -86,16 +88,42 @@ export interface RankConfig {
 
 /** Per-preset defaults (our choices). */
 export const RANK_PRESETS: Record<Preset, RankConfig> = {
-  tiny: { preset: "tiny", steps: 20, seeds: [1, 2], topK: 2, monitorEvery: 2, resamples: 200, anchorBatches: 2, budgets: [10], train: { lr: 1e-3, evalEvery: 0 } },
+  tiny: { preset: "tiny", steps: 20, seeds: [1, 2], ablationSeeds: [1], topK: 2, monitorEvery: 2, resamples: 200, anchorBatches: 2, budgets: [10], train: { lr: 1e-3, evalEvery: 0 } },
   small: {
-    preset: "small", steps: 1200, seeds: [1, 2, 3], topK: 8, monitorEvery: 20, resamples: 1000, anchorBatches: 8, budgets: [300, 600],
+    preset: "small", steps: 1200, seeds: [1, 2, 3, 4, 5], ablationSeeds: [1, 2, 3], topK: 8, monitorEvery: 20, resamples: 1000, anchorBatches: 8, budgets: [300, 600],
     train: { lr: 1e-3, evalEvery: 400 },
   },
   paper: {
-    preset: "paper", steps: 100000, seeds: [1, 2, 3, 4, 5], topK: 10, monitorEvery: 500, resamples: 1000, anchorBatches: 2, budgets: [25000, 50000],
+    preset: "paper", steps: 100000, seeds: [1, 2, 3, 4, 5], ablationSeeds: [1, 2, 3], topK: 10, monitorEvery: 500, resamples: 1000, anchorBatches: 2, budgets: [25000, 50000],
     train: { evalEvery: 5000 },
   },
 };
+
+/**
+ * Which schemes each ranking notebook compares: `main` over RankConfig.seeds, `ablation` over ablationSeeds.
+ * One list for the notebooks and for the builder of the committed tables (`npm run magic -- rank-all`).
+ */
+export const RANKING_PLAN: Record<string, { main: string[]; ablation: string[] }> = {
+  "02-magic-t": { main: ["uniform", "fairnas", "magic-t", "magic-t-balanced"], ablation: ["magic-t-m2", "magic-t-mL"] },
+  "03-magic-a": { main: ["uniform", "magic-a", "uniform-matched"], ablation: ["magic-a-lambda0.1", "magic-a-lambda2", "magic-a-random", "magic-a-largest"] },
+  "04-magic-at": { main: ["uniform", "fairnas", "magic-t", "magic-a", "magic-at", "magic-t-balanced", "magic-at-balanced"], ablation: [] },
+};
+
+/** Every distinct (scheme, seed) of RANKING_PLAN under `config`, in plan order. */
+export function plannedUnits(config: RankConfig): { scheme: string; seed: number }[] {
+  const seen = new Set<string>();
+  const units: { scheme: string; seed: number }[] = [];
+  for (const { main, ablation } of Object.values(RANKING_PLAN)) {
+    for (const [schemes, seeds] of [[main, config.seeds], [ablation, config.ablationSeeds]] as const) {
+      for (const scheme of schemes) for (const seed of seeds) {
+        if (seen.has(`${scheme}/${seed}`)) continue;
+        seen.add(`${scheme}/${seed}`);
+        units.push({ scheme, seed });
+      }
+    }
+  }
+  return units;
+}
 
 export interface RankChild {
   arch: Arch;
@@ -199,7 +227,7 @@ function trainPrepared(prepared: ReturnType<typeof prepareScheme>, label: string
 
 /** Where the committed result of (scheme, seed) lives: data/ranking/<preset>/<scheme>-seed<seed>.json. */
 export function committedRankFile(preset: Preset, scheme: string, seed: number): string {
-  return projectPath("data", "ranking", preset, `${scheme}-seed${seed}.json`);
+  return tablesPath("ranking", preset, `${scheme}-seed${seed}.json`);
 }
 
 /**
