@@ -361,3 +361,10 @@ export function settlingFigure(gt: GroundTruthTable): PlotlyFigure {
     layout: { title: { text: "Ground truth: how the ranking settles with the training budget" }, xaxis: { title: { text: "child training steps" } }, yaxis: { title: { text: "Kendall tau" }, range: [0, 1] } },
   };
 }
+
+/** What the notebook loaded vs computed: units from the committed tables, finished runs, or trained now. */
+export function sourceSummary(results: RankResult[], preset: string): string {
+  const count = (s: RankResult["source"]) => results.filter((r) => r.source === s).length;
+  return `${results.length} (scheme, seed) units: ${count("committed")} loaded from the committed tables \`data/ranking/${preset}/\`, ` +
+    `${count("cache")} from finished runs under \`runs/\`, ${count("computed")} trained now.`;
+}
