@@ -1,11 +1,13 @@
 // The main job (`npm run reproduce`): builds dist/, runs notebooks/*.ipynb in name order through Jupyter
 // with the tslab kernel, and writes reports/<name>.ipynb, reports/<name>.html (offline, interactive)
-// and reports/index.html. Exits non-zero if any notebook fails, after printing the failing cell's error.
+// and reports/index.html, with the notebooks' raw results (JSON, CSV) next to them (--out, default
+// $MAGIC_REPORTS_DIR or reports/). Exits non-zero if any notebook fails, after printing the failing cell's error.
 import { spawn, spawnSync } from "child_process";
 import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { createInterface } from "readline";
+import { reportsPath } from "../lib/paths";
 import { Preset, parsePreset } from "../lib/preset";
 import { NotebookRun, failedCell, metaPath, renderIndex } from "./report-index";
 
@@ -81,6 +83,7 @@ export async function runNotebook(name: string, options: RunOptions): Promise<No
     JUPYTER_PATH: [KERNEL_DIR, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
     MAGIC_PRESET: options.preset,
     MAGIC_REPORT_META: meta,
+    MAGIC_REPORTS_DIR: path.resolve(options.outDir), // the notebooks' raw results go next to their HTML
   };
   const args = [
     path.join(ROOT, "scripts", "run_notebook.py"),
@@ -153,7 +156,7 @@ async function main(): Promise<number> {
     .option("--preset <name>", "experiment scale: tiny, small or paper (default: MAGIC_PRESET or small)")
     .option("--timeout <seconds>", "seconds per notebook (default: 900 tiny, 3600 small, 172800 paper)")
     .option("--notebooks <dir>", "notebook directory", path.join(ROOT, "notebooks"))
-    .option("--out <dir>", "report directory", path.join(ROOT, "reports"))
+    .option("--out <dir>", "report directory, where the notebooks also write their raw results (default from MAGIC_REPORTS_DIR)", reportsPath())
     .parse();
   const opts = program.opts<{ only?: string; preset?: string; timeout?: string; notebooks: string; out: string }>();
   const preset = parsePreset((opts.preset ?? process.env.MAGIC_PRESET ?? "small").trim());
