@@ -24,6 +24,64 @@ function rawSender(): RawSender | null {
   return null;
 }
 
+type Queued = { send: RawSender; msg: Parameters<RawSender>[0]; update: boolean };
+
+/**
+ * Our sends per event-loop turn. tslab sends every output through zeromq without waiting for it, and zeromq
+ * takes ~500 immediate sends per turn of the event loop, then throws "Socket is busy writing" until the loop
+ * turns. Past that point a display call threw into the experiment's code, and tslab's own print of the
+ * resulting error was lost the same way, so the cell failed with an empty `<Error>:`. Capping our share of a
+ * turn well below the limit leaves room for the kernel's own writes (errors, console output).
+ */
+const SENDS_PER_TURN = 64;
+const queue: Queued[] = [];
+let sentThisTurn = 0;
+let turnScheduled = false;
+
+/** A send refused because the socket is saturated (zeromq's EBUSY), as opposed to a real failure. */
+function isBusy(e: unknown): boolean {
+  return e instanceof Error && ((e as NodeJS.ErrnoException).code === "EBUSY" || /busy/i.test(e.message));
+}
+
+/** Sends queued messages in order while this turn's budget lasts; the rest wait for the next turn. */
+function flush(): void {
+  while (queue.length && sentThisTurn < SENDS_PER_TURN) {
+    const { send, msg, update } = queue[0];
+    try {
+      send(msg, update);
+    } catch (e) {
+      if (!isBusy(e)) throw e;
+      sentThisTurn = SENDS_PER_TURN; // saturated by others' writes: retry next turn
+      break;
+    }
+    queue.shift();
+    sentThisTurn++;
+  }
+  if (queue.length || sentThisTurn > 0) nextTurn();
+}
+
+function nextTurn(): void {
+  if (turnScheduled) return;
+  turnScheduled = true;
+  setImmediate(() => {
+    turnScheduled = false;
+    sentThisTurn = 0;
+    flush();
+  });
+}
+
+/**
+ * Sends `msg` through the kernel's sender `send` in order with everything queued before it; an update of a
+ * live display still waiting in the queue is replaced by the newer one (only the latest state matters).
+ */
+function enqueue(send: RawSender, msg: Queued["msg"], update: boolean): void {
+  const id = msg.transient.display_id;
+  const stale = update && id !== undefined ? queue.findIndex((q) => q.update && q.msg.transient.display_id === id) : -1;
+  if (stale >= 0) queue[stale] = { send, msg, update };
+  else queue.push({ send, msg, update });
+  flush();
+}
+
 /** True when running inside a tslab kernel that can show rich output. */
 export function inNotebook(): boolean {
   return rawSender() !== null;
@@ -33,7 +91,7 @@ export function inNotebook(): boolean {
 export function displayBundle(bundle: MimeBundle): boolean {
   const send = rawSender();
   if (!send) return false;
-  send({ data: bundle, metadata: {}, transient: {} }, false);
+  enqueue(send, { data: bundle, metadata: {}, transient: {} }, false);
   return true;
 }
 
@@ -50,7 +108,7 @@ export function liveDisplay(): LiveDisplay {
     update(bundle) {
       const send = rawSender();
       if (!send) return false;
-      send({ data: bundle, metadata: {}, transient: { display_id: id } }, shown);
+      enqueue(send, { data: bundle, metadata: {}, transient: { display_id: id } }, shown);
       shown = true;
       return true;
     },

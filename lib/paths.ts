@@ -19,7 +19,15 @@ export function projectPath(...parts: string[]): string {
 
 /** Where training runs (checkpoints, cached results) go: `MAGIC_RUNS_DIR`, default `<root>/runs`. */
 export function runsPath(...parts: string[]): string {
-  return path.join(process.env.MAGIC_RUNS_DIR ?? projectPath("runs"), ...parts);
+  return path.join(process.env.MAGIC_RUNS_DIR || projectPath("runs"), ...parts);
+}
+
+/**
+ * Where notebooks write their raw results (JSON, CSV): `MAGIC_REPORTS_DIR`, default `<root>/reports`.
+ * scripts/reproduce.ts sets it to its --out directory, so the raw files sit next to the HTML reports.
+ */
+export function reportsPath(...parts: string[]): string {
+  return path.join(process.env.MAGIC_REPORTS_DIR || projectPath("reports"), ...parts);
 }
 
 /**

@@ -1,6 +1,7 @@
 // The main job (`npm run reproduce`): builds dist/, runs notebooks/*.ipynb in name order through Jupyter
 // with the tslab kernel, and writes reports/<name>.ipynb, reports/<name>.html (offline, interactive)
-// and reports/index.html. Exits non-zero if any notebook fails, after printing the failing cell's error.
+// and reports/index.html, with the notebooks' raw results (JSON, CSV) next to them (--out, default
+// $MAGIC_REPORTS_DIR or reports/). Exits non-zero if any notebook fails, after printing the failing cell's error.
 import { spawn, spawnSync } from "child_process";
 import { Option } from "commander";
 import * as fs from "fs";
@@ -9,6 +10,7 @@ import { createInterface } from "readline";
 import { checkEnvironment, checkWritableFolder, cliProgram, numberOption, runCli } from "../lib/cli";
 import { UserError } from "../lib/errors";
 import { currentPreset, PRESETS, type Preset } from "../lib/preset";
+import { reportsPath } from "../lib/paths";
 import { NotebookRun, failedCell, metaPath, renderIndex } from "./report-index";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -83,6 +85,7 @@ export async function runNotebook(name: string, options: RunOptions): Promise<No
     JUPYTER_PATH: [KERNEL_DIR, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
     MAGIC_PRESET: options.preset,
     MAGIC_REPORT_META: meta,
+    MAGIC_REPORTS_DIR: path.resolve(options.outDir), // the notebooks' raw results go next to their HTML
   };
   const args = [
     path.join(ROOT, "scripts", "run_notebook.py"),
@@ -155,7 +158,7 @@ async function main(): Promise<number> {
     .addOption(new Option("--preset <name>", "experiment scale (default: $MAGIC_PRESET, else small)").choices(PRESETS))
     .option("--timeout <seconds>", "seconds per notebook (default: 900 tiny, 3600 small, 172800 paper)", numberOption("--timeout", { positive: true }))
     .option("--notebooks <dir>", "notebook directory", path.join(ROOT, "notebooks"))
-    .option("--out <dir>", "report directory", path.join(ROOT, "reports"))
+    .option("--out <dir>", "report directory, where the notebooks also write their raw results (default from MAGIC_REPORTS_DIR)", reportsPath())
     .parse();
   const opts = program.opts<{ only?: string; preset?: Preset; timeout?: number; notebooks: string; out: string }>();
   checkEnvironment(); // the notebooks read MAGIC_*: a bad value fails here, not in every notebook

@@ -3,11 +3,14 @@
 Used by scripts/reproduce.ts; run it with the Debian Python that has Jupyter (/usr/bin/python3).
 The last stdout line is a JSON summary: {"status": "ok"|"failed", "cell": n|null, "prompt": n|null, "error": text},
 where cell is the failing cell's 1-based position and prompt its execution count (the "In [n]" label).
-Exit status 1 when a cell fails (a thrown error or a TypeScript type error), times out or the kernel dies.
+Exit status 1 when a cell fails (a thrown error or a TypeScript type error), times out or the kernel dies, and
+when a cell shows an unhandled promise rejection or uncaught exception (tslab prints them and goes on).
+The error text starts with a one-line headline, then everything the kernel printed about the error.
 """
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -20,11 +23,65 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbconvert")
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+# Node's note on where a synchronously thrown error was thrown: "file:line", the source line, a caret line.
+THROW_SITE = re.compile(r"\A\S+:\d+\n.*\n *\^+ *\n\n")
+STACK_FRAME = re.compile(r"^\s+at ")
+TS_DIAGNOSTIC = re.compile(r"^(\S+ )?\d+:\d+ - ")
+# tslab's process handlers print errors that no cell awaited with these prefixes, and the cell goes on.
+BACKGROUND_ERROR = re.compile(r"^(UnhandledPromiseRejection|UncaughtException): ", re.M)
+BARE_NAME = re.compile(r"[A-Za-z_$][\w$]*")
+LOST_ERROR_TEXT = """the kernel reported a failure but sent no error text
+tslab prints a cell's error with console.error, and Node drops the text when that write fails, as it does when the
+kernel's output socket is busy (zeromq's "Socket is busy writing", after a burst of outputs within one tick; a
+display call in the notebook can throw that error too, which then is the lost error)."""
+
+
+def stream_text(cell, name):
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == name)
+
+
+def error_outputs_text(cell):
+    # tslab never sends `error` outputs, other kernels do (ename, evalue and an ANSI-coloured traceback).
+    return "\n".join(
+        ANSI_ESCAPE.sub("", "\n".join(o.get("traceback") or [])) or f"{o.get('ename')}: {o.get('evalue')}"
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "error"
+    )
+
+
+def headline(text):
+    """The line that names the error ("Error: message", a TypeScript diagnostic, a thrown value), with a note
+    when the message is empty or there is no stack, so that one-line summaries never show a bare "Error"."""
+    lines = [line for line in THROW_SITE.sub("", text, count=1).split("\n") if line.strip()]
+    first = lines[0].strip()
+    # Node prints an Error without a message as its bare name, then the stack.
+    if BARE_NAME.fullmatch(BACKGROUND_ERROR.sub("", first)) and len(lines) > 1 and STACK_FRAME.match(lines[1]):
+        return f"{first} (empty error message)"
+    if not any(STACK_FRAME.match(line) for line in lines) and not TS_DIAGNOSTIC.match(first):
+        return f"{first} (no stack trace in the kernel's output)"
+    return first
+
+
 def cell_error_text(cell):
-    # tslab reports errors (TypeScript diagnostics, uncaught exceptions) as stderr text, not as an
-    # `error` output with ename/evalue, so the stderr of the failing cell is the error message.
-    text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr")
-    return text.strip()
+    """All the kernel said about a failed cell (its stderr and any error outputs) after a headline; never empty."""
+    # tslab reports errors (TypeScript diagnostics, uncaught exceptions with their stack) as stderr text.
+    text = "\n".join(t for t in (stream_text(cell, "stderr").strip(), error_outputs_text(cell).strip()) if t)
+    if text:
+        return f"{headline(text)}\n\n{text}"
+    printed = stream_text(cell, "stdout").strip().split("\n")[-10:]
+    return LOST_ERROR_TEXT + ("\n\nThe cell's last output lines:\n" + "\n".join(printed) if any(printed) else "")
+
+
+def background_error(nb):
+    """An unhandled promise rejection or uncaught exception that tslab printed into a cell which then went on:
+    the notebook ran to its end, but some of its work failed unseen."""
+    for index, cell in enumerate(nb.cells):
+        match = BACKGROUND_ERROR.search(stream_text(cell, "stderr")) if cell.cell_type == "code" else None
+        if match:
+            text = stream_text(cell, "stderr")[match.start():].strip()
+            return failure(nb, index, f"{headline(text)} (not awaited by the cell, which went on)\n\n{text}")
+    return None
 
 
 def failure(nb, index, error):
@@ -58,15 +115,14 @@ def execute(nb, cwd, timeout, kernel):
     )
     try:
         client.execute()
-        return {"status": "ok", "cell": None, "prompt": None, "error": ""}
+        return background_error(nb) or {"status": "ok", "cell": None, "prompt": None, "error": ""}
     except CellTimeoutError:
         return failure(nb, current.get("cell"), f"timed out: the notebook took more than {timeout} s")
     except DeadKernelError as e:
         return failure(nb, current.get("cell"), f"kernel died: {e}")
     except CellExecutionError as e:
         index = current.get("cell")
-        text = cell_error_text(nb.cells[index]) if index is not None else ""
-        return failure(nb, index, text or str(e).strip())
+        return failure(nb, index, cell_error_text(nb.cells[index]) if index is not None else str(e).strip())
 
 
 def has_plot(nb):

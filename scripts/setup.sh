@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 APT_PACKAGES=(jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client jupyter-notebook
-  libopenblas-dev pkg-config g++ make)
+  libopenblas-dev pkg-config g++ make chromium)
 
 say() { printf '[setup] %s\n' "$*"; }
 

@@ -1,5 +1,5 @@
 // MAGIC-A tests: alignment loss, the anchor path carries no gradient, anchor policies are deterministic.
-import { test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
@@ -45,7 +45,7 @@ function counting(model: MlmModel): MlmModel & { calls: number } {
   return wrapped;
 }
 
-test("setup backend", async () => {
+before(async () => {
   await initBackend({ quiet: true });
 });
 

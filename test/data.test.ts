@@ -1,6 +1,6 @@
 // Data layer: corpus normalisation and split, WordPiece tokenizer and its cache, BERT masking, seeded and
 // resumable batch order, and the per-preset entry point.
-import { test, before } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
@@ -27,6 +27,7 @@ before(() => {
   corpus = loadCorpus();
   tokenizer = loadOrTrainTokenizer({ vocabSize: 512 }, { cacheDir: tmp, corpus }).tokenizer;
 });
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test("Brown tags are stripped, text is normalised and lower-cased", () => {
   assert.equal(stripBrownTags("\tThe/at Fulton/np-tl ``/`` 1/2/cd ''/'' ./."), 'The Fulton " 1/2 " .');

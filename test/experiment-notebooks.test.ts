@@ -1,13 +1,19 @@
-// Notebooks 01-04 at the tiny preset through real Jupyter, as CI's smoke test of the experiments.
+// Notebooks 01-04 at the tiny preset through real Jupyter, as CI's smoke test of the experiments, with
+// temporary runs and reports folders: every run computes (no cache from an earlier one) and the checkout's
+// own results stay as they were. The notebooks share the runs folder, as in the main job (04 reuses 02-03).
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { ROOT, buildDist, jupyterMissing, runNotebook } from "../scripts/reproduce";
+import { checkoutState, useTemporaryOutputDirs } from "./helpers/checkout-state";
+import { assertStatsMatchCsv, type RankedRun } from "./helpers/rank-check";
 
 const missing = jupyterMissing();
 const skip = missing && !process.env.CI ? `Jupyter is not usable here: ${missing}` : false;
+const checkoutBefore = checkoutState();
+useTemporaryOutputDirs();
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "magic-exp-nb-"));
 before(() => {
   if (!skip) buildDist();
@@ -36,14 +42,23 @@ test("01-interference shows both observations with CIs and a live monitor of uni
   assert.ok(plots.length >= 5, `${plots.length} plots`);
   const monitor = plots[plots.length - 1];
   assert.deepEqual(monitor.data.map((t) => t.name), ["uniform", "magic-t"]);
-  const report = JSON.parse(fs.readFileSync(path.join(ROOT, "reports", "01-interference.json"), "utf8"));
+  const report = JSON.parse(fs.readFileSync(path.join(out, "01-interference.json"), "utf8"));
   assert.ok(report.checkpoints.length >= 2 && report.checkpoints[0].pairs.length > 0, "raw per-pair values written");
 });
 
 for (const name of ["02-magic-t", "03-magic-a", "04-magic-at"]) {
-  test(`${name} runs at the tiny preset from the committed ground truth`, { skip, timeout: 600_000 }, async () => {
+  test(`${name} runs at the tiny preset from the committed ground truth; its tau and rho follow from its CSV`, { skip, timeout: 600_000 }, async () => {
     const { plots, keyResult } = await run(name);
     assert.match(keyResult, /^tau: uniform -?\d\.\d\d/);
     assert.ok(plots.length >= 2, `${plots.length} plots`);
+    // Every table of runs in the raw JSON (results and ablations), checked against the per-child CSV.
+    const tables = Object.values(JSON.parse(fs.readFileSync(path.join(out, `${name}.json`), "utf8")) as unknown[][]);
+    const runs = tables.flat().filter((r): r is RankedRun => typeof (r as RankedRun).kendallTau === "number");
+    assert.ok(runs.length >= 4, `${runs.length} runs in ${name}.json`);
+    assertStatsMatchCsv(runs, fs.readFileSync(path.join(out, `${name}.csv`), "utf8"), name);
   });
 }
+
+test("the checkout's reports/, runs/ and data/ are as they were before these notebook runs", () => {
+  assert.deepEqual(checkoutState(), checkoutBefore);
+});

@@ -1,10 +1,9 @@
 // The experiments' wiring on the tiny preset: the ground-truth draw and resumable jobs, and scheme ranking
-// (sampler, MAGIC-A alignment, monitor, coverage, recomputable statistics). Runs go to a temp MAGIC_RUNS_DIR.
-import { after, before, test } from "node:test";
+// (sampler, MAGIC-A alignment, monitor, coverage, statistics checked against reference implementations on the
+// CSV export). Runs go to a temporary MAGIC_RUNS_DIR; the checkout's runs/ and data/ stay as they were.
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { initBackend } from "../lib/backend";
 import { prepareMlmData, type MlmData } from "../lib/data";
 import { makeSpace } from "../lib/nas/space";
@@ -19,18 +18,17 @@ import {
   type GroundTruthRow,
   type GroundTruthTable,
 } from "../lib/experiments/ground-truth";
-import { RANK_PRESETS, parseScheme, rankScheme, rankStats } from "../lib/experiments/ranking";
+import { RANK_PRESETS, parseScheme, rankScheme } from "../lib/experiments/ranking";
+import { childRows, toCsv } from "../lib/experiments/ranking-views";
+import { checkoutState, useTemporaryOutputDirs } from "./helpers/checkout-state";
+import { assertStatsMatchCsv, parseCsv, referenceKendallTau, referenceSpearman } from "./helpers/rank-check";
 
-const runs = fs.mkdtempSync(path.join(os.tmpdir(), "magic-exp-"));
+const checkoutBefore = checkoutState();
+useTemporaryOutputDirs();
 let data: MlmData;
 before(async () => {
-  process.env.MAGIC_RUNS_DIR = runs;
   await initBackend({ quiet: true });
   data = prepareMlmData("tiny");
-});
-after(() => {
-  delete process.env.MAGIC_RUNS_DIR;
-  fs.rmSync(runs, { recursive: true, force: true });
 });
 
 const config: GroundTruthConfig = { ...GROUND_TRUTH_PRESETS.tiny, children: 4, steps: 8, budgetEvery: 4, evalBatches: 2 };
@@ -62,7 +60,7 @@ test("an interrupted ground-truth job resumes and ends with the numbers of an un
   assert.equal(straight.valAccuracy, resumed.valAccuracy);
 });
 
-test("ranking wires sampler, alignment and monitor, and its statistics recompute from per-child values", async () => {
+test("ranking wires sampler, alignment and monitor; its tau, rho and P@k match reference implementations on its CSV export", async () => {
   const space = makeSpace("tiny", data.vocabSize);
   const hash = groundTruthHash(config, space, data);
   const rows: GroundTruthRow[] = [];
@@ -79,9 +77,11 @@ test("ranking wires sampler, alignment and monitor, and its statistics recompute
   assert.ok(at.children.every((c) => Number.isFinite(c.supernet)));
   assert.equal(at.coverage.reduce((a, row) => a + row.reduce((x, y) => x + y, 0), 0), rank.steps * space.layers, "every step's child counted");
   assert.equal(at.monitor.length, rank.steps - 1, "magic-t children always share ops: one cosine per step after the first");
-  const recomputed = rankStats(at.children, rank.topK, rank.resamples, at.seed);
-  assert.equal(recomputed.kendallTau, at.kendallTau);
-  assert.deepEqual(recomputed.ci, at.ci);
+  assertStatsMatchCsv([at], toCsv(childRows([at])), "magic-at seed 1");
+  const bestK = (key: "supernet" | "groundTruth") => new Set([...at.children].sort((a, b) => a[key] - b[key]).slice(0, rank.topK).map((c) => c.id));
+  const predicted = bestK("supernet");
+  assert.equal(at.precisionAtK[String(rank.topK)], [...bestK("groundTruth")].filter((id) => predicted.has(id)).length / rank.topK);
+  for (const [lo, hi] of [at.ci.kendallTau, at.ci.spearman]) assert.ok(-1 <= lo && lo <= hi && hi <= 1, `CI [${lo}, ${hi}]`);
   assert.equal(at.source, "computed");
   assert.deepEqual(at.budgetScores.map((b) => b.step), [3, 6], "the budget curve: scored at step 3 and at the end");
   assert.deepEqual(at.budgetScores[1].supernet, at.children.map((c) => c.supernet));
@@ -91,4 +91,17 @@ test("ranking wires sampler, alignment and monitor, and its statistics recompute
   assert.deepEqual({ ...cached, source: "computed" }, at, "a finished (scheme, seed) loads its result");
   const uniform = await rankScheme(rank, "uniform", 1, data, gt);
   assert.notDeepEqual(uniform.children.map((c) => c.supernet), at.children.map((c) => c.supernet));
+});
+
+test("the reference statistics of these checks give the hand-computed values (as scipy)", () => {
+  // 10 pairs, C - D = 6, one tie in each input: 6 / sqrt(9 * 9); and S = 5 with 12 untied pairs in each.
+  assert.ok(Math.abs(referenceKendallTau([1, 2, 2, 3, 4], [2, 1, 3, 3, 4]) - 2 / 3) < 1e-12);
+  assert.ok(Math.abs(referenceKendallTau([1, 1, 2, 2, 3, 3], [1, 2, 1, 3, 3, 2]) - 5 / 12) < 1e-12);
+  // ranks [1, 2.5, 2.5, 4, 5] and [2, 1, 3.5, 3.5, 5]: scipy.stats.spearmanr = 29/38
+  assert.ok(Math.abs(referenceSpearman([1, 2, 2, 3, 4], [2, 1, 3, 3, 4]) - 29 / 38) < 1e-12);
+  assert.deepEqual(parseCsv("scheme,seed,arch\nuniform,1,att2-id\n"), [{ scheme: "uniform", seed: "1", arch: "att2-id" }]);
+});
+
+test("the checkout's runs/ and data/ are as they were before these ground-truth and ranking runs", () => {
+  assert.deepEqual(checkoutState(), checkoutBefore);
 });

@@ -14,18 +14,29 @@ const tmp = () => {
   return dirs[dirs.length - 1];
 };
 after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-const quietly = (fn: () => void) => {
+/** Runs `fn` with console.log captured; returns the lines it printed. */
+const quietly = (fn: () => void): string[] => {
   const log = console.log;
-  console.log = () => undefined;
+  const lines: string[] = [];
+  console.log = (...args: unknown[]) => void lines.push(args.join(" "));
   try {
     fn();
   } finally {
     console.log = log;
   }
+  return lines;
 };
 
 test("keyResult without MAGIC_REPORT_META only displays", () => {
-  quietly(() => keyResult("nothing recorded", {}));
+  // A meta file named in the process environment but not in the env keyResult is given must stay unwritten.
+  const file = path.join(tmp(), "nb.meta.json");
+  process.env.MAGIC_REPORT_META = file;
+  try {
+    assert.deepEqual(quietly(() => keyResult("nothing recorded", {})), ["Key result: nothing recorded"]);
+  } finally {
+    delete process.env.MAGIC_REPORT_META;
+  }
+  assert.equal(fs.existsSync(file), false, "no meta file written");
 });
 
 test("keyResult and recordBackend merge into the MAGIC_REPORT_META file", async () => {

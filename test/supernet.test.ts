@@ -1,6 +1,6 @@
 // Supernet, ops and search-space tests: shapes, weight sharing, exact gradient isolation between ops,
 // custom gradients against tfjs autodiff, no tensor leaks, standalone children, arch utilities.
-import { test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
@@ -44,7 +44,7 @@ function sgdStep(net: Supernet, arch: Arch, batch: MlmBatch, lr = 0.1): void {
   tf.dispose([value, ...Object.values(grads)]);
 }
 
-test("setup backend", async () => {
+before(async () => {
   await initBackend({ quiet: true });
 });
 
@@ -302,29 +302,6 @@ test("no tensor growth over training steps of different children", () => {
   const before = tf.memory().numTensors;
   for (let i = 0; i < 4; i++) sgdStep(net, randomArch(space, rng), batch);
   assert.equal(tf.memory().numTensors, before);
-  disposeBatch(batch);
-  net.dispose();
-});
-
-test("small preset: ms per training step (forward + backward + SGD update) at batch 32", () => {
-  const small = makeSpace("small", 4096);
-  const net = new Supernet({ space: small, seed: 9 });
-  const batch = fakeBatch(small, 32, 9);
-  const rng = new Rng(9);
-  sgdStep(net, randomArch(small, rng), batch, 0.01); // warm-up
-  const wall: number[] = [];
-  const cpu: number[] = []; // CPU time of this process: robust to other jobs sharing the 2 cores
-  for (let i = 0; i < 6; i++) {
-    const arch = randomArch(small, rng);
-    const [t0, c0] = [performance.now(), process.cpuUsage()];
-    sgdStep(net, arch, batch, 0.01);
-    const c = process.cpuUsage(c0);
-    wall.push(performance.now() - t0);
-    cpu.push((c.user + c.system) / 1000);
-  }
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y).slice(2, 4).reduce((x, y) => x + y) / 2;
-  console.log(`${tf.getBackend()} small preset (L${small.layers} D${small.hidden} T${small.seqLen} V4096), batch 32, random children: median ${median(wall).toFixed(0)} ms/step wall, ${median(cpu).toFixed(0)} ms/step CPU`);
-  assert.ok(median(wall) < 10_000);
   disposeBatch(batch);
   net.dispose();
 });

@@ -127,10 +127,6 @@ const toyAlign = (): Alignment => ({
     }),
 });
 
-/**
- * Records, after every step, live tensors minus the Adam moments (2 per variable updated so far): this must
- * stay constant, whatever order the lazy optimizer first meets the variables in.
- */
 /** Live tensors after each step (Adam's moments live on the host, so the count must not move). */
 function tensorTracker() {
   const counts: number[] = [];

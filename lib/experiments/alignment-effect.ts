@@ -22,7 +22,7 @@ export async function ioSimilarity(config: RankConfig, schemes: string[], seed: 
   const out: IoSimilarity[] = [];
   for (const scheme of schemes) {
     const { model, validation, release } = await trainScheme(config, scheme, seed, data, gt);
-    const pairs = measureCells(model, validation, pairsPerCell, seed, config.steps); // same draws for every scheme
+    const pairs = await measureCells(model, validation, pairsPerCell, seed, config.steps); // same draws for every scheme
     release();
     out.push({
       scheme,

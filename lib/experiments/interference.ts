@@ -113,16 +113,17 @@ function validationOf(data: MlmData) {
  * Measures `pairsPerCell` pairs for every (shared layer, k) cell on `model`, cycling through `batches`;
  * the pair draws are seeded by (seed, step).
  */
-export function measureCells(model: Supernet, batches: MlmBatch[], pairsPerCell: number, seed: number, step: number): PairResult[] {
+export async function measureCells(model: Supernet, batches: MlmBatch[], pairsPerCell: number, seed: number, step: number): Promise<PairResult[]> {
   const { layers } = model.space;
   const rng = new Rng(seedFrom(seed, step, 0x1f));
   const specs = Array.from({ length: layers }, (_, l) => Array.from({ length: layers - 1 }, (_, i) => samplePairs(model.space, l, i + 1, pairsPerCell, rng))).flat(2);
   const bar = progress({ total: specs.length, label: `pairs @ step ${step}` });
-  const results = specs.map((spec, i) => {
-    const r = measurePair(model, spec, batches[i % batches.length]);
-    bar.update(i + 1, { cos: r.gradCosine.toFixed(3) });
-    return r;
-  });
+  const results: PairResult[] = [];
+  for (const [i, spec] of specs.entries()) {
+    results.push(measurePair(model, spec, batches[i % batches.length]));
+    bar.update(i + 1, { cos: results[i].gradCosine.toFixed(3) });
+    await new Promise((r) => setImmediate(r)); // lets a notebook kernel send its output (and see an interrupt)
+  }
   bar.stop();
   return results;
 }
@@ -147,7 +148,7 @@ export async function runInterference(config: InterferenceConfig, data: MlmData 
         model.dispose();
         throw new Error(`interference: the uniform checkpoint in ${dir} is at step ${at}, past ${step}, whose analysis is missing; delete ${dir} to recompute`);
       }
-      pairs = measureCells(model, validationOf(data).slice(0, config.analysisBatches), config.pairsPerCell, config.seed, step);
+      pairs = await measureCells(model, validationOf(data).slice(0, config.analysisBatches), config.pairsPerCell, config.seed, step);
       writeJsonAtomic(file, pairs);
     }
     model.dispose();
