@@ -36,7 +36,7 @@ export function envFlag(name: string, env: Env = process.env): boolean {
   return envChoice(name, ["0", "1"], "0", env) === "1";
 }
 
-/** MAGIC_RECOMPUTE=1: discard the finished ground-truth jobs and rebuild the table instead of loading it. */
+/** MAGIC_RECOMPUTE=1: recompute the committed tables (ground truth, ranking units) instead of loading them. */
 export function recomputeRequested(env: Env = process.env): boolean {
   return envFlag("MAGIC_RECOMPUTE", env);
 }

@@ -22,6 +22,7 @@ import { baselineStats, type BaselineStat } from "./baselines";
 import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
+import { recomputeRequested } from "../env";
 import { supernetRun, type SchemeSpec } from "./supernet-run";
 
 export type { SchemeSpec };
@@ -235,7 +236,7 @@ export function committedRankFile(preset: Preset, scheme: string, seed: number):
  * committed or MAGIC_RECOMPUTE=1. A committed result of another configuration is an error naming the fix.
  */
 function loadCommitted(config: RankConfig, scheme: string, seed: number, hash: string): RankResult | null {
-  if (process.env.MAGIC_RECOMPUTE === "1") return null;
+  if (recomputeRequested()) return null;
   const file = committedRankFile(config.preset, scheme, seed);
   const committed = readJsonIfExists<RankResult>(file);
   if (!committed) return null;
