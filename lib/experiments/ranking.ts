@@ -23,6 +23,7 @@ import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { recomputeRequested } from "../env";
+import { UserError } from "../errors";
 import { supernetRun, type SchemeSpec } from "./supernet-run";
 
 export type { SchemeSpec };
@@ -241,7 +242,7 @@ function loadCommitted(config: RankConfig, scheme: string, seed: number, hash: s
   const committed = readJsonIfExists<RankResult>(file);
   if (!committed) return null;
   if (committed.configHash !== hash) {
-    throw new Error(`${file} was computed for config hash ${committed.configHash}, the current configuration hashes to ${hash}; ` +
+    throw new UserError(`${file} was computed for config hash ${committed.configHash}, the current configuration hashes to ${hash}; ` +
       `rebuild it with \`npm run magic -- rank --scheme ${scheme} --seed ${seed} --preset ${config.preset} --commit\`, or delete it`);
   }
   return { ...committed, source: "committed" };
