@@ -5,6 +5,7 @@ import { fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { projectPath } from "../paths";
+import { codeDigest } from "../code-digest";
 import { initBackend } from "../backend";
 import { recomputeRequested } from "../env";
 import { UserError } from "../errors";
@@ -31,13 +32,16 @@ export async function buildGroundTruth(config: GroundTruthConfig, workers = Math
   const data = prepareMlmData(config.preset);
   const space = makeSpace(config.preset, data.vocabSize);
   const hash = groundTruthHash(config, space, data);
+  // One folder for the whole build, fixed here: its name holds the code digest, which must not be read again
+  // later (by a worker or by the merge) from sources that may have been edited while the jobs ran.
+  const built = { runDir: groundTruthDirs(config, hash).run, codeDigest: codeDigest() };
   const jobs = groundTruthJobs(config, space);
   const perJob = new Map<string, number>();
   const bar = progress({ total: jobs.length * config.steps, label: `ground truth (${jobs.length} jobs, ${workers} workers)` });
   const update = () => bar.update([...perJob.values()].reduce((a, b) => a + b, 0), { jobs: `${[...perJob.values()].filter((s) => s >= config.steps).length}/${jobs.length}` });
   const run = (index: number) =>
     new Promise<void>((resolve, reject) => {
-      const child = fork(projectPath("scripts", "ground-truth-worker.ts"), [JSON.stringify(config), String(index), String(workers)], {
+      const child = fork(projectPath("scripts", "ground-truth-worker.ts"), [JSON.stringify(config), String(index), String(workers), built.runDir], {
         execArgv: ["--import", "tsx"],
         env: { ...process.env, OPENBLAS_NUM_THREADS: "1" },
         stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -54,11 +58,11 @@ export async function buildGroundTruth(config: GroundTruthConfig, workers = Math
   } finally {
     bar.stop();
   }
-  return mergeGroundTruth(config, space, data, hash);
+  return mergeGroundTruth(config, space, data, hash, built);
 }
 
 /** The body of one worker process (scripts/ground-truth-worker.ts). */
-export async function groundTruthWorker(config: GroundTruthConfig, index: number, workers: number): Promise<void> {
+export async function groundTruthWorker(config: GroundTruthConfig, index: number, workers: number, runDir: string): Promise<void> {
   await initBackend({ quiet: true });
   const data = prepareMlmData(config.preset);
   const space = makeSpace(config.preset, data.vocabSize);
@@ -66,6 +70,7 @@ export async function groundTruthWorker(config: GroundTruthConfig, index: number
   const mine = groundTruthJobs(config, space).filter((_, j) => j % workers === index);
   for (const job of mine) {
     await runGroundTruthJob(config, data, job, hash, {
+      runDir,
       onStep: (step) => {
         if (step % 10 === 0) process.send?.({ kind: "step", job: job.key, step } satisfies WorkerMessage);
       },

@@ -209,11 +209,20 @@ export function codeVersion(): string {
   }
 }
 
-/** Merges the finished result files into the versioned table (atomically); throws if jobs are missing. */
-export function mergeGroundTruth(config: GroundTruthConfig, space: SearchSpace, data: MlmData, hash: string): GroundTruthTable {
+/**
+ * Merges the finished result files into the versioned table (atomically); throws if jobs are missing.
+ * `built` names the build's folder and the digest of the code that trained it (default: this process's).
+ */
+export function mergeGroundTruth(
+  config: GroundTruthConfig,
+  space: SearchSpace,
+  data: MlmData,
+  hash: string,
+  built: { runDir: string; codeDigest: string } = { runDir: groundTruthDirs(config, hash).run, codeDigest: codeDigest() },
+): GroundTruthTable {
   const dirs = groundTruthDirs(config, hash);
   const rows = groundTruthJobs(config, space).map((job) => {
-    const file = path.join(dirs.results, `${job.key}.json`);
+    const file = path.join(built.runDir, "results", `${job.key}.json`);
     if (!fs.existsSync(file)) throw new Error(`ground truth: job ${job.key} has no result yet (${file})`);
     return readJson<GroundTruthRow>(file);
   });
@@ -224,7 +233,7 @@ export function mergeGroundTruth(config: GroundTruthConfig, space: SearchSpace, 
     config,
     space,
     codeVersion: codeVersion(),
-    codeDigest: codeDigest(),
+    codeDigest: built.codeDigest,
     createdAt: new Date().toISOString(),
     unigramLoss: unigramLoss(data, config.evalBatches),
     rows,
