@@ -73,10 +73,10 @@ test("a bad MAGIC_* variable is one line for every command", async () => {
 test("bad option values are one line naming the option and what it takes", async () => {
   const invalid = (flag: string, value: string, why: string) => `option '${flag}' argument '${value}' is invalid. ${why}`;
   const sample = ["sample", "--sampler", "uniform", "--steps", "2"];
-  const schemes = "uniform, fairnas, magic-t, magic-a, magic-at, magic-t-m2, magic-t-mL, magic-a-lambda0.1, magic-a-lambda2, magic-a-random, magic-a-largest";
+  const schemes = "uniform, fairnas, magic-t, magic-a, magic-at, magic-t-balanced, magic-at-balanced, uniform-matched, magic-t-m2, magic-t-mL, magic-a-lambda0.1, magic-a-lambda2, magic-a-random, magic-a-largest";
   await assertUserErrors([
     [magic(["sample", "--sampler", "uniform", "--steps", "1e3"]), invalid("--steps <n>", "1e3", "--steps must be an integer >= 1.")],
-    [magic(["sample", "--sampler", "spos", "--steps", "2"]), invalid("--sampler <name>", "spos", "Allowed choices are uniform, fairnas, magic-t.")],
+    [magic(["sample", "--sampler", "spos", "--steps", "2"]), invalid("--sampler <name>", "spos", "Allowed choices are uniform, fairnas, magic-t, magic-t-balanced.")],
     [magic([...sample, "--m", "2"]), "--m applies to --sampler magic-t only; drop it or use --sampler magic-t"],
     [magic(["sample", "--sampler", "magic-t", "--steps", "2", "--m", "5", "--preset", "tiny"]), "--m 5: the tiny space has 4 sub-layers; use --m 1..4"],
     [magic([...sample, "--sede", "1"]), "unknown option '--sede' (Did you mean --seed?)"],

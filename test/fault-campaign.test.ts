@@ -317,8 +317,8 @@ test("the ground-truth builder with workers SIGKILLed at seeded points and rerun
   const watched = jobs.map(jobDir);
 
   const killWorker = (pgid: number, index: number) => {
-    // The worker's command line ends with its index and the worker count.
-    const found = groupMembers(pgid).find((p) => p.args.some((a) => a.endsWith("ground-truth-worker.ts")) && p.args.at(-2) === String(index));
+    // The worker's command line ends with its index, the worker count and the build's run folder.
+    const found = groupMembers(pgid).find((p) => p.args.some((a) => a.endsWith("ground-truth-worker.ts")) && p.args.at(-3) === String(index));
     // Both are: this kill comes first, at the first checkpoint >= workerStep, within each worker's first of two jobs.
     assert.ok(found, `worker ${index} is not running`);
     process.kill(found.pid, "SIGKILL");
