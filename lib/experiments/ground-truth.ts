@@ -23,6 +23,7 @@ import { train } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import { configHash } from "../train/checkpoint";
 import { kendallTau, mean } from "../metrics";
+import { agreement, inFreshRunFolder } from "./verify";
 
 export interface GroundTruthConfig {
   preset: Preset;
@@ -324,12 +325,9 @@ export interface GroundTruthCheck {
   seconds: number;
 }
 
-/** Losses of different backends (float32 kernels summing in other orders) agree to this after a full run. */
-export const CROSS_BACKEND_TOLERANCE = 1e-3;
-
 /**
  * Recomputes job `index` of the committed table end to end in a fresh folder (no cache, no checkpoint) and
- * compares it with the committed row: bit-equal on the same backend, within CROSS_BACKEND_TOLERANCE on another.
+ * compares it with the committed row: bit-equal on the same backend, within CROSS_BACKEND_TOLERANCE (verify.ts) on another.
  * This is how the main job shows that the current code still produces the committed numbers.
  */
 export async function verifyGroundTruth(table: GroundTruthTable, data: MlmData, index = 0): Promise<GroundTruthCheck> {
@@ -337,24 +335,16 @@ export async function verifyGroundTruth(table: GroundTruthTable, data: MlmData, 
   const job = groundTruthJobs(table.config, space)[index];
   const committed = table.rows.find((r) => r.id === archId(space, job.arch) && r.seed === job.seed);
   if (!committed) throw new Error(`ground truth ${table.preset}: job ${job.key} is not in the committed table`);
-  const runDir = runsPath("verify", `ground-truth-${table.preset}-${job.key}-${process.pid}`);
-  fs.rmSync(runDir, { recursive: true, force: true });
-  const t0 = Date.now();
-  try {
-    const row = (await runGroundTruthJob(table.config, data, job, table.configHash, { runDir }))!;
-    const budgets = Object.keys(committed.budgets);
-    const maxAbsDiff = Math.max(Math.abs(row.valLoss - committed.valLoss), ...budgets.map((b) => Math.abs(row.budgets[b] - committed.budgets[b])));
-    const tolerance = row.backend === committed.backend ? 0 : CROSS_BACKEND_TOLERANCE;
-    return {
-      job: job.key,
-      committed: { valLoss: committed.valLoss, budgets: committed.budgets, backend: committed.backend },
-      recomputed: { valLoss: row.valLoss, budgets: row.budgets, backend: row.backend },
-      maxAbsDiff,
-      tolerance,
-      ok: maxAbsDiff <= tolerance,
-      seconds: (Date.now() - t0) / 1000,
-    };
-  } finally {
-    fs.rmSync(runDir, { recursive: true, force: true });
-  }
+  const { value: row, seconds } = await inFreshRunFolder(`ground-truth-${table.preset}-${job.key}`, async (runDir) =>
+    (await runGroundTruthJob(table.config, data, job, table.configHash, { runDir }))!,
+  );
+  const budgets = Object.keys(committed.budgets);
+  const losses = (r: GroundTruthRow) => [r.valLoss, ...budgets.map((b) => r.budgets[b])];
+  return {
+    job: job.key,
+    committed: { valLoss: committed.valLoss, budgets: committed.budgets, backend: committed.backend },
+    recomputed: { valLoss: row.valLoss, budgets: row.budgets, backend: row.backend },
+    ...agreement(losses(committed), losses(row), row.backend === committed.backend),
+    seconds,
+  };
 }

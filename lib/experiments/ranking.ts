@@ -5,7 +5,6 @@
 // Kendall tau, Spearman rho and precision@k, with bootstrap CIs over children, next to zero-cost baselines
 // (parameters, FLOPs, op counts, a random order). Results are cached per (scheme, seed) under runs/rank/,
 // keyed by a config hash, the code digest and the backend.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
@@ -17,7 +16,8 @@ import type { Arch } from "../nas/types";
 import { runConfigHash, train, type HistoryEntry } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
-import { childRows, codeVersion, CROSS_BACKEND_TOLERANCE, type GroundTruthTable } from "./ground-truth";
+import { childRows, codeVersion, type GroundTruthTable } from "./ground-truth";
+import { agreement, inFreshRunFolder } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
 import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
@@ -327,7 +327,7 @@ export interface RankCheck {
   scheme: string;
   seed: number;
   maxAbsDiff: number;
-  /** 0 (bit-equal) on the committed result's backend, CROSS_BACKEND_TOLERANCE on another. */
+  /** 0 (bit-equal) on the committed result's backend, CROSS_BACKEND_TOLERANCE (verify.ts) on another. */
   tolerance: number;
   ok: boolean;
   seconds: number;
@@ -338,17 +338,11 @@ export interface RankCheck {
  * child's supernet score with `committed`: how the main job shows the committed tables still hold.
  */
 export async function verifyRankUnit(config: RankConfig, committed: RankResult, data: MlmData, gt: GroundTruthTable): Promise<RankCheck> {
-  const runRoot = runsPath("verify", `rank-${committed.scheme}-seed${committed.seed}-${process.pid}`);
-  fs.rmSync(runRoot, { recursive: true, force: true });
-  const t0 = Date.now();
-  try {
-    const fresh = await rankScheme(config, committed.scheme, committed.seed, data, gt, { runRoot, useCommitted: false });
-    const maxAbsDiff = Math.max(...fresh.children.map((c, i) => Math.abs(c.supernet - committed.children[i].supernet)));
-    const tolerance = fresh.backend === committed.backend ? 0 : CROSS_BACKEND_TOLERANCE;
-    return { scheme: committed.scheme, seed: committed.seed, maxAbsDiff, tolerance, ok: maxAbsDiff <= tolerance, seconds: (Date.now() - t0) / 1000 };
-  } finally {
-    fs.rmSync(runRoot, { recursive: true, force: true });
-  }
+  const { value: fresh, seconds } = await inFreshRunFolder(`rank-${committed.scheme}-seed${committed.seed}`, (runRoot) =>
+    rankScheme(config, committed.scheme, committed.seed, data, gt, { runRoot, useCommitted: false }),
+  );
+  const scores = (r: RankResult) => r.children.map((c) => c.supernet);
+  return { scheme: committed.scheme, seed: committed.seed, ...agreement(scores(committed), scores(fresh), fresh.backend === committed.backend), seconds };
 }
 
 /** Runs (or loads) every (scheme, seed) of `plan`, in order. */

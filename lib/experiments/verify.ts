@@ -1,0 +1,30 @@
+// Verifying a committed table: recompute one of its units from scratch in a folder of its own (no cache, no
+// checkpoint, removed afterwards) and compare the numbers. The ground-truth and ranking runners both use it.
+import * as fs from "node:fs";
+import { runsPath } from "../paths";
+
+/** Losses of different backends (float32 kernels summing in other orders) agree to this after a full run. */
+export const CROSS_BACKEND_TOLERANCE = 1e-3;
+
+/** Runs `recompute` with a fresh folder runs/verify/<name>-<pid>, removed afterwards; also returns its seconds. */
+export async function inFreshRunFolder<T>(name: string, recompute: (dir: string) => Promise<T>): Promise<{ value: T; seconds: number }> {
+  const dir = runsPath("verify", `${name}-${process.pid}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const t0 = Date.now();
+  try {
+    return { value: await recompute(dir), seconds: (Date.now() - t0) / 1000 };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The largest difference between committed and recomputed numbers (paired by position) and whether it is
+ * allowed: 0 (bit-equal) on the committed numbers' backend, CROSS_BACKEND_TOLERANCE on another. A missing
+ * number makes the difference NaN, which is never allowed.
+ */
+export function agreement(committed: number[], recomputed: number[], sameBackend: boolean): { maxAbsDiff: number; tolerance: number; ok: boolean } {
+  const maxAbsDiff = Math.max(...committed.map((c, i) => Math.abs(recomputed[i] - c)));
+  const tolerance = sameBackend ? 0 : CROSS_BACKEND_TOLERANCE;
+  return { maxAbsDiff, tolerance, ok: maxAbsDiff <= tolerance };
+}
