@@ -9,7 +9,7 @@ import { prepareMlmData, type MlmData } from "../lib/data";
 import { makeSpace } from "../lib/nas/space";
 import {
   GROUND_TRUTH_PRESETS,
-  groundTruthDirs,
+  groundTruthRunDir,
   groundTruthHash,
   groundTruthJobs,
   runGroundTruthJob,
@@ -52,7 +52,7 @@ test("an interrupted ground-truth job resumes and ends with the numbers of an un
   const again = await runGroundTruthJob(config, data, job, hash);
   assert.deepEqual(again, resumed, "a finished job loads its result file");
 
-  fs.rmSync(groundTruthDirs(config, hash).run, { recursive: true, force: true });
+  fs.rmSync(groundTruthRunDir(config, hash), { recursive: true, force: true });
   const straight = await runGroundTruthJob(config, data, job, hash);
   assert.ok(straight);
   assert.equal(straight.resumedFrom, 0);

@@ -15,7 +15,8 @@ import { progress } from "../progress";
 import type { Preset } from "../preset";
 import {
   GROUND_TRUTH_PRESETS,
-  groundTruthDirs,
+  groundTruthRunDir,
+  groundTruthTablePath,
   groundTruthHash,
   groundTruthJobs,
   mergeGroundTruth,
@@ -34,7 +35,7 @@ export async function buildGroundTruth(config: GroundTruthConfig, workers = Math
   const hash = groundTruthHash(config, space, data);
   // One folder for the whole build, fixed here: its name holds the code digest, which must not be read again
   // later (by a worker or by the merge) from sources that may have been edited while the jobs ran.
-  const built = { runDir: groundTruthDirs(config, hash).run, codeDigest: codeDigest() };
+  const built = { runDir: groundTruthRunDir(config, hash), codeDigest: codeDigest() };
   const jobs = groundTruthJobs(config, space);
   const perJob = new Map<string, number>();
   const bar = progress({ total: jobs.length * config.steps, label: `ground truth (${jobs.length} jobs, ${workers} workers)` });
@@ -95,7 +96,7 @@ export interface GroundTruthOptions {
  */
 export function requireGroundTruthTable(preset: Preset, options: GroundTruthOptions = {}): void {
   const { build = false, recompute = recomputeRequested() } = options;
-  const table = groundTruthDirs(GROUND_TRUTH_PRESETS[preset], "").table; // the table's path does not depend on the hash
+  const table = groundTruthTablePath(preset);
   if (build || recompute || fs.existsSync(table)) return;
   throw new UserError(`no ground-truth table for preset ${preset} (${table}); build it with \`npm run magic -- ground-truth --preset ${preset}\``);
 }
@@ -113,7 +114,7 @@ export async function groundTruthFor(preset: Preset, data: MlmData, options: Gro
     const table = loadGroundTruth(config, hash);
     if (table) return table;
   } else {
-    fs.rmSync(groundTruthDirs(config, hash).run, { recursive: true, force: true });
+    fs.rmSync(groundTruthRunDir(config, hash), { recursive: true, force: true });
   }
   return buildGroundTruth(config, workers);
 }

@@ -142,10 +142,19 @@ export function groundTruthHash(config: GroundTruthConfig, space: SearchSpace, d
   return configHash({ config, space, data: data.settings });
 }
 
-/** Where the jobs run (keyed by the code digest and backend too, so changed code never resumes an old job) and where the table goes. */
-export function groundTruthDirs(config: GroundTruthConfig, hash: string) {
-  const run = runsPath("ground-truth", `${config.preset}-${hash}-${codeDigest()}-${backendInfo()?.name ?? "unknown"}`);
-  return { run, results: path.join(run, "results"), table: tablesPath("ground-truth", `${config.preset}.json`) };
+/** Where the jobs of a build run: keyed by the code digest and backend too, so changed code never resumes an old job. */
+export function groundTruthRunDir(config: GroundTruthConfig, hash: string): string {
+  return runsPath("ground-truth", `${config.preset}-${hash}-${codeDigest()}-${backendInfo()?.name ?? "unknown"}`);
+}
+
+/** Where the committed table of `preset` is loaded from and written to. */
+export function groundTruthTablePath(preset: Preset): string {
+  return tablesPath("ground-truth", `${preset}.json`);
+}
+
+/** The result file of `job` in the build folder `runDir`. */
+function jobResultFile(runDir: string, job: Job): string {
+  return path.join(runDir, "results", `${job.key}.json`);
 }
 
 /**
@@ -159,8 +168,8 @@ export async function runGroundTruthJob(
   hash: string,
   options: { onStep?: (step: number) => void; stopAfter?: number; runDir?: string } = {},
 ): Promise<GroundTruthRow | null> {
-  const dirs = options.runDir ? { run: options.runDir, results: path.join(options.runDir, "results") } : groundTruthDirs(config, hash);
-  const resultFile = path.join(dirs.results, `${job.key}.json`);
+  const runDir = options.runDir ?? groundTruthRunDir(config, hash);
+  const resultFile = jobResultFile(runDir, job);
   const finished = readJsonIfExists<GroundTruthRow>(resultFile);
   if (finished) return finished;
   const space = makeSpace(config.preset, data.vocabSize);
@@ -171,7 +180,7 @@ export async function runGroundTruthJob(
     arch: job.arch,
     data: { trainBatch: (s) => data.trainBatch(s, job.seed), validation: data.validationBatches(config.evalBatches) },
     config: { ...config.train, steps: config.steps, seed: job.seed, evalEvery: config.budgetEvery, checkpointEvery: config.budgetEvery },
-    checkpointDir: path.join(dirs.run, "jobs", job.key),
+    checkpointDir: path.join(runDir, "jobs", job.key),
     hashExtra: { data: data.settings, job: job.key },
     progress: false,
     stopAfter: options.stopAfter,
@@ -219,11 +228,10 @@ export function mergeGroundTruth(
   space: SearchSpace,
   data: MlmData,
   hash: string,
-  built: { runDir: string; codeDigest: string } = { runDir: groundTruthDirs(config, hash).run, codeDigest: codeDigest() },
+  built: { runDir: string; codeDigest: string } = { runDir: groundTruthRunDir(config, hash), codeDigest: codeDigest() },
 ): GroundTruthTable {
-  const dirs = groundTruthDirs(config, hash);
   const rows = groundTruthJobs(config, space).map((job) => {
-    const file = path.join(built.runDir, "results", `${job.key}.json`);
+    const file = jobResultFile(built.runDir, job);
     if (!fs.existsSync(file)) throw new Error(`ground truth: job ${job.key} has no result yet (${file})`);
     return readJson<GroundTruthRow>(file);
   });
@@ -239,13 +247,13 @@ export function mergeGroundTruth(
     unigramLoss: unigramLoss(data, config.evalBatches),
     rows,
   };
-  writeJsonAtomic(dirs.table, table, 1);
+  writeJsonAtomic(groundTruthTablePath(config.preset), table, 1);
   return table;
 }
 
 /** The committed table if it matches this config (null if absent); a mismatch is an error unless `recompute`. */
 export function loadGroundTruth(config: GroundTruthConfig, hash: string): GroundTruthTable | null {
-  const file = groundTruthDirs(config, hash).table;
+  const file = groundTruthTablePath(config.preset);
   if (!fs.existsSync(file)) return null;
   const table = readJson<GroundTruthTable>(file);
   if (table.configHash !== hash) {
