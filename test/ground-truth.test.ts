@@ -11,7 +11,7 @@ import { prepareMlmData, unigramLoss } from "../lib/data";
 import { makeSpace, paramCount } from "../lib/nas/space";
 import {
   budgetSettling,
-  childRows,
+  groundTruthChildren,
   drawChildren,
   GROUND_TRUTH_PRESETS,
   seedToSeedTau,
@@ -36,12 +36,12 @@ function syntheticTable(losses: number[][]): GroundTruthTable {
   return { version: 2, preset: "tiny", configHash: "h", config, space, codeVersion: "t", codeDigest: "d", createdAt: "", unigramLoss: 9, rows };
 }
 
-test("childRows averages each child over the seeds; seedToSeedTau compares the two seeds over every child", () => {
+test("groundTruthChildren averages each child over the seeds; seedToSeedTau compares the two seeds over every child", () => {
   const table = syntheticTable([
     [1, 2, 3, 4],
     [1.5, 1.8, 3.5, 3.4],
   ]);
-  const children = childRows(table);
+  const children = groundTruthChildren(table);
   assert.deepEqual(children.map((c) => c.valLoss), [1.25, 1.9, 3.25, 3.7]);
   assert.deepEqual(children[1].perSeed, [2, 1.8]);
   // seed orders: 1 < 2 < 3 < 4 and 1.5 < 1.8 < 3.4 < 3.5: one discordant pair of 6 -> tau = (5 - 1) / 6
@@ -49,7 +49,7 @@ test("childRows averages each child over the seeds; seedToSeedTau compares the t
   assert.equal(s2s.children, 4);
   assert.deepEqual(s2s.seeds, [0, 7]);
   assert.ok(Math.abs(s2s.tau - 4 / 6) < 1e-12);
-  assert.throws(() => childRows({ ...table, rows: table.rows.slice(0, 7) }), /child child3 has no row for seed 7/);
+  assert.throws(() => groundTruthChildren({ ...table, rows: table.rows.slice(0, 7) }), /child child3 has no row for seed 7/);
 });
 
 test("budgetSettling: per budget the seed-to-seed tau, the median loss and the tau with the previous budget", () => {

@@ -278,7 +278,7 @@ export interface GroundTruthChild {
 }
 
 /** The children in draw order, each with its losses averaged over the table's seeds. */
-export function childRows(table: GroundTruthTable): GroundTruthChild[] {
+export function groundTruthChildren(table: GroundTruthTable): GroundTruthChild[] {
   const bySeed = table.config.seeds.map((seed) => new Map(table.rows.filter((r) => r.seed === seed).map((r) => [r.id, r])));
   return [...bySeed[0].values()].map((first) => {
     const rows = bySeed.map((m, i) => {
@@ -306,7 +306,7 @@ export function seedToSeedTau(table: GroundTruthTable, budget?: string): { tau: 
  * and the tau between this budget's and the previous budget's mean-over-seeds ranking.
  */
 export function budgetSettling(table: GroundTruthTable): { steps: number; seedToSeedTau: number; medianLoss: number; tauWithPrevious: number | null }[] {
-  const children = childRows(table);
+  const children = groundTruthChildren(table);
   const budgets = Object.keys(children[0].budgets).sort((x, y) => Number(x) - Number(y));
   return budgets.map((b, i) => {
     const losses = children.map((c) => c.budgets[b]);

@@ -4,7 +4,7 @@ import type { PlotlyFigure } from "../display";
 import { kendallTau, mean, std } from "../metrics";
 import { claimVerdict, meanTauBootstrap, pairedPermutationTest, pairedTauBootstrap, signTest } from "../paired";
 import { beatsBaseline } from "./baselines";
-import { budgetSettling, childRows as groundTruthChildren, seedToSeedTau, type GroundTruthTable } from "./ground-truth";
+import { budgetSettling, groundTruthChildren, seedToSeedTau, type GroundTruthTable } from "./ground-truth";
 import type { RankResult } from "./ranking";
 
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");

@@ -16,7 +16,7 @@ import type { Arch } from "../nas/types";
 import { runConfigHash, train, type HistoryEntry } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
-import { childRows, codeVersion, type GroundTruthTable } from "./ground-truth";
+import { groundTruthChildren, codeVersion, type GroundTruthTable } from "./ground-truth";
 import { agreement, inFreshRunFolder } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
 import { backendInfo } from "../backend";
@@ -270,7 +270,7 @@ export async function rankScheme(
     return committed ?? { ...cached, source: "cache" };
   }
   const { model, validation, hash, release } = prepared;
-  const groundTruth = childRows(gt);
+  const groundTruth = groundTruthChildren(gt);
   const scoreChildren = () => groundTruth.map((row) => model.evaluate(row.arch, validation).loss);
   // The budget curve: scores at intermediate steps, kept in a file so a resumed run does not lose them.
   const budgetFile = path.join(prepared.dir, "budget-scores.json");
