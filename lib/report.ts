@@ -9,6 +9,8 @@ export interface NotebookMeta {
   keyResult?: string;
   backend?: string;
   backendSummary?: string;
+  /** What the notebook loaded from committed tables under data/ and what it recomputed to check them, one line each. */
+  provenance?: string[];
 }
 
 export const META_ENV = "MAGIC_REPORT_META";
@@ -18,6 +20,13 @@ function mergeMeta(update: NotebookMeta, env: NodeJS.ProcessEnv): void {
   if (!file) return;
   // No file yet: the first write of this notebook's run.
   writeJsonAtomic(file, { ...(readJsonIfExists<NotebookMeta>(file) ?? {}), ...update }, 2);
+}
+
+/** Adds one line to the notebook's provenance (shown on the index page): what was loaded, what was recomputed. */
+export function recordProvenance(line: string, env: NodeJS.ProcessEnv = process.env): void {
+  const file = env[META_ENV];
+  const earlier = file ? readJsonIfExists<NotebookMeta>(file)?.provenance ?? [] : [];
+  mergeMeta({ provenance: [...earlier, line] }, env);
 }
 
 /** Records the backend chosen by `initBackend` (call after it). */

@@ -36,14 +36,20 @@ export function failedCell(run: NotebookRun): string {
   return `cell ${run.cell ?? "?"}${run.prompt ? ` (In [${run.prompt}])` : ""}`;
 }
 
+/** A provenance line as HTML: escaped, with markdown `code` spans kept as code. */
+function provenanceHtml(run: NotebookRun): string {
+  if (!run.provenance?.length) return "no committed tables used";
+  return run.provenance.map((line) => escapeHtml(line).replace(/`([^`]+)`/g, "<code>$1</code>")).join("<br>");
+}
+
 function row(name: string, run: NotebookRun | null): string {
   const link = `<a href="${escapeHtml(name)}.html">${escapeHtml(name)}</a> (<a href="${escapeHtml(name)}.ipynb">ipynb</a>)`;
-  if (!run) return `<tr class="notrun"><td>${escapeHtml(name)}</td><td>not run</td><td></td><td></td><td></td><td></td></tr>`;
+  if (!run) return `<tr class="notrun"><td>${escapeHtml(name)}</td><td>not run</td><td></td><td></td><td></td><td></td><td></td></tr>`;
   const error = run.error
     ? `<details><summary>${escapeHtml(`${failedCell(run)}: ${run.error.split("\n").find((l) => l.trim()) ?? ""}`)}</summary><pre>${escapeHtml(run.error)}</pre></details>`
     : "";
   return `<tr class="${run.status}"><td>${link}</td><td>${run.status}</td><td>${run.seconds.toFixed(1)} s</td><td>${escapeHtml(run.preset)}</td>` +
-    `<td title="${escapeHtml(run.backendSummary ?? "")}">${escapeHtml(run.backend ?? "")}</td><td>${escapeHtml(run.keyResult ?? "")}${error}</td></tr>`;
+    `<td title="${escapeHtml(run.backendSummary ?? "")}">${escapeHtml(run.backend ?? "")}</td><td>${escapeHtml(run.keyResult ?? "")}${error}</td><td>${provenanceHtml(run)}</td></tr>`;
 }
 
 /** The index page for `names` (all notebooks, in order), reading each one's last run from `outDir`. */
@@ -64,7 +70,7 @@ pre { white-space: pre-wrap; max-width: 60em; }
 <h1>MAGIC-lab reports</h1>
 <p>Analyzing and Mitigating Interference in Neural Architecture Search (Xu et al., ICML 2022), reproduced with TypeScript notebooks. Generated ${escapeHtml(new Date().toISOString())}.</p>
 <table>
-<thead><tr><th>notebook</th><th>status</th><th>run time</th><th>preset</th><th>backend</th><th>key result</th></tr></thead>
+<thead><tr><th>notebook</th><th>status</th><th>run time</th><th>preset</th><th>backend</th><th>key result</th><th>loaded / recomputed</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>

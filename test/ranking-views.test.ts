@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { RankResult } from "../lib/experiments/ranking";
 import type { BaselineStat } from "../lib/experiments/baselines";
-import { baselineComparisonRows, claimTest, claimVerdictText, groundTruthQuality } from "../lib/experiments/ranking-views";
+import { baselineComparisonRows, claimTest, claimVerdictText, groundTruthQuality, seedNoise, stepsForNoiseScale } from "../lib/experiments/ranking-views";
 import type { GroundTruthTable } from "../lib/experiments/ground-truth";
 
 const truth = Array.from({ length: 16 }, (_, i) => i + 1);
@@ -67,4 +67,26 @@ test("groundTruthQuality checks the three targets from the table", () => {
   assert.ok(Math.abs(q.seedToSeedTau - (1 - 2 * 5 / 780)) < 1e-12, "child 0 moves past 5 others in seed 1: 5 discordant pairs of 780");
   assert.deepEqual(q.met, { children: true, seedToSeedTau: true, belowUnigram: true });
   assert.equal(groundTruthQuality({ ...gt, unigramLoss: 4.5 }).met.belowUnigram, false);
+});
+
+test("seedNoise: the per-seed noise sd, the common offset, and a simulated tau that falls as the noise grows", () => {
+  // Seed 1 = seed 0 + 0.1 (common offset) + ±0.02 alternating: sd of the differences = 0.02 (n-1 = 39 -> sqrt(40/39) * 0.02).
+  const rows = [0, 1].flatMap((seed) =>
+    Array.from({ length: 40 }, (_, c) => {
+      const loss = 4 + c / 100 + (seed ? 0.1 + (c % 2 ? 0.02 : -0.02) : 0);
+      return { arch: [c], id: `c${c}`, seed, valLoss: loss, valAccuracy: 0, params: 0, flops: 0, seconds: 0, resumedFrom: 0, steps: 3000,
+        budgets: { "1500": loss + 1 + (seed ? (c % 2 ? 0.02 : -0.02) : 0), "3000": loss }, backend: "x" };
+    }));
+  const gt = { config: { seeds: [0, 1], steps: 3000 }, unigramLoss: 6, rows } as unknown as GroundTruthTable;
+  const n = seedNoise(gt);
+  assert.ok(Math.abs(n.meanSeedOffset + 0.1) < 1e-12, "seed 0 minus seed 1");
+  assert.ok(Math.abs(n.noiseSd - 0.02 * Math.sqrt(40 / 39) / Math.SQRT2) < 1e-12);
+  assert.equal(n.children, 40);
+  // Less noise, higher tau: the simulated curve rises as the scale falls, and the target is met at some scale.
+  assert.ok(n.curve[n.curve.length - 1].tau > n.curve[0].tau);
+  assert.ok(n.scaleForTarget !== null && n.curve.find((p) => p.scale === n.scaleForTarget)!.tau >= 0.8);
+  // At the 1500-step budget the noise is twice as large (±0.04 between seeds): noise ∝ steps^-1.
+  assert.ok(Math.abs(seedNoise(gt, "1500").noiseSd - 2 * n.noiseSd) < 1e-12);
+  const extrapolated = stepsForNoiseScale(gt, 0.5)!;
+  assert.ok(Math.abs(extrapolated.exponent - 1) < 1e-9 && Math.abs(extrapolated.steps - 6000) < 1e-6);
 });

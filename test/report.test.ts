@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
 import { initBackend } from "../lib/backend";
-import { keyResult, recordBackend } from "../lib/report";
+import { keyResult, recordBackend, recordProvenance } from "../lib/report";
 import { listNotebooks } from "../scripts/reproduce";
 import { NotebookRun, renderIndex } from "../scripts/report-index";
 
@@ -56,6 +56,17 @@ test("keyResult and recordBackend merge into the MAGIC_REPORT_META file", async 
   assert.match(meta.backendSummary, /tfjs backend: cpu \(MAGIC_BACKEND\)/);
 });
 
+test("recordProvenance appends one line per call to the MAGIC_REPORT_META file", () => {
+  const file = path.join(tmp(), "nb.meta.json");
+  const env = { MAGIC_REPORT_META: file };
+  quietly(() => keyResult("tau 0.2", env));
+  recordProvenance("loaded `data/x.json`", env);
+  recordProvenance("recomputed unit 1: largest difference 0", env);
+  const meta = JSON.parse(fs.readFileSync(file, "utf8"));
+  assert.equal(meta.keyResult, "tau 0.2");
+  assert.deepEqual(meta.provenance, ["loaded `data/x.json`", "recomputed unit 1: largest difference 0"]);
+});
+
 test("listNotebooks sorts by name and filters by comma-separated substrings", () => {
   const dir = tmp();
   for (const f of ["10-b.ipynb", "00-a.ipynb", "20-c.ipynb", "notes.md"]) fs.writeFileSync(path.join(dir, f), "{}");
@@ -68,6 +79,7 @@ test("renderIndex lists every notebook with status, time, backend, key result, a
   const dir = tmp();
   const ok: NotebookRun = {
     name: "00-a", status: "ok", seconds: 12.34, preset: "tiny", finishedAt: "", backend: "wasm", keyResult: "3 < 4 GFLOP/s",
+    provenance: ["loaded `data/a.json` <all>", "recomputed one unit"],
   };
   const failed: NotebookRun = {
     name: "10-b", status: "failed", seconds: 1, preset: "tiny", finishedAt: "", cell: 3, prompt: 2, error: "\nError: boom\n  at x",
@@ -77,4 +89,6 @@ test("renderIndex lists every notebook with status, time, backend, key result, a
   assert.match(html, /<tr class="ok"><td><a href="00-a.html">00-a<\/a>.*<td>ok<\/td><td>12.3 s<\/td><td>tiny<\/td>.*>wasm<\/td><td>3 &#60; 4 GFLOP\/s/);
   assert.match(html, /<tr class="failed">.*<td>failed<\/td>.*<summary>cell 3 \(In \[2\]\): Error: boom<\/summary>/);
   assert.match(html, /<tr class="notrun"><td>20-c<\/td><td>not run<\/td>/);
+  assert.match(html, /<td>loaded <code>data\/a.json<\/code> &#60;all&#62;<br>recomputed one unit<\/td><\/tr>/);
+  assert.match(html, /<tr class="failed">.*<td>no committed tables used<\/td><\/tr>/s);
 });

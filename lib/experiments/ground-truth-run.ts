@@ -101,20 +101,23 @@ export function requireGroundTruthTable(preset: Preset, options: GroundTruthOpti
   throw new UserError(`no ground-truth table for preset ${preset} (${table}); build it with \`npm run magic -- ground-truth --preset ${preset}\``);
 }
 
+/** A ground-truth table in memory, with where it came from (never stored): the committed table, or built in this process. */
+export type SourcedGroundTruth = GroundTruthTable & { source: "committed" | "computed" };
+
 /**
  * The ground-truth table of `preset`: the committed one, which must match the current config (see
  * requireGroundTruthTable and GroundTruthOptions for building it instead).
  */
-export async function groundTruthFor(preset: Preset, data: MlmData, options: GroundTruthOptions = {}): Promise<GroundTruthTable> {
+export async function groundTruthFor(preset: Preset, data: MlmData, options: GroundTruthOptions = {}): Promise<SourcedGroundTruth> {
   requireGroundTruthTable(preset, options);
   const { recompute = recomputeRequested(), workers } = options;
   const config = GROUND_TRUTH_PRESETS[preset];
   const hash = groundTruthHash(config, makeSpace(preset, data.vocabSize), data);
   if (!recompute) {
     const table = loadGroundTruth(config, hash);
-    if (table) return table;
+    if (table) return { ...table, source: "committed" };
   } else {
     fs.rmSync(groundTruthRunDir(config, hash), { recursive: true, force: true });
   }
-  return buildGroundTruth(config, workers);
+  return { ...(await buildGroundTruth(config, workers)), source: "computed" };
 }
