@@ -92,7 +92,7 @@ export interface RankConfig {
 export const RANK_PRESETS: Record<Preset, RankConfig> = {
   tiny: { preset: "tiny", steps: 20, seeds: [1, 2], ablationSeeds: [1], topK: 2, monitorEvery: 2, resamples: 200, anchorBatches: 2, budgets: [10], train: { lr: 1e-3, evalEvery: 0 } },
   small: {
-    preset: "small", steps: 1200, seeds: [1, 2, 3, 4, 5], ablationSeeds: [1], topK: 8, monitorEvery: 20, resamples: 1000, anchorBatches: 8, budgets: [300, 600],
+    preset: "small", steps: 1200, seeds: [1, 2, 3, 4, 5, 6], ablationSeeds: [1, 2, 3], topK: 8, monitorEvery: 20, resamples: 1000, anchorBatches: 8, budgets: [300, 600],
     train: { lr: 1e-3, evalEvery: 400 },
   },
   paper: {
