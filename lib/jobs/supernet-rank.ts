@@ -21,8 +21,9 @@ export function supernetRankSpec(config: RankConfig, scheme: string, seed: numbe
 }
 
 export const supernetRankKind: JobKind<SupernetRankParams, RankResult> = {
+  // Progress only: a compute-matched scheme trains longer (SchemeSpec.stepsFactor) and shows full until it ends.
   steps: (p) => p.config.steps,
   // Computed (or loaded from a finished run under workDir), never loaded from a committed table: the producer
   // only enqueues the units it has no committed result for.
-  run: (p, context) => rankScheme(p.config, p.scheme, p.seed, prepareMlmData(p.config.preset), p.groundTruth, { runRoot: context.workDir, useCommitted: false }),
+  run: (p, context) => rankScheme(p.config, p.scheme, p.seed, prepareMlmData(p.config.preset), p.groundTruth, { runRoot: context.workDir, useCommitted: false, onStep: context.onStep }),
 };

@@ -39,14 +39,15 @@ export function runOnQueue(target: QueueTarget, settings: QueueSettings = QUEUE_
       while (pending.size > 0) {
         for (const i of pending) {
           const spec = specs[i];
+          // The state first, then the job: a job read first could complete before its state is, and lack its result.
+          const state = await queue.getJobState(jobId(spec));
           const job = await Job.fromId(queue, jobId(spec));
           // Gone: Redis lost it (restarted without persistence, or flushed); enqueue it again.
-          if (!job) {
+          if (state === "unknown" || !job) {
             console.error(`queue: ${spec.label} is no longer in Redis; enqueuing it again`);
             await enqueue(queue, spec, settings);
             continue;
           }
-          const state = await job.getState();
           if (state === "completed") {
             results[i] = job.returnvalue;
             pending.delete(i);
