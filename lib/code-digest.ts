@@ -24,6 +24,8 @@ export const RESULT_SOURCES = [
   "lib/experiments/supernet-run.ts",
   "lib/experiments/ranking.ts",
   "lib/experiments/interference.ts",
+  "lib/jobs/ground-truth-child.ts",
+  "lib/jobs/supernet-rank.ts",
   "lib/interference.ts",
 ];
 

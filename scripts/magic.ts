@@ -28,7 +28,14 @@ import { interferenceConfig, runInterference, saveInterferenceReport } from "../
 import { keyLine } from "../lib/experiments/interference-views";
 import { seedToSeedTau } from "../lib/experiments/ground-truth";
 import { groundTruthFor, requireGroundTruthTable } from "../lib/experiments/ground-truth-run";
-import { commitRankResult, plannedUnits, rankScheme, RANK_PRESETS, SCHEMES } from "../lib/experiments/ranking";
+import { commitRankResult, committedRankFile, plannedUnits, rankScheme, RANK_PRESETS, SCHEMES, type RankResult } from "../lib/experiments/ranking";
+import { defaultWorkers, runWithProgress } from "../lib/jobs/batch";
+import { supernetRankSpec } from "../lib/jobs/supernet-rank";
+import { recomputeRequested } from "../lib/env";
+import { checkQueueReachable, queueTarget, type QueueTarget } from "../lib/queue/connection";
+import { runOnQueue } from "../lib/queue/producer";
+import { QUEUE_SETTINGS } from "../lib/queue/settings";
+import { runQueueWorker } from "../lib/queue/worker";
 
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
@@ -126,6 +133,17 @@ const checkRunsFolder = () => checkWritableFolder("MAGIC_RUNS_DIR", runsPath());
 
 /** Throws unless a training command's run directory (--out, else one under the runs folder) can be written. */
 const checkRunFolder = (o: Common) => (o.out ? checkWritableFolder("--out", o.out) : checkRunsFolder());
+
+/** --queue [url]: the flag alone reads REDIS_URL (keeps a password out of the command line). */
+const queueOption = (what: string) => new Option("--queue [url]", `${what} on the workers of the Redis queue at this URL (redis://HOST:PORT; alone: $REDIS_URL)`);
+
+/** The queue of a --queue value, checked to answer before any work; undefined without --queue. */
+async function reachableQueue(value: string | true | undefined): Promise<QueueTarget | undefined> {
+  if (value === undefined) return undefined;
+  const target = queueTarget(value);
+  await checkQueueReachable(target);
+  return target;
+}
 
 const program = cliProgram("magic")
   .description("MAGIC-lab experiments: supernet training with SPOS / FairNAS / MAGIC-T (+ MAGIC-A), child training")
@@ -240,10 +258,16 @@ program
   .description("train the ground-truth children from scratch (resumable, one worker per core) and write data/ground-truth/<preset>.json")
   .addOption(presetOption())
   .option("--workers <n>", "worker processes (default: one per core)", intOption("--workers", 1))
-  .action(async (o: { preset: Preset; workers?: number }) => {
+  .addOption(queueOption("train the missing jobs"))
+  .option("--out <file>", "also write the table to this file")
+  .action(async (o: { preset: Preset; workers?: number; queue?: string | true; out?: string }) => {
+    if (o.workers !== undefined && o.queue !== undefined) throw new UserError("--workers and --queue do not mix: with --queue the workers are `npm run magic -- worker` processes");
+    if (o.out) checkWritableFile("--out", o.out);
     checkRunsFolder();
+    const queue = await reachableQueue(o.queue);
     const data = prepareMlmData(o.preset);
-    const table = await groundTruthFor(o.preset, data, { build: true, workers: o.workers });
+    const table = await groundTruthFor(o.preset, data, { build: true, target: { workers: o.workers, queue } });
+    if (o.out) writeJsonAtomic(path.resolve(o.out), table, 1);
     const ceiling = seedToSeedTau(table);
     console.log(`data/ground-truth/${o.preset}.json: ${table.rows.length} jobs (config hash ${table.configHash}, ${table.createdAt}); ` +
       `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it.`);
@@ -274,23 +298,46 @@ program
   .command("rank-all")
   .description("experiments 02-04: compute every (scheme, seed) the notebooks use and commit it to data/ranking/<preset>/ (resumable: committed units are skipped)")
   .addOption(presetOption())
-  .option("--shard <i/n>", "run only units i, i+n, i+2n, ... (start one process per core, e.g. --shard 0/2 and --shard 1/2)", "0/1")
-  .action(async (o: { preset: Preset; shard: string }) => {
-    const match = /^(\d+)\/(\d+)$/.exec(o.shard);
-    if (!match || Number(match[1]) >= Number(match[2])) throw new UserError(`--shard ${o.shard}: use i/n with 0 <= i < n, e.g. 0/2`);
+  .option("--shard <i/n>", "run only units i, i+n, i+2n, ... (start one process per core, e.g. --shard 0/2 and --shard 1/2)")
+  .addOption(queueOption("train the uncommitted units"))
+  .action(async (o: { preset: Preset; shard?: string; queue?: string | true }) => {
+    if (o.shard !== undefined && o.queue !== undefined) throw new UserError("--shard and --queue do not mix: the queue spreads the units over its workers");
+    const shard = o.shard ?? "0/1";
+    const match = /^(\d+)\/(\d+)$/.exec(shard);
+    if (!match || Number(match[1]) >= Number(match[2])) throw new UserError(`--shard ${shard}: use i/n with 0 <= i < n, e.g. 0/2`);
     const [index, count] = [Number(match[1]), Number(match[2])];
     checkRunsFolder();
     requireGroundTruthTable(o.preset);
+    const queue = await reachableQueue(o.queue);
     await initBackend();
     const data = prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
     const config = RANK_PRESETS[o.preset];
     const units = plannedUnits(config).filter((_, i) => i % count === index);
-    for (const [i, { scheme, seed }] of units.entries()) {
-      const result = await rankScheme(config, scheme, seed, data, gt);
+    const report = (i: number, result: RankResult) => {
       const where = result.source === "committed" ? "already committed" : `committed ${commitRankResult(result)}`;
-      console.log(`[${i + 1}/${units.length}] ${scheme} seed ${seed}: tau ${result.kendallTau.toFixed(3)} (${where})`);
+      console.log(`[${i + 1}/${units.length}] ${result.scheme} seed ${result.seed}: tau ${result.kendallTau.toFixed(3)} (${where})`);
+    };
+    // On the queue: the committed units load here (rankScheme checks they match), the others run on the workers.
+    const onQueue = queue ? units.filter((u) => recomputeRequested() || !fs.existsSync(committedRankFile(o.preset, u.scheme, u.seed))) : [];
+    for (const [i, { scheme, seed }] of units.entries()) if (!onQueue.includes(units[i])) report(i, await rankScheme(config, scheme, seed, data, gt));
+    if (queue) {
+      const specs = onQueue.map((u) => supernetRankSpec(config, u.scheme, u.seed, gt));
+      await runWithProgress(runOnQueue(queue), specs, `ranking units (${specs.length}, queue ${queue.shown})`, (i, result) => report(units.indexOf(onQueue[i]), result as RankResult));
     }
+  });
+
+program
+  .command("worker")
+  .description("take jobs (ground-truth children, ranking supernets) from a Redis queue and run them until SIGINT/SIGTERM (README, \"Many machines\")")
+  .addOption(new Option("--queue [url]", "the Redis queue (redis://HOST:PORT; alone: $REDIS_URL)").makeOptionMandatory())
+  .option("--concurrency <n>", "jobs at a time, each in a process of its own (default: one per core)", intOption("--concurrency", 1))
+  .option("--stall-seconds <s>", `a job whose worker stops renewing its lock for this long is retried elsewhere (default ${QUEUE_SETTINGS.stallSeconds})`, intOption("--stall-seconds", 1))
+  .action(async (o: { queue: string | true; concurrency?: number; stallSeconds?: number }) => {
+    checkRunsFolder();
+    const queue = (await reachableQueue(o.queue))!;
+    const settings = o.stallSeconds === undefined ? {} : { stallSeconds: o.stallSeconds };
+    await runQueueWorker(queue, { concurrency: o.concurrency ?? defaultWorkers(), settings });
   });
 
 runCli(async () => {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up what is missing, and nothing else (safe to run again):
-#   1. Debian/Ubuntu packages (Jupyter for the tslab kernel, OpenBLAS and a compiler for the native backend),
-#      through apt when run as root or with password-less sudo; otherwise prints the command and stops.
+#   1. Debian/Ubuntu packages (Jupyter for the tslab kernel, OpenBLAS and a compiler for the native backend,
+#      redis-server for the optional job queue), through apt when run as root or with password-less sudo;
+#      otherwise prints the command and stops. Redis is installed, not run: a service it starts is stopped and
+#      disabled (README, "Many machines", says how to run it; the tests start their own).
 #   2. npm packages (`npm ci`) when package-lock.json changed since the last install.
 #   3. the native OpenBLAS backend (when missing or older than its sources) and the compiled library (dist/).
 #   4. the tslab Jupyter kernel, registered in the project (.jupyter/), so nothing global is touched.
@@ -10,7 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 APT_PACKAGES=(jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client jupyter-notebook
-  libopenblas-dev pkg-config g++ make chromium)
+  libopenblas-dev pkg-config g++ make chromium redis-server)
 
 say() { printf '[setup] %s\n' "$*"; }
 
@@ -36,6 +38,10 @@ if ((${#missing[@]})); then
   say "installing system packages: ${missing[*]}"
   "${SUDO[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [[ " ${missing[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet redis-server 2>/dev/null; then
+    say "redis-server: installed, not run as a service (disabling the one the package enabled)"
+    "${SUDO[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+  fi
 fi
 /usr/bin/python3 -c "import nbclient, nbconvert, ipykernel" 2>/dev/null || {
   say "/usr/bin/python3 cannot import nbclient/nbconvert/ipykernel although the packages are installed"; exit 1; }

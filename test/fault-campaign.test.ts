@@ -15,6 +15,7 @@ import { PROJECT_ROOT, projectPath } from "../lib/paths";
 import { writeJsonAtomic } from "../lib/json-file";
 import { Rng } from "../lib/rng";
 import { CHECKPOINT_FILE, readCheckpoint, type Checkpoint } from "../lib/train/checkpoint";
+import { groupGone, groupMembers } from "./helpers/process-group";
 import { GROUND_TRUTH_PRESETS, type GroundTruthConfig, type GroundTruthTable } from "../lib/experiments/ground-truth";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "magic-faults-"));
@@ -57,30 +58,6 @@ function start(script: string, args: string[], env: Record<string, string>): Att
     child.on("close", (code, signal) => resolve({ code, signal })),
   );
   return { pid, exited, output: () => output };
-}
-
-/** The live (not zombie) processes of process group `pgid`, with their command lines, from /proc. */
-function groupMembers(pgid: number): { pid: number; args: string[] }[] {
-  const members: { pid: number; args: string[] }[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string, cmdline: string;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
-    } catch {
-      continue; // exited while we looked
-    }
-    // After the command name in parentheses: state, parent pid, process group.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(pgrp) === pgid && state !== "Z") members.push({ pid: Number(entry), args: cmdline.replace(/\0$/, "").split("\0") });
-  }
-  return members;
-}
-
-/** Waits until every process of group `pgid` has ended: orphaned workers must not write while files are checked. */
-async function groupGone(pgid: number): Promise<void> {
-  while (groupMembers(pgid).length > 0) await new Promise((r) => setTimeout(r, 50));
 }
 
 // ---- kill points ----
@@ -317,9 +294,9 @@ test("the ground-truth builder with workers SIGKILLed at seeded points and rerun
   const watched = jobs.map(jobDir);
 
   const killWorker = (pgid: number, index: number) => {
-    // The worker's command line ends with its index, the worker count and the build's run folder.
-    const found = groupMembers(pgid).find((p) => p.args.some((a) => a.endsWith("ground-truth-worker.ts")) && p.args.at(-3) === String(index));
-    // Both are: this kill comes first, at the first checkpoint >= workerStep, within each worker's first of two jobs.
+    // The worker's command line ends with its index in the pool (lib/jobs/pool.ts).
+    const found = groupMembers(pgid).find((p) => p.args.some((a) => a.endsWith("job-worker.ts")) && p.args.at(-1) === String(index));
+    // Both are: this kill comes first, at the first checkpoint >= workerStep, while each worker trains its first job.
     assert.ok(found, `worker ${index} is not running`);
     process.kill(found.pid, "SIGKILL");
   };

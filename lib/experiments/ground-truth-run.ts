@@ -1,18 +1,18 @@
-// Runs the ground-truth jobs on every core: one worker process per core (each with a single OpenBLAS
-// thread), job j going to worker j mod W. Workers report steps over IPC so the parent shows one progress
-// bar with an ETA; an interrupted build resumes from the result files and the jobs' checkpoints.
-import { fork } from "node:child_process";
+// Builds the ground-truth table: every missing (child, seed) job becomes a job spec (lib/jobs/ground-truth-child.ts)
+// run by the local pool (one worker process per core, each with a single OpenBLAS thread) or by the Redis
+// queue's workers (--queue); one progress bar either way. An interrupted build resumes from the result files
+// and the jobs' checkpoints.
 import * as fs from "node:fs";
-import * as os from "node:os";
-import { projectPath } from "../paths";
 import { codeDigest } from "../code-digest";
-import { initBackend } from "../backend";
 import { recomputeRequested } from "../env";
 import { UserError } from "../errors";
 import { prepareMlmData, type MlmData } from "../data";
 import { makeSpace } from "../nas/space";
-import { progress } from "../progress";
 import type { Preset } from "../preset";
+import { defaultWorkers, runLocally, runWithProgress } from "../jobs/batch";
+import { groundTruthChildSpec } from "../jobs/ground-truth-child";
+import { runOnQueue } from "../queue/producer";
+import type { QueueTarget } from "../queue/connection";
 import {
   GROUND_TRUTH_PRESETS,
   groundTruthRunDir,
@@ -20,64 +20,42 @@ import {
   groundTruthHash,
   groundTruthJobs,
   mergeGroundTruth,
-  runGroundTruthJob,
+  readGroundTruthRow,
+  recordGroundTruthRow,
   type GroundTruthConfig,
+  type GroundTruthRow,
   loadGroundTruth,
   type GroundTruthTable,
 } from "./ground-truth";
 
-type WorkerMessage = { kind: "step"; job: string; step: number } | { kind: "done"; job: string };
+/** Who trains the jobs of a build. */
+export interface BuildTarget {
+  /** Worker processes of a local build (default: one per core). */
+  workers?: number;
+  /** Run the jobs on this Redis queue's workers instead (`npm run magic -- worker`). */
+  queue?: QueueTarget;
+}
 
-/** Trains every missing job with `workers` processes (default: one per core), then writes the table. */
-export async function buildGroundTruth(config: GroundTruthConfig, workers = Math.max(1, os.cpus().length)): Promise<GroundTruthTable> {
+/** Trains every missing job (locally or on the queue), then writes the table. */
+export async function buildGroundTruth(config: GroundTruthConfig, target: BuildTarget = {}): Promise<GroundTruthTable> {
   const data = prepareMlmData(config.preset);
   const space = makeSpace(config.preset, data.vocabSize);
   const hash = groundTruthHash(config, space, data);
   // One folder for the whole build, fixed here: its name holds the code digest, which must not be read again
-  // later (by a worker or by the merge) from sources that may have been edited while the jobs ran.
+  // later (by the merge) from sources that may have been edited while the jobs ran; the workers refuse a job
+  // whose digest is not theirs (lib/jobs/run.ts).
   const built = { runDir: groundTruthRunDir(config, hash), codeDigest: codeDigest() };
   const jobs = groundTruthJobs(config, space);
-  const perJob = new Map<string, number>();
-  const bar = progress({ total: jobs.length * config.steps, label: `ground truth (${jobs.length} jobs, ${workers} workers)` });
-  const update = () => bar.update([...perJob.values()].reduce((a, b) => a + b, 0), { jobs: `${[...perJob.values()].filter((s) => s >= config.steps).length}/${jobs.length}` });
-  const run = (index: number) =>
-    new Promise<void>((resolve, reject) => {
-      const child = fork(projectPath("scripts", "ground-truth-worker.ts"), [JSON.stringify(config), String(index), String(workers), built.runDir], {
-        execArgv: ["--import", "tsx"],
-        env: { ...process.env, OPENBLAS_NUM_THREADS: "1" },
-        stdio: ["ignore", "inherit", "inherit", "ipc"],
-      });
-      child.on("message", (m: WorkerMessage) => {
-        perJob.set(m.job, m.kind === "done" ? config.steps : m.step);
-        update();
-      });
-      child.on("error", reject);
-      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`ground-truth worker ${index} exited with code ${code}`))));
-    });
-  try {
-    await Promise.all(Array.from({ length: workers }, (_, i) => run(i)));
-  } finally {
-    bar.stop();
-  }
+  const missing = jobs.filter((job) => !readGroundTruthRow(built.runDir, job));
+  const specs = missing.map((job) => groundTruthChildSpec(config, hash, job, built.runDir));
+  const workers = target.workers ?? defaultWorkers();
+  const runJobs = target.queue ? runOnQueue(target.queue) : runLocally(workers);
+  const by = target.queue ? `queue ${target.queue.shown}` : `${workers} workers`;
+  // A job run by a queue worker on another machine left its result file there: store it here for the merge.
+  await runWithProgress(runJobs, specs, `ground truth (${specs.length} of ${jobs.length} jobs, ${by})`, (i, row) => {
+    if (!readGroundTruthRow(built.runDir, missing[i])) recordGroundTruthRow(built.runDir, missing[i], row as GroundTruthRow);
+  });
   return mergeGroundTruth(config, space, data, hash, built);
-}
-
-/** The body of one worker process (scripts/ground-truth-worker.ts). */
-export async function groundTruthWorker(config: GroundTruthConfig, index: number, workers: number, runDir: string): Promise<void> {
-  await initBackend({ quiet: true });
-  const data = prepareMlmData(config.preset);
-  const space = makeSpace(config.preset, data.vocabSize);
-  const hash = groundTruthHash(config, space, data);
-  const mine = groundTruthJobs(config, space).filter((_, j) => j % workers === index);
-  for (const job of mine) {
-    await runGroundTruthJob(config, data, job, hash, {
-      runDir,
-      onStep: (step) => {
-        if (step % 10 === 0) process.send?.({ kind: "step", job: job.key, step } satisfies WorkerMessage);
-      },
-    });
-    process.send?.({ kind: "done", job: job.key } satisfies WorkerMessage);
-  }
 }
 
 export interface GroundTruthOptions {
@@ -85,8 +63,8 @@ export interface GroundTruthOptions {
   build?: boolean;
   /** Discard the finished jobs and rebuild (default: MAGIC_RECOMPUTE=1); implies `build`. */
   recompute?: boolean;
-  /** Worker processes of a build (default: one per core). */
-  workers?: number;
+  /** Who trains the jobs of a build (default: one local worker process per core). */
+  target?: BuildTarget;
 }
 
 /**
@@ -110,7 +88,7 @@ export type SourcedGroundTruth = GroundTruthTable & { source: "committed" | "com
  */
 export async function groundTruthFor(preset: Preset, data: MlmData, options: GroundTruthOptions = {}): Promise<SourcedGroundTruth> {
   requireGroundTruthTable(preset, options);
-  const { recompute = recomputeRequested(), workers } = options;
+  const { recompute = recomputeRequested(), target } = options;
   const config = GROUND_TRUTH_PRESETS[preset];
   const hash = groundTruthHash(config, makeSpace(preset, data.vocabSize), data);
   if (!recompute) {
@@ -119,5 +97,5 @@ export async function groundTruthFor(preset: Preset, data: MlmData, options: Gro
   } else {
     fs.rmSync(groundTruthRunDir(config, hash), { recursive: true, force: true });
   }
-  return { ...(await buildGroundTruth(config, workers)), source: "computed" };
+  return { ...(await buildGroundTruth(config, target)), source: "computed" };
 }

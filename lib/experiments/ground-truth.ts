@@ -157,6 +157,16 @@ function jobResultFile(runDir: string, job: Job): string {
   return path.join(runDir, "results", `${job.key}.json`);
 }
 
+/** The row of a finished `job` of the build folder `runDir`, or null. */
+export function readGroundTruthRow(runDir: string, job: Job): GroundTruthRow | null {
+  return readJsonIfExists<GroundTruthRow>(jobResultFile(runDir, job));
+}
+
+/** Stores the row of a finished `job` as its result file (the runner does; a queue producer too, for rows run elsewhere). */
+export function recordGroundTruthRow(runDir: string, job: Job, row: GroundTruthRow): void {
+  writeJsonAtomic(jobResultFile(runDir, job), row, 1);
+}
+
 /**
  * Trains one job from scratch (resuming its checkpoint) and writes its result file; returns the row, or null
  * when `stopAfter` stopped it early (it resumes from its checkpoint next time).
@@ -169,8 +179,7 @@ export async function runGroundTruthJob(
   options: { onStep?: (step: number) => void; stopAfter?: number; runDir?: string } = {},
 ): Promise<GroundTruthRow | null> {
   const runDir = options.runDir ?? groundTruthRunDir(config, hash);
-  const resultFile = jobResultFile(runDir, job);
-  const finished = readJsonIfExists<GroundTruthRow>(resultFile);
+  const finished = readGroundTruthRow(runDir, job);
   if (finished) return finished;
   const space = makeSpace(config.preset, data.vocabSize);
   const model = new Supernet({ space, seed: job.seed, only: job.arch });
@@ -204,7 +213,7 @@ export async function runGroundTruthJob(
     budgets: Object.fromEntries(result.history.flatMap((h) => (h.valLoss === undefined ? [] : [[String(h.step), h.valLoss]]))),
     backend: backendInfo()?.name ?? "unknown",
   };
-  writeJsonAtomic(resultFile, row, 1);
+  recordGroundTruthRow(runDir, job, row);
   return row;
 }
 

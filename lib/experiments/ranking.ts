@@ -251,7 +251,7 @@ function loadCommitted(config: RankConfig, scheme: string, seed: number, hash: s
 /**
  * Trains (or loads) the supernet of `scheme` with `seed` and ranks the ground-truth children with it. Loads,
  * in order: the committed result under data/ranking/, a finished run under runs/, else trains (resuming
- * its checkpoint). `runRoot` moves the runs (verification uses a fresh one).
+ * its checkpoint). `runRoot` moves the runs (verification uses a fresh one); `onStep` hears each training step.
  */
 export async function rankScheme(
   config: RankConfig,
@@ -259,7 +259,7 @@ export async function rankScheme(
   seed: number,
   data: MlmData,
   gt: GroundTruthTable,
-  options: { runRoot?: string; useCommitted?: boolean } = {},
+  options: { runRoot?: string; useCommitted?: boolean; onStep?: (step: number) => void } = {},
 ): Promise<RankResult> {
   const prepared = prepareScheme(config, scheme, seed, data, gt, options.runRoot);
   const committed = options.useCommitted === false ? null : loadCommitted(config, scheme, seed, prepared.hash);
@@ -276,6 +276,7 @@ export async function rankScheme(
   const budgetFile = path.join(prepared.dir, "budget-scores.json");
   const budgetScores = readJsonIfExists<RankResult["budgetScores"]>(budgetFile) ?? [];
   const result = await trainPrepared(prepared, `${scheme} seed ${seed}`, (entry) => {
+    options.onStep?.(entry.step);
     if (!config.budgets.includes(entry.step) || budgetScores.some((b) => b.step === entry.step)) return;
     budgetScores.push({ step: entry.step, supernet: scoreChildren() });
     writeJsonAtomic(budgetFile, budgetScores);

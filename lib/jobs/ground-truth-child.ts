@@ -1,0 +1,34 @@
+// Job kind "ground-truth-child": one (child, seed) of the ground-truth benchmark trained from scratch
+// (lib/experiments/ground-truth.ts runGroundTruthJob), resuming its checkpoint under the build folder.
+import { prepareMlmData, type MlmData } from "../data";
+import type { Preset } from "../preset";
+import { runGroundTruthJob, type GroundTruthConfig, type GroundTruthRow, type Job } from "../experiments/ground-truth";
+import { jobSpec, type JobKind, type JobSpec } from "./job";
+
+export interface GroundTruthChildParams {
+  config: GroundTruthConfig;
+  /** groundTruthHash of the config, space and data. */
+  hash: string;
+  job: Job;
+}
+
+/** The job of (child, seed) `job` in the build folder `runDir` (its checkpoint goes to runDir/jobs/<key>). */
+export function groundTruthChildSpec(config: GroundTruthConfig, hash: string, job: Job, runDir: string): JobSpec<GroundTruthChildParams> {
+  return jobSpec("ground-truth-child", `ground truth ${job.key}`, { config, hash, job }, runDir);
+}
+
+/** The data of a preset, prepared once per process (a worker process runs many jobs). */
+const prepared = new Map<Preset, MlmData>();
+function dataFor(preset: Preset): MlmData {
+  if (!prepared.has(preset)) prepared.set(preset, prepareMlmData(preset));
+  return prepared.get(preset)!;
+}
+
+export const groundTruthChildKind: JobKind<GroundTruthChildParams, GroundTruthRow> = {
+  steps: (p) => p.config.steps,
+  async run(p, context) {
+    const row = await runGroundTruthJob(p.config, dataFor(p.config.preset), p.job, p.hash, { runDir: context.workDir, onStep: context.onStep });
+    if (!row) throw new Error(`ground truth ${p.job.key}: stopped before its last step`); // only stopAfter stops it, and no job sets it
+    return row;
+  },
+};
