@@ -27,7 +27,7 @@ import { loadWeights, runConfigHash, train, type TrainRun } from "../lib/train/l
 import { interferenceConfig, runInterference, saveInterferenceReport } from "../lib/experiments/interference";
 import { keyLine } from "../lib/experiments/interference-views";
 import { seedToSeedTau } from "../lib/experiments/ground-truth";
-import { groundTruthFor, requireGroundTruthTable } from "../lib/experiments/ground-truth-run";
+import { groundTruthFor, requireGroundTruthTable, storedTable } from "../lib/experiments/ground-truth-run";
 import { commitRankResult, committedRankFile, plannedUnits, rankScheme, RANK_PRESETS, SCHEMES, type RankResult } from "../lib/experiments/ranking";
 import { defaultWorkers, runWithProgress } from "../lib/jobs/batch";
 import { supernetRankSpec } from "../lib/jobs/supernet-rank";
@@ -267,7 +267,7 @@ program
     const queue = await reachableQueue(o.queue);
     const data = prepareMlmData(o.preset);
     const table = await groundTruthFor(o.preset, data, { build: true, target: { workers: o.workers, queue } });
-    if (o.out) writeJsonAtomic(path.resolve(o.out), table, 1);
+    if (o.out) writeJsonAtomic(path.resolve(o.out), storedTable(table), 1);
     const ceiling = seedToSeedTau(table);
     console.log(`data/ground-truth/${o.preset}.json: ${table.rows.length} jobs (config hash ${table.configHash}, ${table.createdAt}); ` +
       `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it.`);

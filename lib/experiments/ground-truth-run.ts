@@ -82,6 +82,12 @@ export function requireGroundTruthTable(preset: Preset, options: GroundTruthOpti
 /** A ground-truth table in memory, with where it came from (never stored): the committed table, or built in this process. */
 export type SourcedGroundTruth = GroundTruthTable & { source: "committed" | "computed" };
 
+/** The table as stored, without the in-memory `source` (for writing it out or putting it in a job spec). */
+export function storedTable(table: GroundTruthTable & { source?: string }): GroundTruthTable {
+  const { source: _where, ...stored } = table;
+  return stored;
+}
+
 /**
  * The ground-truth table of `preset`: the committed one, which must match the current config (see
  * requireGroundTruthTable and GroundTruthOptions for building it instead).

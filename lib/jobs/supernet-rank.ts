@@ -5,6 +5,7 @@
 import { prepareMlmData } from "../data";
 import { runsPath } from "../paths";
 import type { GroundTruthTable } from "../experiments/ground-truth";
+import { storedTable } from "../experiments/ground-truth-run";
 import { rankScheme, type RankConfig, type RankResult } from "../experiments/ranking";
 import { jobSpec, type JobKind, type JobSpec } from "./job";
 
@@ -17,9 +18,8 @@ export interface SupernetRankParams {
 
 /** The job of (scheme, seed) ranked against `groundTruth`; its runs live under the runs folder's rank/. */
 export function supernetRankSpec(config: RankConfig, scheme: string, seed: number, groundTruth: GroundTruthTable): JobSpec<SupernetRankParams> {
-  // The table's content identifies the job, not where this process got it (groundTruthFor's in-memory `source`).
-  const { source: _where, ...table } = groundTruth as GroundTruthTable & { source?: string };
-  return jobSpec("supernet-rank", `${scheme} seed ${seed}`, { config, scheme, seed, groundTruth: table }, runsPath("rank"));
+  // The table's content identifies the job, not where this process got it.
+  return jobSpec("supernet-rank", `${scheme} seed ${seed}`, { config, scheme, seed, groundTruth: storedTable(groundTruth) }, runsPath("rank"));
 }
 
 export const supernetRankKind: JobKind<SupernetRankParams, RankResult> = {
