@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { projectPath } from "../paths";
 import { Rng } from "../rng";
 import type { GlueMetric } from "../metrics";
+import { UserError } from "../errors";
 
 export const GLUE_TASKS = ["sst2", "mrpc", "stsb", "qqp", "rte", "cola"] as const;
 export type GlueTask = (typeof GLUE_TASKS)[number];
@@ -96,14 +97,14 @@ export interface GlueSplits {
   files: string[];
 }
 
-/** The task's files under `dir`; throws naming the first one missing and how to get it. */
+/** The task's files under `dir`; throws a UserError naming the first one missing and how to restore it. */
 export function glueFiles(task: GlueTask, dir = GLUE_DIR): string[] {
   const spec = GLUE_SPECS[task];
   const names = [...spec.train, ...(typeof spec.dev === "string" ? [spec.dev] : [])];
   const files = names.map((n) => path.join(dir, spec.folder, n));
   const missing = files.find((f) => !fs.existsSync(f));
   if (missing) {
-    throw new Error(`GLUE ${task}: data file ${missing} is missing; restore data/glue from git (or rebuild it: npx tsx scripts/glue-data.ts)`);
+    throw new UserError(`GLUE ${task}: data file ${missing} is missing; restore data/glue from git (or rebuild it: npx tsx scripts/glue-data.ts)`);
   }
   return files;
 }

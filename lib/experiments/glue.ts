@@ -17,6 +17,7 @@ import type { Arch, SearchSpace } from "../nas/types";
 import { glueMetrics, type GlueMetric } from "../metrics";
 import { seedFrom } from "../rng";
 import { loadWeights, runConfigHash, train, type TrainRun } from "../train/loop";
+import { CheckpointError } from "../train/checkpoint";
 import type { TrainConfig } from "../train/config";
 
 /** Fine-tuning settings of a preset (our choices unless noted; the same for every task). */
@@ -62,8 +63,8 @@ export interface GlueRunArgs {
   from?: string;
   /** Steps instead of the preset's epochs (a short run). */
   steps?: number;
-  /** Where the run's checkpoint goes (resume); omitted: none. */
-  checkpointDir?: string;
+  /** Where the run's checkpoint goes (resume), or a function of the run's config hash giving it; omitted: none. */
+  checkpointDir?: string | ((configHash: string) => string);
   /** Folder of the GLUE copies (default data/glue; tests pass a fixture). */
   dataDir?: string;
   /** Stop (resumably) after this many steps. */
@@ -91,6 +92,8 @@ export interface GlueResult {
   seed: number;
   /** The checkpoint the encoder started from, or null: trained from scratch. */
   from: { dir: string; step: number; configHash: string } | null;
+  /** The run's checkpoint folder, or null when it kept none. */
+  checkpointDir: string | null;
   steps: number;
   done: boolean;
   configHash: string;
@@ -122,7 +125,16 @@ export function prepareGlueRun(args: GlueRunArgs) {
   const train = encodeExamples(tokenizer, splits.train, settings.maxLen);
   const dev = encodeExamples(tokenizer, splits.dev, settings.maxLen);
   const encoder = new Supernet({ space, seed, only: arch });
-  const from = args.from ? { dir: path.resolve(args.from), ...loadWeights(path.resolve(args.from), encoder) } : null;
+  let from: GlueResult["from"] = null;
+  if (args.from) {
+    try {
+      from = { dir: path.resolve(args.from), ...loadWeights(path.resolve(args.from), encoder) };
+    } catch (e) {
+      encoder.dispose();
+      if (!(e instanceof CheckpointError)) throw e;
+      throw new CheckpointError(`${e.message} (the ${preset} GLUE encoder is space ${space.id}, T = ${space.seqLen}: pre-train with that space)`);
+    }
+  }
   const model = new SequenceClassifier({ encoder, numLabels: numLabels(task), seed: seedFrom(seed, 0x7a5c) });
   const steps = args.steps ?? Math.min(settings.maxSteps, Math.ceil((settings.epochs * train.encoded.length) / settings.batchSize));
   const regression = model.regression;
@@ -149,15 +161,6 @@ export function prepareGlueRun(args: GlueRunArgs) {
   return { run, model, space, splits, dev, train, from, devBatches, steps, settings };
 }
 
-/** The run's config hash (its checkpoint folder name), without training. */
-export function glueRunHash(args: GlueRunArgs): string {
-  const p = prepareGlueRun({ ...args, warn: () => undefined });
-  const hash = runConfigHash(p.run);
-  p.model.dispose();
-  disposeGlueBatches(p.devBatches);
-  return hash;
-}
-
 /** Fine-tunes (or resumes) and scores the whole dev split with GLUE's metrics of the task. */
 export async function runGlue(args: GlueRunArgs): Promise<GlueResult> {
   const t0 = Date.now();
@@ -168,7 +171,8 @@ export async function runGlue(args: GlueRunArgs): Promise<GlueResult> {
     if (set.truncated > 0) warn(`note: ${args.task} ${name}: ${set.truncated} of ${set.encoded.length} examples cut to ${p.settings.maxLen} tokens`);
   }
   try {
-    const result = await train({ ...run, checkpointDir: args.checkpointDir, stopAfter: args.stopAfter, progress: args.progress ?? false });
+    const checkpointDir = typeof args.checkpointDir === "function" ? args.checkpointDir(runConfigHash(run)) : args.checkpointDir;
+    const result = await train({ ...run, checkpointDir, stopAfter: args.stopAfter, progress: args.progress ?? false });
     const predictions = model.predict(args.arch, devBatches);
     const labels = dev.encoded.map((e) => e.label);
     const lastVal = [...result.history].reverse().find((e) => e.valLoss !== undefined);
@@ -181,6 +185,7 @@ export async function runGlue(args: GlueRunArgs): Promise<GlueResult> {
       preset: args.preset,
       seed: args.seed,
       from: p.from,
+      checkpointDir: checkpointDir ?? null,
       steps: result.step,
       done: result.done,
       configHash: result.configHash,
