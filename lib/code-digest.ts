@@ -24,6 +24,7 @@ export const RESULT_SOURCES = [
   "lib/experiments/supernet-run.ts",
   "lib/experiments/ranking.ts",
   "lib/experiments/interference.ts",
+  "lib/experiments/glue.ts",
   "lib/interference.ts",
 ];
 

@@ -96,6 +96,36 @@ test("loaders read each format: SST-2 header + dev file, STS-B scores, RTE label
   assert.equal(mrpc.skipped.length, 0, "BOM, header and CRLF are not malformed rows");
 });
 
+test("QNLI-style pairs from SQuAD: the answer's sentence, the closest other sentence, whole articles as dev", () => {
+  const dir = tempDir("qnli");
+  const qa = (id: string, question: string, text: string, start: number, impossible = false) =>
+    ({ id, question, is_impossible: impossible, answers: impossible ? [] : [{ text, answer_start: start }] });
+  const context = "Paris is the capital of France. The Seine flows through Paris in the north. Lyon is a city.";
+  const squad = {
+    version: "v2.0",
+    data: [
+      { title: "A", paragraphs: [{ context, qas: [
+        qa("q1", "What river flows through Paris?", "The Seine", 32),
+        qa("q2", "What is the capital of Spain?", "", 0, true),
+        qa("q3", "Which city is big?", "Lyon", 5), // wrong offset: malformed
+      ] }] },
+      { title: "B", paragraphs: [{ context: "Only one sentence here.", qas: [qa("q4", "How many sentences?", "one", 5)] }] },
+    ],
+  };
+  fs.mkdirSync(path.join(dir, "QNLI"));
+  fs.writeFileSync(path.join(dir, "QNLI", "squad-v2-dev-subset.json"), JSON.stringify(squad));
+  const warnings: string[] = [];
+  const s = loadGlueTask("qnli", { dir, warn: (l) => warnings.push(l) });
+  assert.deepEqual(s.train, [
+    { a: "What river flows through Paris?", b: "The Seine flows through Paris in the north.", label: 0 },
+    { a: "What river flows through Paris?", b: "Paris is the capital of France.", label: 1 }, // 1 shared word ("paris") vs 0 for "Lyon is a city."
+  ]);
+  assert.deepEqual(s.dev, [{ a: "How many sentences?", b: "Only one sentence here.", label: 0 }], "a one-sentence paragraph has no negative");
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /squad-v2-dev-subset\.json: skipped 1 malformed row \(line 3: question q3: answer 'Lyon' is not at offset 5\)/);
+  assert.equal(numLabels("qnli"), 2);
+});
+
 test("a missing data file is a UserError naming it; carveDev and warnings are well-formed", () => {
   const dir = tempDir("missing");
   assert.throws(() => glueFiles("cola", dir), (e: unknown) => e instanceof UserError && /CoLA[/\\]train\.tsv is missing/.test(e.message));
@@ -110,7 +140,7 @@ test("a missing data file is a UserError naming it; carveDev and warnings are we
 
 test("the committed GLUE copies load with the documented sizes", () => {
   const sizes: Record<string, [number, number]> = {
-    sst2: [20000, 872], mrpc: [3668, 408], stsb: [5749, 1500], qqp: [9999, 2000], rte: [2628, 139], cola: [7508, 1043],
+    sst2: [20000, 872], mrpc: [3668, 408], stsb: [5749, 1500], qqp: [9999, 2000], rte: [2628, 139], cola: [7508, 1043], qnli: [1128, 248],
   };
   for (const task of GLUE_TASKS) {
     const warnings: string[] = [];

@@ -1,15 +1,17 @@
 // GLUE tasks from the copies in data/glue/ (data/glue/README.md: provenance, licences, subsets): each task's
 // files parsed in their own format into labelled sentences (pairs), with the train/dev splits of GLUE where
-// the copy has them and a fixed, seeded dev split carved from train where it does not (MRPC, CoLA, QQP).
-// A malformed row is skipped and reported (file, line, count), never silently.
+// the copy has them and a fixed, seeded dev split carved from train where it does not (MRPC, CoLA, QQP);
+// QNLI-style pairs are derived from a SQuAD subset (lib/data/qnli.ts). A malformed row is skipped and
+// reported (file, line, count), never silently.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectPath } from "../paths";
 import { Rng } from "../rng";
 import type { GlueMetric } from "../metrics";
 import { UserError } from "../errors";
+import { qnliFromSquad } from "./qnli";
 
-export const GLUE_TASKS = ["sst2", "mrpc", "stsb", "qqp", "rte", "cola"] as const;
+export const GLUE_TASKS = ["sst2", "mrpc", "stsb", "qqp", "rte", "cola", "qnli"] as const;
 export type GlueTask = (typeof GLUE_TASKS)[number];
 
 
@@ -30,15 +32,24 @@ export interface GlueExample {
 /** A row the loader skipped: where, and why. */
 export interface SkippedRow {
   file: string;
-  /** 1-based line number in the file. */
+  /** 1-based line number in the file (in a SQuAD JSON file: the 1-based question number). */
   line: number;
   reason: string;
 }
 
-/** How a task's files read. */
-interface TaskSpec {
+/** What every task's spec says. */
+interface CommonSpec {
   /** Folder under data/glue/. */
   folder: string;
+  /** Label text -> id; a regression task (STS-B) reads a number in [0, 5] instead. */
+  labels: Record<string, number> | "score";
+  /** GLUE's metrics of the task (its GLUE score is their mean: F1 and accuracy for MRPC and QQP, Pearson and Spearman for STS-B). */
+  metrics: GlueMetric[];
+}
+
+/** A task in tab-separated files. */
+interface TsvSpec extends CommonSpec {
+  format: "tsv";
   /** Train files (concatenated) and the dev file, or the number of train rows carved off as dev. */
   train: string[];
   dev: string | { carve: number };
@@ -47,33 +58,42 @@ interface TaskSpec {
   fields: number;
   /** Sentence A, sentence B (pair tasks) and label columns. */
   columns: { a: number; b?: number; label: number };
-  /** Label text -> id; a regression task (STS-B) reads a number in [0, 5] instead. */
-  labels: Record<string, number> | "score";
-  /** GLUE's metrics of the task; the first is the one the GLUE average takes (the mean of two for MRPC, QQP, STS-B). */
-  metrics: GlueMetric[];
 }
 
+/** QNLI-style pairs derived from a SQuAD JSON file (lib/data/qnli.ts); the last `devArticles` articles are dev. */
+interface SquadSpec extends CommonSpec {
+  format: "squad";
+  file: string;
+  devArticles: number;
+}
+
+type TaskSpec = TsvSpec | SquadSpec;
+
 const BINARY = { "0": 0, "1": 1 };
+/** GLUE's label order of RTE and QNLI. */
+export const ENTAILMENT = { entailment: 0, not_entailment: 1 };
 
 export const GLUE_SPECS: Record<GlueTask, TaskSpec> = {
-  sst2: { folder: "SST-2", train: ["train.tsv"], dev: "dev.tsv", header: true, fields: 2, columns: { a: 0, label: 1 }, labels: BINARY, metrics: ["accuracy"] },
+  sst2: { format: "tsv", folder: "SST-2", train: ["train.tsv"], dev: "dev.tsv", header: true, fields: 2, columns: { a: 0, label: 1 }, labels: BINARY, metrics: ["accuracy"] },
   // GLUE's dev split is 408 pairs of the MSRP train file (its own id list is not in the copy: a seeded carve of the same size).
   mrpc: {
-    folder: "MRPC", train: ["msr_paraphrase_train.txt"], dev: { carve: 408 }, header: true, fields: 5,
+    format: "tsv", folder: "MRPC", train: ["msr_paraphrase_train.txt"], dev: { carve: 408 }, header: true, fields: 5,
     columns: { a: 3, b: 4, label: 0 }, labels: BINARY, metrics: ["f1", "accuracy"],
   },
   stsb: {
-    folder: "STS-B", train: ["train.tsv"], dev: "dev.tsv", header: true, fields: 10,
+    format: "tsv", folder: "STS-B", train: ["train.tsv"], dev: "dev.tsv", header: true, fields: 10,
     columns: { a: 7, b: 8, label: 9 }, labels: "score", metrics: ["pearson", "spearman"],
   },
-  qqp: { folder: "QQP", train: ["pairs.tsv"], dev: { carve: 2000 }, header: false, fields: 6, columns: { a: 3, b: 4, label: 5 }, labels: BINARY, metrics: ["f1", "accuracy"] },
+  qqp: { format: "tsv", folder: "QQP", train: ["pairs.tsv"], dev: { carve: 2000 }, header: false, fields: 6, columns: { a: 3, b: 4, label: 5 }, labels: BINARY, metrics: ["f1", "accuracy"] },
   // The copy re-splits GLUE's RTE train+dev into train/dev/test (all labelled): train + test train, dev scores.
   rte: {
-    folder: "RTE", train: ["train.tsv", "test.tsv"], dev: "dev.tsv", header: true, fields: 4,
-    columns: { a: 1, b: 2, label: 3 }, labels: { entailment: 0, not_entailment: 1 }, metrics: ["accuracy"],
+    format: "tsv", folder: "RTE", train: ["train.tsv", "test.tsv"], dev: "dev.tsv", header: true, fields: 4,
+    columns: { a: 1, b: 2, label: 3 }, labels: ENTAILMENT, metrics: ["accuracy"],
   },
   // GLUE's CoLA dev has 1,043 sentences; the copy has train only: a seeded carve of that size.
-  cola: { folder: "CoLA", train: ["train.tsv"], dev: { carve: 1043 }, header: false, fields: 2, columns: { a: 0, label: 1 }, labels: BINARY, metrics: ["matthews"] },
+  cola: { format: "tsv", folder: "CoLA", train: ["train.tsv"], dev: { carve: 1043 }, header: false, fields: 2, columns: { a: 0, label: 1 }, labels: BINARY, metrics: ["matthews"] },
+  // As GLUE built QNLI from SQuAD: (question, sentence of its paragraph, does the sentence hold the answer).
+  qnli: { format: "squad", folder: "QNLI", file: "squad-v2-dev-subset.json", devArticles: 1, labels: ENTAILMENT, metrics: ["accuracy"] },
 };
 
 /** Classes of a task's head; 1 = regression (STS-B). */
@@ -84,7 +104,8 @@ export function numLabels(task: GlueTask): number {
 
 /** True for sentence-pair tasks. */
 export function isPairTask(task: GlueTask): boolean {
-  return GLUE_SPECS[task].columns.b !== undefined;
+  const spec = GLUE_SPECS[task];
+  return spec.format === "squad" || spec.columns.b !== undefined;
 }
 
 export interface GlueSplits {
@@ -100,7 +121,7 @@ export interface GlueSplits {
 /** The task's files under `dir`; throws a UserError naming the first one missing and how to restore it. */
 export function glueFiles(task: GlueTask, dir = GLUE_DIR): string[] {
   const spec = GLUE_SPECS[task];
-  const names = [...spec.train, ...(typeof spec.dev === "string" ? [spec.dev] : [])];
+  const names = spec.format === "squad" ? [spec.file] : [...spec.train, ...(typeof spec.dev === "string" ? [spec.dev] : [])];
   const files = names.map((n) => path.join(dir, spec.folder, n));
   const missing = files.find((f) => !fs.existsSync(f));
   if (missing) {
@@ -110,7 +131,7 @@ export function glueFiles(task: GlueTask, dir = GLUE_DIR): string[] {
 }
 
 /** Parses one file of `spec`; malformed rows go to `skipped`. */
-function parseFile(file: string, spec: TaskSpec, skipped: SkippedRow[]): GlueExample[] {
+function parseFile(file: string, spec: TsvSpec, skipped: SkippedRow[]): GlueExample[] {
   const lines = fs.readFileSync(file, "utf8").replace(/^\uFEFF/, "").split(/\r?\n/);
   if (lines.at(-1) === "") lines.pop();
   const out: GlueExample[] = [];
@@ -173,6 +194,12 @@ export function loadGlueTask(task: GlueTask, options: { dir?: string; warn?: (li
   const dir = options.dir ?? GLUE_DIR;
   const files = glueFiles(task, dir);
   const skipped: SkippedRow[] = [];
+  const warn = options.warn ?? console.warn;
+  if (spec.format === "squad") {
+    const { train, dev } = qnliFromSquad(files[0], spec.devArticles, skipped);
+    for (const line of skippedWarnings(skipped)) warn(`warning: ${line}`);
+    return { task, train, dev, skipped, files };
+  }
   const trainRows = spec.train.flatMap((n) => parseFile(path.join(dir, spec.folder, n), spec, skipped));
   let train: GlueExample[], dev: GlueExample[];
   if (typeof spec.dev === "string") {
@@ -183,6 +210,6 @@ export function loadGlueTask(task: GlueTask, options: { dir?: string; warn?: (li
     train = split.train.map((i) => trainRows[i]);
     dev = split.dev.map((i) => trainRows[i]);
   }
-  for (const line of skippedWarnings(skipped)) (options.warn ?? console.warn)(`warning: ${line}`);
+  for (const line of skippedWarnings(skipped)) warn(`warning: ${line}`);
   return { task, train, dev, skipped, files };
 }
