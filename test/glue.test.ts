@@ -235,7 +235,10 @@ for (const backend of ["cpu", "native"]) {
     for (const arch of ARCHS) {
       const model = new SequenceClassifier({ encoder: new Supernet({ space, seed: 4, only: arch }), numLabels: 3, seed: 2 });
       // Train a few steps first, so that LayerNorm gains and biases are not at their init.
-      await train({ model, arch, data: { trainBatch: () => batchOf(seqs, 16, [0, 1, 2]), validation: [] }, config: { steps: 3, lr: 1e-2, evalEvery: 0 }, progress: false });
+      const validation = [batchOf(seqs, 16, [0, 1, 2])];
+      const trained = await train({ model, arch, data: { trainBatch: () => batchOf(seqs, 16, [0, 1, 2]), validation }, config: { steps: 3, lr: 1e-2, evalEvery: 0 }, progress: false });
+      assert.ok(Number.isFinite(trained.history.at(-1)!.valAccuracy), "the loop scores a classifier's accuracy");
+      disposeGlueBatches(validation);
       const alone = seqs.map((s, i) => batchOf([s], s.length, [i])); // each sequence unpadded
       const padded = [16, 32].map((T) => batchOf(seqs, T, [0, 1, 2]));
       /** The last hidden states [B, T, D] and the logits [B, C] of a batch, as arrays. */

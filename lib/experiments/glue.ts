@@ -35,7 +35,11 @@ export interface GlueSettings {
   evalBatchSize: number;
 }
 
-/** BERT fine-tunes with Adam (beta2 0.999), warmup 10 %, linear decay, weight decay 0.01, 3 epochs, lr 2e-5..5e-5. */
+/**
+ * BERT fine-tunes with Adam (beta2 0.999), warmup 10 %, linear decay, weight decay 0.01, 3 epochs, lr 2e-5..5e-5.
+ * Here the decay applies to every weight, biases and LayerNorm included (LazyAdam has no exclusion list; BERT
+ * excludes them). No dropout (the project's models have none).
+ */
 const FINETUNE_OPTIMIZER: Partial<TrainConfig> = { warmup: 0.1, decay: "linear", beta2: 0.999, weightDecay: 0.01, clipNorm: 1, evalEvery: 0 };
 
 export const GLUE_PRESETS: Record<Preset, GlueSettings> = {
