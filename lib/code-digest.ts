@@ -26,6 +26,7 @@ export const RESULT_SOURCES = [
   "lib/experiments/interference.ts",
   "lib/jobs/ground-truth-child.ts",
   "lib/jobs/supernet-rank.ts",
+  "lib/experiments/glue.ts",
   "lib/interference.ts",
 ];
 

@@ -203,3 +203,71 @@ export function flatGradCosine(gradsA: tf.Tensor[], gradsB: tf.Tensor[]): number
   sums.dispose();
   return dot / Math.sqrt(na * nb);
 }
+
+// GLUE's metrics (as GLUE computes them with scikit-learn and scipy): binary labels and predictions are class
+// ids 0/1, the positive class 1.
+
+/** Counts of a binary confusion matrix, positive class 1. */
+function confusion(labels: ArrayLike<number>, predictions: ArrayLike<number>, what: string) {
+  checkPair(labels, predictions, what);
+  let tp = 0, tn = 0, fp = 0, fn = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i], p = predictions[i];
+    if ((y !== 0 && y !== 1) || (p !== 0 && p !== 1)) throw new Error(`${what}: labels and predictions must be 0 or 1, got ${y} and ${p} at ${i}`);
+    if (p === 1) y === 1 ? tp++ : fp++;
+    else y === 0 ? tn++ : fn++;
+  }
+  return { tp, tn, fp, fn };
+}
+
+/** Fraction of predictions equal to their label (any class ids). */
+export function accuracy(labels: ArrayLike<number>, predictions: ArrayLike<number>): number {
+  checkPair(labels, predictions, "accuracy");
+  let hits = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] === predictions[i]) hits++;
+  return hits / labels.length;
+}
+
+/** Binary F1 of class 1: 2TP / (2TP + FP + FN); 0 when there is no positive label or prediction (as sklearn). */
+export function f1Score(labels: ArrayLike<number>, predictions: ArrayLike<number>): number {
+  const { tp, fp, fn } = confusion(labels, predictions, "f1Score");
+  const denominator = 2 * tp + fp + fn;
+  return denominator === 0 ? 0 : (2 * tp) / denominator;
+}
+
+/** Matthews correlation (TP TN - FP FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN)); 0 when a margin is empty (as sklearn). */
+export function matthewsCorrelation(labels: ArrayLike<number>, predictions: ArrayLike<number>): number {
+  const { tp, tn, fp, fn } = confusion(labels, predictions, "matthewsCorrelation");
+  const denominator = Math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn));
+  return denominator === 0 ? 0 : (tp * tn - fp * fn) / denominator;
+}
+
+/** A GLUE metric by name. */
+export type GlueMetric = "accuracy" | "f1" | "matthews" | "pearson" | "spearman";
+
+const GLUE_METRIC_FNS: Record<GlueMetric, (labels: ArrayLike<number>, predictions: ArrayLike<number>) => number> = {
+  accuracy,
+  f1: f1Score,
+  matthews: matthewsCorrelation,
+  pearson,
+  spearman,
+};
+
+/** The named metrics of predictions against labels (class ids, or STS-B scores for pearson/spearman). */
+export function glueMetrics(names: readonly GlueMetric[], labels: ArrayLike<number>, predictions: ArrayLike<number>): Partial<Record<GlueMetric, number>> {
+  return Object.fromEntries(names.map((n) => [n, GLUE_METRIC_FNS[n](labels, predictions)]));
+}
+
+/**
+ * A task's GLUE score: the mean of its metrics (GLUE averages F1 and accuracy for MRPC and QQP, Pearson and
+ * Spearman for STS-B; the other tasks have one metric).
+ */
+export function glueTaskScore(metrics: Partial<Record<GlueMetric, number>>): number {
+  const values = Object.values(metrics).filter((v): v is number => v !== undefined);
+  return mean(values);
+}
+
+/** The GLUE average: the unweighted mean of the task scores. */
+export function glueAverage(taskScores: readonly number[]): number {
+  return mean(taskScores);
+}

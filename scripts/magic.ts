@@ -1,6 +1,7 @@
 // The experiment CLI (`npm run magic -- <command>`): train a supernet with a sampler (optionally MAGIC-A
 // alignment), train or fine-tune one child, evaluate a child from a checkpoint, print a sampler's children,
-// and run the notebooks' experiments without Jupyter (interference, ground-truth, rank).
+// run the notebooks' experiments without Jupyter (interference, ground-truth, rank), and fine-tune a child on a
+// GLUE task (glue).
 // Runs live under runs/<kind>-<config hash>/ (checkpoint.ckpt + result.json); rerunning the same command
 // resumes from the checkpoint and ends with the numbers an uninterrupted run gives.
 // Every input is checked before any heavy work (data preparation, training): a bad one is one line and exit 2.
@@ -36,6 +37,8 @@ import { checkQueueReachable, queueTarget, type QueueTarget } from "../lib/queue
 import { runOnQueue } from "../lib/queue/producer";
 import { QUEUE_SETTINGS } from "../lib/queue/settings";
 import { runQueueWorker } from "../lib/queue/worker";
+import { GLUE_TASKS, glueFiles, type GlueTask } from "../lib/data/glue";
+import { runGlue } from "../lib/experiments/glue";
 
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
@@ -338,6 +341,42 @@ program
     const queue = (await reachableQueue(o.queue))!;
     const settings = o.stallSeconds === undefined ? {} : { stallSeconds: o.stallSeconds };
     await runQueueWorker(queue, { concurrency: o.concurrency ?? defaultWorkers(), settings });
+  });
+
+program
+  .command("glue")
+  .description("fine-tune one child on one GLUE task (from --from's pre-trained weights, else from scratch) and score the whole dev split (JSON)")
+  .addOption(new Option("--task <name>", "GLUE task").choices(GLUE_TASKS).makeOptionMandatory())
+  .requiredOption("--arch <arch>", "child as a JSON array of op indices/names or an arch id (att4-ffn128-...)")
+  .addOption(presetOption())
+  .option("--seed <n>", "seed of the head's init, the data order and (from scratch) the encoder's init", intOption("--seed", 0), 0)
+  .option("--from <dir>", "start the encoder from this (MLM) run directory's checkpoint; without it: from scratch")
+  .option("--steps <n>", "optimizer steps (default: the preset's epochs over the train split)", intOption("--steps", 1))
+  .option("--stop-after <n>", "stop (resumably) after N completed steps", intOption("--stop-after", 1))
+  .requiredOption("--out <file>", "where to write the JSON result (task, metrics, dev predictions)")
+  .action(async (o: { task: GlueTask; arch: string; preset: Preset; seed: number; from?: string; steps?: number; stopAfter?: number; out: string }) => {
+    const arch = archOption(o.preset, o.arch);
+    if (o.from) checkCheckpointDir("--from", o.from);
+    glueFiles(o.task);
+    checkWritableFile("--out", o.out);
+    checkRunsFolder();
+    await initBackend();
+    console.log(o.from ? `fine-tuning from ${o.from}` : "no --from: fine-tuning from scratch (the encoder starts from a random init, not pre-trained)");
+    const result = await runGlue({
+      task: o.task,
+      arch,
+      preset: o.preset,
+      seed: o.seed,
+      from: o.from,
+      steps: o.steps,
+      stopAfter: o.stopAfter,
+      checkpointDir: (hash) => runsPath(`glue-${o.task}-${o.preset}-s${o.seed}-${hash}`),
+      progress: `glue ${o.task}`,
+    });
+    writeJsonAtomic(path.resolve(o.out), result, 1);
+    const metrics = Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ");
+    console.log(`${o.task} (${result.archId}, ${result.from ? "pre-trained" : "from scratch"}): step ${result.steps}${result.done ? "" : " (stopped; rerun to resume)"}; ` +
+      `dev ${metrics}; ${result.secondsPerStep.toFixed(3)} s/step; ${result.seconds.toFixed(1)} s; ${o.out}`);
   });
 
 runCli(async () => {

@@ -157,3 +157,14 @@ test("writable-path checks: a new file or folder under a writable one is fine, u
   assert.throws(() => checkWritableFile("--out", tmp), UserError);
   assert.ok(!fs.existsSync(path.join(tmp, "new")), "checks create nothing");
 });
+
+test("glue: an unknown task, a bad --arch, a --from without a checkpoint and a folder as --out are one line before any work", async () => {
+  const glue = (extra: string[]) => magic(["glue", "--preset", "tiny", ...extra]);
+  const out = ["--out", path.join(tmp, "g.json")];
+  await assertUserErrors([
+    [glue(["--task", "mnli", "--arch", "[1,2,3,4]", ...out]), "option '--task <name>' argument 'mnli' is invalid. Allowed choices are sst2, mrpc, stsb, qqp, rte, cola, qnli."],
+    [glue(["--task", "sst2", "--arch", "[1,2]", ...out]), "--arch: arch has 2 layers, space tiny-L4-D32-T32 has 4: [1,2]"],
+    [glue(["--task", "rte", "--arch", "[1,2,3,4]", "--from", tmp, ...out]), `--from ${tmp} holds no checkpoint.ckpt; give the directory of a training run`],
+    [glue(["--task", "cola", "--arch", "[1,2,3,4]", "--out", tmp]), `--out ${tmp} is a folder; give a file name, e.g. ${path.join(tmp, "result.json")}`],
+  ]);
+});

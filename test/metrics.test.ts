@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import {
-  bootstrapCI, cosineSimilarity, flatGradCosine, kendallTau, mean, pearson, percentileInterval, precisionAtK, ranks, spearman, std,
+  accuracy, bootstrapCI, cosineSimilarity, f1Score, flatGradCosine, glueAverage, glueMetrics, glueTaskScore, kendallTau, matthewsCorrelation, mean, pearson,
+  percentileInterval, precisionAtK, ranks, spearman, std,
 } from "../lib/metrics";
 import { Rng } from "../lib/rng";
 
@@ -163,4 +164,33 @@ test("flatGradCosine equals the cosine of the concatenated gradients and leaks n
   assert.throws(() => flatGradCosine(a, [b[1], b[0]]), /shapes differ/);
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([...a, ...b]);
+});
+
+test("GLUE metrics on hand-computed values", () => {
+  // TP = 3 (0, 4, 6), FN = 1 (1), TN = 2 (2, 5), FP = 2 (3, 7).
+  const labels = [1, 1, 0, 0, 1, 0, 1, 0];
+  const preds = [1, 0, 0, 1, 1, 0, 1, 1];
+  assert.equal(accuracy(labels, preds), 5 / 8);
+  assert.equal(f1Score(labels, preds), 6 / 9); // 2TP / (2TP + FP + FN)
+  assert.ok(Math.abs(matthewsCorrelation(labels, preds) - 4 / Math.sqrt(240)) < 1e-15); // (3*2 - 2*1) / sqrt(5*4*4*3)
+  assert.equal(matthewsCorrelation(labels, labels), 1);
+  assert.equal(matthewsCorrelation(labels, labels.map((y) => 1 - y)), -1);
+  // Degenerate cases as scikit-learn: no positive prediction or label gives F1 0, an empty margin MCC 0.
+  assert.equal(f1Score([1, 0, 1], [0, 0, 0]), 0);
+  assert.equal(f1Score([0, 0], [0, 0]), 0);
+  assert.equal(matthewsCorrelation([1, 0, 1], [0, 0, 0]), 0);
+  assert.equal(accuracy([0, 2, 1], [0, 1, 1]), 2 / 3, "accuracy takes any class ids");
+  assert.throws(() => f1Score([0, 2], [0, 1]), /must be 0 or 1, got 2 and 1 at 1/);
+  assert.throws(() => accuracy([1], [1, 0]), /lengths differ/);
+
+  // STS-B: ranks of the predictions are [1, 2, 4, 3], so Spearman = 1 - 6 * 2 / (4 * 15) = 0.8; Pearson
+  // = 40 / sqrt(5 * 500) = 0.8 (deviations [-1.5, -0.5, 0.5, 1.5] and [-15, -5, 15, 5]).
+  const m = glueMetrics(["pearson", "spearman"], [1, 2, 3, 4], [10, 20, 40, 30]);
+  assert.deepEqual(Object.keys(m), ["pearson", "spearman"]);
+  assert.ok(Math.abs(m.pearson! - 0.8) < 1e-12 && Math.abs(m.spearman! - 0.8) < 1e-12);
+  const mrpc = glueMetrics(["f1", "accuracy"], labels, preds);
+  assert.deepEqual(mrpc, { f1: 6 / 9, accuracy: 5 / 8 });
+  assert.equal(glueTaskScore(mrpc), (6 / 9 + 5 / 8) / 2, "MRPC's GLUE score is the mean of F1 and accuracy");
+  assert.equal(glueTaskScore({ matthews: 0.25 }), 0.25);
+  assert.equal(glueAverage([0.75, 0.5, 0.25]), 0.5);
 });

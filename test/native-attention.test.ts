@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assertClose, uniform } from "./helpers/kernel-check";
 import { loadAddon } from "../lib/native/addon";
 import { attention, attentionAvailable, loadNativeBackend } from "../lib/native/index";
+import { MASKED_SCORE } from "../lib/native/attention";
 import { nativeSkip } from "./helpers/native";
 
 const SKIP = nativeSkip();
@@ -66,6 +67,52 @@ test("fused attention matches the tfjs ops on cpu (forward and gradients wrt q, 
         }
 });
 
+/** The tfjs formula of AttentionBlock.op with a key padding mask: keyBias [B*T] added to every query row's scores. */
+function maskedReference(keyBias: tf.Tensor1D): Attn {
+  return (q, k, v, b, h) => {
+    const [rows, d] = q.shape;
+    const t = rows / b;
+    const dh = d / h;
+    const split = (x: tf.Tensor2D) => tf.reshape(tf.transpose(tf.reshape(x, [b, t, h, dh]), [0, 2, 1, 3]), [b * h, t, dh]) as tf.Tensor3D;
+    const raw = tf.matMul(tf.mul(split(q), 1 / Math.sqrt(dh)), split(k), false, true); // [B*H, T, T]
+    const scores = tf.reshape(tf.add(tf.reshape(raw, [b, h, t, t]), tf.reshape(keyBias, [b, 1, 1, t])), [b * h, t, t]);
+    const ctx = tf.matMul(tf.softmax(scores), split(v)); // [B*H, T, dh]
+    return tf.reshape(tf.transpose(tf.reshape(ctx, [b, h, t, dh]), [0, 2, 1, 3]), [b * t, d]) as tf.Tensor2D;
+  };
+}
+
+test("fused attention with a padding mask matches the masked tfjs ops on cpu (forward and gradients)", { skip: SKIP }, async (t) => {
+  loadNativeBackend();
+  let seed = 3;
+  for (const [b, seq, lengths] of [[1, 5, [3]], [3, 8, [8, 1, 5]], [2, 32, [17, 32]]] as [number, number, number[]][])
+    for (const h of [1, 2, 4]) {
+      await t.test(`B=${b} T=${seq} lengths ${lengths} H=${h}`, async () => {
+        const next = uniform((seed += 11));
+        const d = 8;
+        const shape: [number, number] = [b * seq, d];
+        const data = [0, 1, 2].map(() => values(b * seq * d, next));
+        const dy = values(b * seq * d, next);
+        const bias = Float32Array.from({ length: b * seq }, (_, i) => (i % seq < lengths[Math.floor(i / seq)] ? 0 : MASKED_SCORE));
+        await tf.setBackend("cpu");
+        const cpuBias = tf.tensor1d(bias);
+        const ref = run(maskedReference(cpuBias), data, dy, shape, b, h);
+        cpuBias.dispose();
+        await tf.setBackend("native");
+        const nativeBias = tf.tensor1d(bias);
+        const got = run((q, k, v, bb, hh) => attention(q, k, v, bb, hh, nativeBias), data, dy, shape, b, h);
+        nativeBias.dispose();
+        ["forward", "dq", "dk", "dv"].forEach((what, i) => assertClose(got[i], ref[i], TOL, what));
+        // A padded key gets no gradient (its probability is exactly 0): dk and dv vanish on its rows.
+        for (let i = 0; i < b * seq; i++) {
+          if (bias[i] === 0) continue;
+          for (const [what, g] of [["dk", got[2]], ["dv", got[3]]] as const) {
+            assert.ok(g.subarray(i * d, (i + 1) * d).every((x) => x === 0), `${what} of padded row ${i} is 0`);
+          }
+        }
+      });
+    }
+});
+
 test("fused attention runs its kernels, leaks no tensor, and rejects bad shapes", { skip: SKIP }, async () => {
   loadNativeBackend();
   await tf.setBackend("native");
@@ -112,4 +159,8 @@ test("attention addon functions check sizes and write every output element", { s
   assert.throws(() => addon.attentionForward(q, k, v.subarray(1), ctx, p, b, seq, h), /attentionForward: argument 2 \(v\) has 59 elements, expected 60 \(q's length\)/);
   assert.throws(() => addon.attentionBackward(q, k, v, p, dy, dq, dk, dv.subarray(1), b, seq, h), /attentionBackward: argument 7 \(dv\)/);
   assert.throws(() => addon.attentionBackward(q, k, v, p, dy, dq, dk, dv, b, 0, h), /attentionBackward: argument 9 \(seq\) must be a positive integer, got 0/);
+  const masked = nans(n);
+  addon.attentionForwardMasked(q, k, v, new Float32Array(b * seq), masked, nans(b * h * seq * seq), b, seq, h);
+  assert.deepEqual(masked, ctx, "an all-zero key bias computes exactly the unmasked attention");
+  assert.throws(() => addon.attentionForwardMasked(q, k, v, new Float32Array(b * seq - 1), masked, p, b, seq, h), /attentionForwardMasked: argument 3 \(kbias\) has 9 elements, expected 10/);
 });

@@ -22,6 +22,16 @@ export interface WordPieceTrainOptions {
   minCharCount: number;
 }
 
+/** A sentence (pair) as model input; see WordPieceTokenizer.encodePair. */
+export interface EncodedPair {
+  /** [CLS] a [SEP] (b [SEP]) token ids. */
+  ids: number[];
+  /** Segment (sentence A = 0, B = 1) of each id. */
+  segments: number[];
+  /** True when tokens were cut to fit maxLen. */
+  truncated: boolean;
+}
+
 export class WordPieceTokenizer {
   readonly vocab: readonly string[];
   private readonly ids: Map<string, number>;
@@ -81,6 +91,25 @@ export class WordPieceTokenizer {
     const out: number[] = [];
     for (const w of pretokenize(text)) for (const id of this.encodeWord(w)) out.push(id);
     return out;
+  }
+
+  /**
+   * BERT's input for one sentence or a pair: [CLS] a [SEP] (b [SEP]), with segment ids 0 over [CLS] a [SEP]
+   * and 1 over b [SEP], at most `maxLen` ids. Too long: the longer of a and b loses its last token until it
+   * fits (BERT's longest-first truncation; `truncated` says it happened).
+   */
+  encodePair(a: string, b: string | undefined, maxLen: number): EncodedPair {
+    const specials = b === undefined ? 2 : 3;
+    if (!Number.isInteger(maxLen) || maxLen < specials + (b === undefined ? 1 : 2)) {
+      throw new Error(`encodePair: maxLen must be an integer >= ${specials + (b === undefined ? 1 : 2)}, got ${maxLen}`);
+    }
+    const ta = this.encode(a);
+    const tb = b === undefined ? [] : this.encode(b);
+    const truncated = ta.length + tb.length + specials > maxLen;
+    while (ta.length + tb.length + specials > maxLen) (ta.length >= tb.length ? ta : tb).pop();
+    const ids = [SPECIAL.CLS, ...ta, SPECIAL.SEP, ...(b === undefined ? [] : [...tb, SPECIAL.SEP])];
+    const segments = ids.map((_, i) => (i < ta.length + 2 ? 0 : 1));
+    return { ids, segments, truncated };
   }
 
   /** Text of ids: pieces glued at `##`, words joined by one space; specials other than [UNK] dropped. */

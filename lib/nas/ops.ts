@@ -10,7 +10,7 @@ import type { OpSpec } from "./types";
 import { seedFrom } from "../rng";
 import { fusedXentAvailable, sparseSoftmaxCrossEntropyRows } from "../native/losses";
 import * as fused from "../native/fused";
-import { attention, attentionAvailable } from "../native/attention";
+import { attention, attentionAvailable, MASKED_SCORE } from "../native/attention";
 
 /** How a block's weights are created. */
 export interface InitArgs {
@@ -224,6 +224,27 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): t
   return fusedXentAvailable() ? sparseSoftmaxCrossEntropyRows(logits, labels) : softmaxCrossEntropyOp(logits, labels);
 }
 
+/**
+ * Where a padded batch has padding, in the forms the blocks use; built once per forward pass by `paddingMask`.
+ * Padding sits after each sequence's real tokens. Absent (the packed MLM batches), every block computes exactly
+ * what it computed before masks existed.
+ */
+export interface PaddingMask {
+  /** [B*T, 1] float32: 1 at real tokens, 0 at padding (zeroes the padded rows of a convolution's input). */
+  rows: tf.Tensor2D;
+  /** [B*T] float32 added to attention scores: 0 at real keys, MASKED_SCORE at padded ones. */
+  keyBias: tf.Tensor1D;
+}
+
+/** The PaddingMask of mask [B, T] (float32, 1 at real tokens, 0 at padding). Call inside tf.tidy. */
+export function paddingMask(mask: tf.Tensor2D): PaddingMask {
+  const [b, t] = mask.shape;
+  return {
+    rows: tf.reshape(mask, [b * t, 1]) as tf.Tensor2D,
+    keyBias: tf.reshape(tf.mul(tf.sub(1, mask), MASKED_SCORE), [b * t]) as tf.Tensor1D,
+  };
+}
+
 /** One candidate op at one layer: its weights (by local name) and its post-LN residual block. */
 export abstract class OpBlock {
   readonly params: Map<string, tf.Variable>;
@@ -234,8 +255,8 @@ export abstract class OpBlock {
     this.params = this.f.params;
   }
 
-  /** h [B, T, D] -> [B, T, D]; call inside tf.tidy. */
-  abstract apply(h: tf.Tensor3D): tf.Tensor3D;
+  /** h [B, T, D] -> [B, T, D], padding (if any) masked; call inside tf.tidy. */
+  abstract apply(h: tf.Tensor3D, mask?: PaddingMask): tf.Tensor3D;
 
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
@@ -251,16 +272,16 @@ abstract class ResidualBlock extends OpBlock {
     this.ln = new LayerNorm(this.f, "ln", hidden, init.lnEps);
   }
 
-  protected abstract op(x: tf.Tensor2D, b: number, t: number): tf.Tensor2D;
+  protected abstract op(x: tf.Tensor2D, b: number, t: number, mask?: PaddingMask): tf.Tensor2D;
 
-  apply(h: tf.Tensor3D): tf.Tensor3D {
+  apply(h: tf.Tensor3D, mask?: PaddingMask): tf.Tensor3D {
     const [b, t, d] = h.shape;
     const x = tf.reshape(h, [b * t, d]) as tf.Tensor2D; // [B*T, D]
-    return tf.reshape(this.ln.apply(tf.add(x, this.op(x, b, t))), [b, t, d]) as tf.Tensor3D;
+    return tf.reshape(this.ln.apply(tf.add(x, this.op(x, b, t, mask))), [b, t, d]) as tf.Tensor3D;
   }
 }
 
-/** Multi-head self-attention, no padding mask (the data packs full-length sequences). */
+/** Multi-head self-attention; with a PaddingMask no query attends to a padded key. */
 export class AttentionBlock extends ResidualBlock {
   private readonly proj: [tf.Variable, tf.Variable][]; // Q, K, V, output: [D, D] weight and [D] bias each
   private readonly heads: number;
@@ -272,19 +293,20 @@ export class AttentionBlock extends ResidualBlock {
     this.proj = ["q", "k", "v", "out"].map((n) => [this.f.normal(`${n}/w`, [hidden, hidden]), this.f.zeros(`${n}/b`, [hidden])]);
   }
 
-  protected op(x: tf.Tensor2D, b: number, t: number): tf.Tensor2D {
+  protected op(x: tf.Tensor2D, b: number, t: number, mask?: PaddingMask): tf.Tensor2D {
     const d = this.hidden;
     const h = this.heads;
     const dh = d / h;
     const [wo, bo] = this.proj[3];
     if (attentionAvailable()) {
       const [q, k, v] = this.proj.slice(0, 3).map(([w, bias]) => dense(x, w, bias)); // 3 x [B*T, D]
-      return dense(attention(q, k, v, b, h), wo, bo); // one native kernel each way, no transposes
+      return dense(attention(q, k, v, b, h, mask?.keyBias), wo, bo); // one native kernel each way, no transposes
     }
     const [q, k, v] = this.proj.slice(0, 3).map(([w, bias]) =>
       tf.reshape(tf.transpose(tf.reshape(dense(x, w, bias), [b, t, h, dh]), [0, 2, 1, 3]), [b * h, t, dh]),
     ) as tf.Tensor3D[]; // 3 x [B*H, T, dh]
-    const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dh)), k, false, true); // [B*H, T, T]
+    const raw = tf.matMul(tf.mul(q, 1 / Math.sqrt(dh)), k, false, true); // [B*H, T, T]
+    const scores = mask ? tf.reshape(tf.add(tf.reshape(raw, [b, h, t, t]), tf.reshape(mask.keyBias, [b, 1, 1, t])), [b * h, t, t]) : raw;
     const ctx = tf.matMul(tf.softmax(scores), v); // [B*H, T, dh]
     const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [b, h, t, dh]), [0, 2, 1, 3]), [b * t, d]) as tf.Tensor2D; // [B*T, D]
     return dense(merged, wo, bo);
@@ -311,7 +333,11 @@ export class FfnBlock extends ResidualBlock {
   }
 }
 
-/** Separable conv: depthwise 1-D conv over time (same zero padding), pointwise dense, GELU. */
+/**
+ * Separable conv: depthwise 1-D conv over time (same zero padding), pointwise dense, GELU. With a PaddingMask
+ * the padded positions' inputs are zeroed first, so a real token next to padding sees the zeros a sequence
+ * of its own length would have.
+ */
 export class SepConvBlock extends ResidualBlock {
   private readonly wd: tf.Variable;
   private readonly bd: tf.Variable;
@@ -328,8 +354,9 @@ export class SepConvBlock extends ResidualBlock {
     this.bp = this.f.zeros("pointwise/b", [hidden]);
   }
 
-  protected op(x: tf.Tensor2D, b: number, t: number): tf.Tensor2D {
+  protected op(input: tf.Tensor2D, b: number, t: number, mask?: PaddingMask): tf.Tensor2D {
     const d = this.hidden;
+    const x = mask ? (tf.mul(input, mask.rows) as tf.Tensor2D) : input; // [B*T, D]
     if (fused.fusedOpsAvailable()) {
       const conv = fused.depthwiseConv1d(tf.reshape(x, [b, t, d]), this.wd as tf.Tensor2D, this.bd as tf.Tensor1D); // [B, T, D]
       return gelu(dense(tf.reshape(conv, [b * t, d]) as tf.Tensor2D, this.wp, this.bp));

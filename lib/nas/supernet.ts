@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Arch, MlmBatch, MlmModel, SearchSpace } from "./types";
 import { checkSpace, validateArch } from "./space";
-import { createBlock, dense, denseTransposed, gatherRows, gelu, LayerNorm, OpBlock, ParamFactory, softmaxCrossEntropy } from "./ops";
+import { createBlock, dense, denseTransposed, gatherRows, gelu, LayerNorm, OpBlock, paddingMask, ParamFactory, softmaxCrossEntropy } from "./ops";
 import { seedFrom } from "../rng";
 
 export interface SupernetArgs {
@@ -19,6 +19,17 @@ export interface SupernetArgs {
   lnEps?: number;
   /** Instantiate only the blocks this child uses (a standalone child); other archs are then rejected. */
   only?: Arch;
+}
+
+/**
+ * Extra inputs of a padded batch of sentence (pairs), for a task head (lib/nas/classifier.ts). Without them
+ * (the packed MLM batches) the encoder computes exactly what it computed before they existed.
+ */
+export interface EncodeOptions {
+  /** [B*T, D] added to the token + position embeddings before the embedding LayerNorm (segment embeddings). */
+  addEmbedding?: tf.Tensor2D;
+  /** [B, T] float32: 1 at real tokens, 0 at padding (after each sequence's real tokens). */
+  mask?: tf.Tensor2D;
 }
 
 /** Selected MLM rows are padded to a multiple of this (see Supernet.selected). */
@@ -115,9 +126,9 @@ export class Supernet implements MlmModel {
   }
 
   /** Hidden states h_0..h_L [B, T, D] of child `arch`, without the MLM head. Returned tensors are the caller's. */
-  hidden(arch: Arch, inputs: tf.Tensor2D): tf.Tensor3D[] {
+  hidden(arch: Arch, inputs: tf.Tensor2D, options: EncodeOptions = {}): tf.Tensor3D[] {
     this.check(arch);
-    return tf.tidy(() => this.encode(arch, inputs));
+    return tf.tidy(() => this.encode(arch, inputs, options));
   }
 
   loss(arch: Arch, batch: MlmBatch): tf.Scalar {
@@ -196,16 +207,18 @@ export class Supernet implements MlmModel {
     }
   }
 
-  /** h_0 = LN(token + position embedding), h_{l+1} = block_l(h_l). Call inside tf.tidy. */
-  private encode(arch: Arch, inputs: tf.Tensor2D): tf.Tensor3D[] {
+  /** h_0 = LN(token + position embedding [+ options.addEmbedding]), h_{l+1} = block_l(h_l). Call inside tf.tidy. */
+  private encode(arch: Arch, inputs: tf.Tensor2D, options: EncodeOptions = {}): tf.Tensor3D[] {
     const [b, t] = inputs.shape;
     const d = this.space.hidden;
     if (t > this.space.seqLen) throw new Error(`inputs have ${t} positions, space ${this.space.id} allows ${this.space.seqLen}`);
     const tok = tf.reshape(gatherRows(this.tokenEmb as tf.Tensor2D, tf.reshape(inputs, [b * t])), [b, t, d]); // [B, T, D]
     const pos = t === this.space.seqLen ? this.posEmb : tf.slice(this.posEmb, [0, 0], [t, d]); // [T, D]
-    const x = tf.reshape(tf.add(tok, pos), [b * t, d]) as tf.Tensor2D; // broadcast over B (no tf.tile: slow grad)
+    const summed = tf.reshape(tf.add(tok, pos), [b * t, d]) as tf.Tensor2D; // broadcast over B (no tf.tile: slow grad)
+    const x = options.addEmbedding ? (tf.add(summed, options.addEmbedding) as tf.Tensor2D) : summed; // [B*T, D]
+    const mask = options.mask ? paddingMask(options.mask) : undefined;
     const hidden = [tf.reshape(this.embLn.apply(x), [b, t, d]) as tf.Tensor3D];
-    arch.forEach((_, l) => hidden.push(this.block(l, arch).apply(hidden[l])));
+    arch.forEach((_, l) => hidden.push(this.block(l, arch).apply(hidden[l], mask)));
     return hidden;
   }
 

@@ -49,15 +49,27 @@ export interface MlmBatch {
 }
 
 /**
- * What the one training loop (lib/train) drives: a weight-sharing supernet, or a standalone child
- * (for which `arch` must be its own architecture). Implemented by lib/nas/supernet.ts.
+ * What the one training loop (lib/train) drives, on batches of type B: a weight-sharing supernet or a
+ * standalone child on MLM batches (MlmModel), or a child with a task head on GLUE batches
+ * (lib/nas/classifier.ts). For a fixed-arch run `arch` must be the model's own architecture.
  */
-export interface MlmModel {
+export interface TrainableModel<B> {
   readonly space: SearchSpace;
   /** Every variable, by a stable name (`emb/token`, `l3/ffn256/w1`, ...), for checkpoints. */
   namedVariables(): Map<string, tf.Variable>;
-  /** The variables a step of child `arch` updates: shared ones (embeddings, head) + the chosen ops'. */
+  /** The variables a step of child `arch` updates: shared ones (embeddings, heads) + the chosen ops'. */
   trainableVariables(arch: Arch): tf.Variable[];
+  /** The training objective of child `arch` on a batch. */
+  loss(arch: Arch, batch: B): tf.Scalar;
+  /** Validation loss (and accuracy, for models that classify) of child `arch` with the current weights (no grad). */
+  evaluate(arch: Arch, batches: B[]): { loss: number; accuracy?: number };
+}
+
+/**
+ * The MLM model of the search: a weight-sharing supernet, or a standalone child (for which `arch` must be
+ * its own architecture). Implemented by lib/nas/supernet.ts.
+ */
+export interface MlmModel extends TrainableModel<MlmBatch> {
   /**
    * Runs child `arch` on token ids [B, T]. Returns logits [B, T, V] and, with `capture`, the hidden
    * states h_0..h_L ([B, T, D] each; h_l is the input of sub-layer l, h_{l+1} its output).

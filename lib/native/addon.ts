@@ -66,6 +66,9 @@ export interface NativeAddon {
    */
   attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, ctx: Float32Array, p: Float32Array, batch: number,
     seq: number, heads: number): void;
+  /** attentionForward with kbias [batch*seq] (0 at real tokens, -1e9 at padding) added to every query row's scores. */
+  attentionForwardMasked(q: Float32Array, k: Float32Array, v: Float32Array, kbias: Float32Array, ctx: Float32Array,
+    p: Float32Array, batch: number, seq: number, heads: number): void;
   /** Writes dq, dk, dv (every element) of attentionForward given its P and the upstream dctx. */
   attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, dctx: Float32Array, dq: Float32Array,
     dk: Float32Array, dv: Float32Array, batch: number, seq: number, heads: number): void;

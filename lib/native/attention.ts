@@ -1,4 +1,4 @@
-// Multi-head attention core (no mask) fused into one native call forward and one backward, on the [B*T, D]
+// Multi-head attention core (with an optional key padding mask) fused into one native call forward and one backward, on the [B*T, D]
 // layout of the q, k, v projections (head h owns columns h*dh..(h+1)*dh-1). The tfjs-op formulation needs
 // reshape/transpose pairs around two batched matMuls and a softmax: ~10 kernels forward and ~20 backward,
 // each costing engine overhead, the transposes also a copy. The kernels exist for the "native" backend
@@ -36,12 +36,18 @@ export function attentionAvailable(): boolean {
   return kernelsRegistered(ATTENTION_KERNELS);
 }
 
+/** The additive score bias of a padding mask: 0 where mask [B, T] is 1 (a real token), -1e9 where it is 0. */
+export const MASKED_SCORE = -1e9;
+
 /**
- * softmax(q_bh k_bh^T / sqrt(dh)) v_bh for every sequence b and head h, written back in the [B*T, D] layout:
- * q, k, v are float32 [B*T, D] with rows b*T..(b+1)*T-1 for sequence b. Differentiable wrt q, k, v.
- * Throws when the fused kernels are not registered for the current backend (see attentionAvailable).
+ * softmax(q_bh k_bh^T / sqrt(dh) + keyBias_b) v_bh for every sequence b and head h, written back in the
+ * [B*T, D] layout: q, k, v are float32 [B*T, D] with rows b*T..(b+1)*T-1 for sequence b; `keyBias` (optional,
+ * float32 [B*T], not differentiated) is added to the score of key j in every query row of its sequence: 0 at
+ * real tokens, MASKED_SCORE at padding. Without it the kernel computes exactly what it did before masks
+ * existed. Differentiable wrt q, k, v. Throws when the fused kernels are not registered for the current
+ * backend (see attentionAvailable).
  */
-export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, batch: number, heads: number): tf.Tensor2D {
+export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, batch: number, heads: number, keyBias?: tf.Tensor1D): tf.Tensor2D {
   if (!attentionAvailable()) {
     throw new Error(`attention: no fused kernels on backend '${tf.getBackend()}' (only 'native' has them); use tfjs ops there`);
   }
@@ -50,10 +56,14 @@ export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, batch:
     if (t.dtype !== "float32") throw new Error(`attention: q, k, v must be float32, got ${t.dtype}`);
     if (!tf.util.arraysEqual(t.shape, q.shape)) throw new Error(`attention: q, k, v shapes differ: [${q.shape}] vs [${t.shape}]`);
   }
+  if (keyBias && (keyBias.dtype !== "float32" || !tf.util.arraysEqual(keyBias.shape, [q.shape[0]]))) {
+    throw new Error(`attention: keyBias must be float32 [${q.shape[0]}], got ${keyBias.dtype} [${keyBias.shape}]`);
+  }
   const attrs = { batch, heads };
   const fused = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, y, z, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const [ctx, p] = tf.engine().runKernel(ATTENTION_KERNEL, { q: x, k: y, v: z }, attrs) as tf.Tensor[]; // [B*T, D], [B, H, T, T]
+    const inputs: tf.NamedTensorMap = keyBias ? { q: x, k: y, v: z, keyBias } : { q: x, k: y, v: z };
+    const [ctx, p] = tf.engine().runKernel(ATTENTION_KERNEL, inputs, attrs) as tf.Tensor[]; // [B*T, D], [B, H, T, T]
     save([x, y, z, p]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sq, sk, sv, sp] = saved;
@@ -77,7 +87,12 @@ export function attentionKernelConfigs(addon: NativeAddon, backendName: string):
     const [q, k, v] = operands(cpu, named, ["q", "k", "v"]);
     const ctx = cpu.alloc(rows * dim);
     const p = cpu.alloc(batch * heads * seq * seq);
-    addon.attentionForward(q, k, v, ctx, p, batch, seq, heads); // throws on any size mismatch
+    if (named.keyBias) {
+      const [keyBias] = operands(cpu, named, ["keyBias"]);
+      addon.attentionForwardMasked(q, k, v, keyBias, ctx, p, batch, seq, heads); // throws on any size mismatch
+    } else {
+      addon.attentionForward(q, k, v, ctx, p, batch, seq, heads); // throws on any size mismatch
+    }
     return [output(cpu, [rows, dim], ctx), output(cpu, [batch, heads, seq, seq], p)];
   };
   const backward: tf.KernelFunc = ({ inputs, backend, attrs }) => {

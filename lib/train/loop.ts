@@ -1,10 +1,11 @@
 // The one training loop: supernet training with any sampler (optionally MAGIC-A alignment to an anchor
-// child), standalone training of one child from scratch, and fine-tuning (a fixed arch on inherited weights).
+// child), standalone training of one child from scratch, and fine-tuning (a fixed arch on inherited weights,
+// on MLM batches or, with a task head, on GLUE batches: the loop is generic in the batch type).
 // Everything the numbers depend on is checkpointed, so a rerun resumes and ends exactly as an uninterrupted
 // run would; a checkpoint of another configuration, or a corrupt one, is an error, never a silent restart.
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, MlmBatch, MlmModel, Sampler } from "../nas/types";
+import type { Arch, MlmBatch, MlmModel, Sampler, TrainableModel } from "../nas/types";
 import { Rng, seedFrom } from "../rng";
 import { flatGradCosine } from "../metrics";
 import { progress as startProgress, type Progress } from "../progress";
@@ -14,33 +15,36 @@ import { resolveTrainConfig, lrAt, UNHASHED_FIELDS, type TrainConfig } from "./c
 import { checkpointPath, configHash, readCheckpoint, writeCheckpoint, CheckpointError, type CheckpointTensor } from "./checkpoint";
 import { runHash, weightsFingerprint, interferenceGrads } from "./parts";
 
-/** Training data: batch k of the training order (a pure function of k) and fixed validation batches. */
-export interface TrainData {
-  trainBatch(step: number): MlmBatch;
-  validation: MlmBatch[];
+/**
+ * Training data on batches of type B (an object of tensors, disposed by the loop after the step): batch k of
+ * the training order (a pure function of k) and fixed validation batches.
+ */
+export interface TrainData<B extends object = MlmBatch> {
+  trainBatch(step: number): B;
+  validation: B[];
   /**
    * MAGIC-A only: the batches the anchor is chosen on, disjoint from `validation`, so the anchor is not
    * selected on the batches that then score the children.
    */
-  anchorSelection?: MlmBatch[];
+  anchorSelection?: B[];
 }
 
-/** MAGIC-A: the anchor policy (lib/nas/align.ts AnchorPolicy fits) and the loss to minimise. */
-export interface Alignment {
-  policy: { anchor(step: number, model: MlmModel, validationBatches: MlmBatch[]): Arch; state(): unknown; restore(state: unknown): void };
+/** MAGIC-A: the anchor policy (lib/nas/align.ts AnchorPolicy fits) and the loss to minimise, for models M. */
+export interface Alignment<B extends object = MlmBatch, M = MlmModel> {
+  policy: { anchor(step: number, model: M, validationBatches: B[]): Arch; state(): unknown; restore(state: unknown): void };
   /** MLM loss of `arch` + lambda * alignment to `anchorArch` (e.g. align.ts alignedLoss). */
-  loss(model: MlmModel, arch: Arch, anchorArch: Arch, batch: MlmBatch, lambda: number): tf.Scalar;
+  loss(model: M, arch: Arch, anchorArch: Arch, batch: B, lambda: number): tf.Scalar;
 }
 
-export interface TrainRun {
-  model: MlmModel;
-  data: TrainData;
+export interface TrainRun<B extends object = MlmBatch> {
+  model: TrainableModel<B>;
+  data: TrainData<B>;
   config?: Partial<TrainConfig>;
   /** Supernet training: where children come from. Exactly one of `sampler` and `arch`. */
   sampler?: Sampler;
   /** Standalone training / fine-tuning of this child. */
   arch?: Arch;
-  align?: Alignment;
+  align?: Alignment<B, TrainableModel<B>>;
   /** Directory of the checkpoint; omitted: no checkpoints, no resume. */
   checkpointDir?: string;
   /** Anything else the numbers depend on (data settings, ...), folded into the config hash. */
@@ -117,7 +121,7 @@ function assignWeights(file: string, byName: Map<string, CheckpointTensor>, name
  * Loads the weights of the checkpoint in `dir` into `model` by variable name (e.g. a standalone child from a
  * supernet checkpoint: the child's variables are a subset). Returns the checkpoint's step and config hash.
  */
-export function loadWeights(dir: string, model: MlmModel): { step: number; configHash: string } {
+export function loadWeights(dir: string, model: { namedVariables(): Map<string, tf.Variable> }): { step: number; configHash: string } {
   const file = checkpointPath(dir);
   if (!fs.existsSync(file)) throw new CheckpointError(`no checkpoint at ${file}`);
   const ck = readCheckpoint(file);
@@ -126,7 +130,7 @@ export function loadWeights(dir: string, model: MlmModel): { step: number; confi
 }
 
 /** The resolved config, fixed arch, probe children and config hash of a run (before any training). */
-function prepare(run: TrainRun) {
+function prepare<B extends object>(run: TrainRun<B>) {
   const { model, sampler, align } = run;
   const c = resolveTrainConfig(run.config);
   if ((sampler === undefined) === (run.arch === undefined)) throw new Error("train: pass exactly one of `sampler` and `arch`");
@@ -148,12 +152,17 @@ function prepare(run: TrainRun) {
 }
 
 /** The hash that keys a run's checkpoint: config, space, sampler/arch, anchor, initial weights, `hashExtra`. */
-export function runConfigHash(run: TrainRun): string {
+export function runConfigHash<B extends object>(run: TrainRun<B>): string {
   return prepare(run).hash;
 }
 
+/** The tensors of a batch (its fields), which the loop disposes after the step. */
+function batchTensors(batch: object): tf.Tensor[] {
+  return Object.values(batch).filter((v): v is tf.Tensor => v instanceof tf.Tensor);
+}
+
 /** Runs (or resumes) training; see TrainRun. Disposes every batch it takes from `data.trainBatch`. */
-export async function train(run: TrainRun): Promise<TrainResult> {
+export async function train<B extends object>(run: TrainRun<B>): Promise<TrainResult> {
   const { model, data, sampler, align } = run;
   if (align && !data.anchorSelection?.length) {
     throw new Error("train: MAGIC-A needs data.anchorSelection, validation batches disjoint from data.validation (which scores children)");
@@ -231,7 +240,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       const gradNorm = Math.sqrt(sumOfSquares(gradNames.map((k) => grads[k])));
       value.dispose();
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        tf.dispose([grads, batch.inputs, batch.labels, batch.weights]);
+        tf.dispose([grads, ...batchTensors(batch)]);
         throw new TrainingDivergedError(
           `non-finite ${Number.isFinite(loss) ? "gradient norm" : "loss"} at step ${s + 1} (arch [${arch}]); ` +
             `stopped, ${lastSaved()}. Lower the learning rate or check the data.`,
@@ -247,14 +256,14 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       }
       const scale = c.clipNorm > 0 && gradNorm > c.clipNorm ? c.clipNorm / gradNorm : 1;
       adam.apply(gradNames.map((k) => ({ name: nameOf.get(k)!, variable: named.get(nameOf.get(k)!)!, grad: grads[k] })), lr, scale);
-      tf.dispose([grads, batch.inputs, batch.labels, batch.weights]);
+      tf.dispose([grads, ...batchTensors(batch)]);
       prevArch = arch;
 
       const done = s + 1;
       if ((c.evalEvery > 0 && done % c.evalEvery === 0) || done === c.steps) {
         const evals = probes.map((p) => model.evaluate(p, data.validation));
         entry.valLoss = evals.reduce((a, e) => a + e.loss, 0) / evals.length;
-        entry.valAccuracy = evals.reduce((a, e) => a + e.accuracy, 0) / evals.length;
+        if (evals.every((e) => e.accuracy !== undefined)) entry.valAccuracy = evals.reduce((a, e) => a + e.accuracy!, 0) / evals.length;
       }
       history.push(entry);
       run.onStep?.(entry);

@@ -2,7 +2,7 @@
 // the live interference monitor.
 import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, MlmBatch, MlmModel, Sampler } from "../nas/types";
+import type { Arch, Sampler, TrainableModel } from "../nas/types";
 
 /** A sampler's or anchor policy's identity: its state plus its own fields (kind, m, pool size, ...) as JSON. */
 function identity(x: { state(): unknown } | undefined): unknown {
@@ -10,7 +10,7 @@ function identity(x: { state(): unknown } | undefined): unknown {
 }
 
 /** The run's identity besides the config: space, sampler and anchor policy (initial state and settings), arch. */
-export function runHash(model: MlmModel, sampler: Sampler | undefined, arch: Arch | null, policy: { state(): unknown } | undefined): unknown {
+export function runHash(model: TrainableModel<unknown>, sampler: Sampler | undefined, arch: Arch | null, policy: { state(): unknown } | undefined): unknown {
   return { space: model.space, sampler: identity(sampler), arch, anchor: identity(policy) };
 }
 
@@ -41,11 +41,11 @@ export interface GradPair {
  * layer. `currentGrads` (keyed by tf variable name, not disposed here) are reused when the training step
  * already computed them for the plain MLM loss. Null when the children share no op with parameters.
  */
-export function interferenceGrads(
-  model: MlmModel,
+export function interferenceGrads<B>(
+  model: TrainableModel<B>,
   current: Arch,
   previous: Arch,
-  batch: MlmBatch,
+  batch: B,
   currentGrads: tf.NamedTensorMap | null,
 ): GradPair | null {
   const K = model.space.ops.length;

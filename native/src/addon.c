@@ -579,7 +579,24 @@ static napi_value attention_forward(napi_env env, napi_callback_info info) {
       get_int(&a, 7, "heads", 1, DIM_MAX, &heads));
   const Arr *qs[] = {&q, &k, &v, &ctx};
   const int64_t dim = attention_dim(&a, qs, 4, &p, batch, seq, heads);
-  if (dim) k_attention_forward(q.data, k.data, v.data, ctx.data, p.data, batch, seq, heads, dim);
+  if (dim) k_attention_forward(q.data, k.data, v.data, NULL, ctx.data, p.data, batch, seq, heads, dim);
+  return NULL;
+}
+
+// attentionForwardMasked(q, k, v, kbias, ctx, p, batch, seq, heads): kbias [batch*seq] added to the scores of
+// every query row of its sequence (0 at real tokens, -1e9 at padding).
+static napi_value attention_forward_masked(napi_env env, napi_callback_info info) {
+  Args a;
+  Arr q, k, v, kb, ctx, p;
+  int64_t batch, seq, heads;
+  TRY(get_args(env, info, "attentionForwardMasked", 9, &a));
+  TRY(f32(&a, 0, "q", &q) && f32(&a, 1, "k", &k) && f32(&a, 2, "v", &v) && f32(&a, 3, "kbias", &kb) &&
+      f32(&a, 4, "ctx", &ctx) && f32(&a, 5, "p", &p) && get_int(&a, 6, "batch", 1, DIM_MAX, &batch) &&
+      get_int(&a, 7, "seq", 1, DIM_MAX, &seq) && get_int(&a, 8, "heads", 1, DIM_MAX, &heads));
+  const Arr *qs[] = {&q, &k, &v, &ctx};
+  const int64_t dim = attention_dim(&a, qs, 4, &p, batch, seq, heads);
+  TRY(dim && has_len(&a, &kb, mul(batch, seq), "batch*seq"));
+  k_attention_forward(q.data, k.data, v.data, kb.data, ctx.data, p.data, batch, seq, heads, dim);
   return NULL;
 }
 
@@ -660,7 +677,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"geluForward", gelu_forward}, {"geluBackward", gelu_backward},
     {"depthwiseConv1dForward", dwconv1d_forward}, {"depthwiseConv1dBackward", dwconv1d_backward},
     {"setThreads", set_threads}, {"blasConfig", blas_config},
-    {"attentionForward", attention_forward}, {"attentionBackward", attention_backward},
+    {"attentionForward", attention_forward}, {"attentionForwardMasked", attention_forward_masked}, {"attentionBackward", attention_backward},
   };
   for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
     napi_value f;

@@ -15,12 +15,16 @@ static void mm(int ta, int tb, int64_t m, int64_t n, int64_t kk, float alpha, co
               (int)kk, alpha, a, (int)lda, b, (int)ldb, 0.f, c, (int)ldc);
 }
 
-// Row softmax of a [T, T] block in place. One k_unary exp over the whole block runs at the speed of a long
+// Row softmax of a [T, T] block in place, after adding kbias[j] (the padding mask: 0 at real keys, -1e9 at
+// padding, whose probabilities then underflow to exactly 0) to column j of every row when kbias is not NULL. One k_unary exp over the whole block runs at the speed of a long
 // loop: ~2x faster than k_softmax on rows as short as T = 32, whose four passes per row are mostly loop
 // overhead. A NaN or +inf in a row makes the whole row NaN, as in k_softmax and tfjs.
-static void softmax_block(float *s, int64_t T) {
+static void softmax_block(float *s, const float *kbias, int64_t T) {
   for (int64_t i = 0; i < T; i++) {
-    float *si = s + i * T, m = si[0];
+    float *si = s + i * T;
+    if (kbias)
+      for (int64_t j = 0; j < T; j++) si[j] += kbias[j];
+    float m = si[0];
 #pragma omp simd reduction(max : m)
     for (int64_t j = 0; j < T; j++) m = si[j] > m ? si[j] : m;
     for (int64_t j = 0; j < T; j++) si[j] -= m;
@@ -35,8 +39,8 @@ static void softmax_block(float *s, int64_t T) {
   }
 }
 
-void k_attention_forward(const float *q, const float *k, const float *v, float *ctx, float *p, int64_t batch,
-                         int64_t seq, int64_t heads, int64_t dim) {
+void k_attention_forward(const float *q, const float *k, const float *v, const float *kbias, float *ctx, float *p,
+                         int64_t batch, int64_t seq, int64_t heads, int64_t dim) {
   const int64_t T = seq, D = dim, dh = dim / heads;
   const float scale = (float)(1.0 / sqrt((double)dh));
   for (int64_t b = 0; b < batch; b++)
@@ -44,7 +48,7 @@ void k_attention_forward(const float *q, const float *k, const float *v, float *
       const int64_t off = b * T * D + h * dh; // the head's [T, dh] block in every [B*T, D] operand
       float *pbh = p + (b * heads + h) * T * T;
       mm(0, 1, T, T, dh, scale, q + off, D, k + off, D, pbh, T); // S = scale q k^T
-      softmax_block(pbh, T);
+      softmax_block(pbh, kbias ? kbias + b * T : NULL, T);
       mm(0, 0, T, dh, T, 1.f, pbh, T, v + off, D, ctx + off, D); // ctx = P v
     }
 }

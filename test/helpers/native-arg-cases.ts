@@ -78,6 +78,8 @@ export const ENTRY_POINTS: EntryPoint[] = [
   // batch 1, seq 4, dim 4, 2 heads
   { fn: "attentionForward", args: [f32("q", 16), f32("k", 16), f32("v", 16), f32("ctx", 16), f32("p", 32), num("dim", "batch", 1),
     num("dim", "seq", 4), num("dim", "heads", 2)] },
+  { fn: "attentionForwardMasked", args: [f32("q", 16), f32("k", 16), f32("v", 16), f32("kbias", 4), f32("ctx", 16), f32("p", 32),
+    num("dim", "batch", 1), num("dim", "seq", 4), num("dim", "heads", 2)] },
   { fn: "attentionBackward", args: [f32("q", 16), f32("k", 16), f32("v", 16), f32("p", 32), f32("dctx", 16), f32("dq", 16),
     f32("dk", 16), f32("dv", 16), num("dim", "batch", 1), num("dim", "seq", 4), num("dim", "heads", 2)] },
   { fn: "setThreads", args: [num("int", "n", 0)] }, // 0 only reads the thread count
