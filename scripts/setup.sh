@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing, and nothing else (safe to run again):
-#   1. Debian/Ubuntu packages (Jupyter for the tslab kernel, OpenBLAS and a compiler for the native backend),
+#   1. Debian/Ubuntu packages (Jupyter for the tslab kernel, OpenBLAS and a compiler for the native backend,
+#      Chromium, MathJax and zip for the reports),
 #      through apt when run as root or with password-less sudo; otherwise prints the command and stops.
 #   2. npm packages (`npm ci`) when package-lock.json changed since the last install.
 #   3. the native OpenBLAS backend (when missing or older than its sources) and the compiled library (dist/).
@@ -9,8 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
+# libjs-mathjax: the reports' offline MathJax; zip: `npm run reproduce -- --bundle`; chromium: figures and browser tests.
 APT_PACKAGES=(jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client jupyter-notebook
-  libopenblas-dev pkg-config g++ make chromium)
+  libopenblas-dev pkg-config g++ make chromium libjs-mathjax zip)
 
 say() { printf '[setup] %s\n' "$*"; }
 

@@ -56,13 +56,16 @@ const alive = (pid: number) => {
 test("npm run jupyter serves the notebooks; in Chromium the first cell runs on the tslab kernel, which returns to idle", { skip, timeout: 240_000 }, async () => {
   assert.equal(missing, null);
   assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: install it (bash scripts/setup.sh) or set MAGIC_SKIP_BROWSER=1`);
+  const notebook = path.join(ROOT, "notebooks", "00-environment.ipynb");
+  const committed = fs.readFileSync(notebook, "utf8");
   const port = await freePort();
   const token = Math.random().toString(36).slice(2);
   const env = {
     ...process.env,
     MAGIC_PRESET: "tiny",
     // the server's own state (config, runtime files, data) stays out of $HOME
-    JUPYTER_CONFIG_DIR: path.join(home, "config"), JUPYTER_RUNTIME_DIR: path.join(home, "runtime"), IPYTHONDIR: path.join(home, "ipython"),
+    JUPYTER_CONFIG_DIR: path.join(home, "config"), JUPYTER_RUNTIME_DIR: path.join(home, "runtime"), JUPYTER_DATA_DIR: path.join(home, "data"),
+    IPYTHONDIR: path.join(home, "ipython"),
   };
   const server = spawn("npm", ["run", "--silent", "jupyter", "--", "--no-browser", "--ip=127.0.0.1", `--port=${port}`,
     "--NotebookApp.port_retries=0", `--NotebookApp.token=${token}`], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -84,6 +87,8 @@ test("npm run jupyter serves the notebooks; in Chromium the first cell runs on t
     await browser.waitFor(page, `window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected() &&
       document.querySelector("#kernel_indicator_icon.kernel_idle_icon") !== null`, "the tslab kernel to connect and be idle", 60_000);
     assert.equal(await browser.evaluate(page, "Jupyter.notebook.kernel.name"), "tslab");
+    // The committed notebook must stay without outputs: no autosave of the cell run below.
+    await browser.evaluate(page, "Jupyter.notebook.set_autosave_interval(0)");
 
     // Select the first code cell (a click on it), then the toolbar's Run button.
     const first = await browser.evaluate<number>(page, `Jupyter.notebook.get_cells().findIndex((c) => c.cell_type === "code")`);
@@ -105,6 +110,7 @@ test("npm run jupyter serves the notebooks; in Chromium the first cell runs on t
   const deadline = Date.now() + 20_000;
   while (processes.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
   assert.deepEqual(processes.filter(alive), [], "no process of the server or its kernel is left");
+  assert.equal(fs.readFileSync(notebook, "utf8"), committed, "the opened notebook was not saved");
 });
 
 test("the checkout's reports/, runs/ and data/ are as they were before the Jupyter UI test", () => {
