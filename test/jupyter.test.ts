@@ -94,9 +94,14 @@ test("npm run jupyter serves the notebooks; in Chromium the first cell runs on t
     const first = await browser.evaluate<number>(page, `Jupyter.notebook.get_cells().findIndex((c) => c.cell_type === "code")`);
     await browser.click(page, `.cell:nth-child(${first + 1}) .input_area`);
     await browser.click(page, `button[data-jupyter-action="jupyter-notebook:run-cell-and-select-next"]`);
-    const output = await browser.waitFor<string>(page, `(() => { const c = Jupyter.notebook.get_cell(${first});
-      return typeof c.input_prompt_number === "number" && document.querySelector("#kernel_indicator_icon.kernel_idle_icon") && c.output_area.element.text(); })()`,
-      "the first cell to finish with the kernel idle", 120_000);
+    const state = `(() => { const c = Jupyter.notebook.get_cell(${first});
+      return { prompt: c.input_prompt_number, kernel: document.querySelector("#kernel_indicator_icon").className, output: c.output_area.element.text(),
+        selected: Jupyter.notebook.get_selected_index(), dialogs: [...document.querySelectorAll(".modal.in .modal-body")].map((d) => d.textContent) }; })()`;
+    const output = await browser.waitFor<string>(page, `(() => { const s = ${state};
+      return typeof s.prompt === "number" && /kernel_idle_icon/.test(s.kernel) && s.output; })()`,
+      "the first cell to finish with the kernel idle", 120_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}; the cell and kernel: ${JSON.stringify(await browser.evaluate(page, state))}\nserver log:\n${log}`);
+    });
     assert.match(output, /MAGIC_PRESET=tiny/, "the cell's console output is shown");
     assert.doesNotMatch(output, /Error/, "the cell ran without an error");
     processes = descendants(server.pid!);

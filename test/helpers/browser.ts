@@ -86,9 +86,13 @@ export class Browser {
 
   /** Clicks the centre of the element `selector` with the mouse, as a person would. */
   async click(sessionId: string, selector: string): Promise<void> {
-    const box = await this.evaluate<{ x: number; y: number } | null>(sessionId,
-      `(() => { const e = document.querySelector(${JSON.stringify(selector)}); if (!e) return null; const r = e.getBoundingClientRect(); return { x: r.x + r.width / 2, y: r.y + r.height / 2 }; })()`);
+    const box = await this.evaluate<{ x: number; y: number; hit: string } | null>(sessionId, `(() => {
+      const e = document.querySelector(${JSON.stringify(selector)}); if (!e) return null;
+      e.scrollIntoView({ block: "nearest" });
+      const r = e.getBoundingClientRect(), x = r.x + r.width / 2, y = r.y + r.height / 2, at = document.elementFromPoint(x, y);
+      return { x: x, y: y, hit: at && (e === at || e.contains(at)) ? "" : (at ? at.outerHTML.slice(0, 200) : "nothing") }; })()`);
     if (!box) throw new Error(`no element ${selector} to click`);
+    if (box.hit) throw new Error(`${selector} is covered at (${box.x}, ${box.y}) by ${box.hit}`);
     for (const type of ["mousePressed", "mouseReleased"]) {
       await this.send("Input.dispatchMouseEvent", { type, x: box.x, y: box.y, button: "left", clickCount: 1 }, sessionId);
     }
