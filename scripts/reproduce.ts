@@ -148,7 +148,7 @@ function exportFigures(outDir: string, name: string): Pick<NotebookRun, "figures
   try {
     exported = writeFigures(outDir, name);
   } catch (e) {
-    exported = { files: [], errors: [`${name}: figures not exported: ${(e as Error).message}`] };
+    exported = { files: [], errors: [`${name}: ${(e as Error).message}`] };
   }
   return {
     figures: exported.files,
@@ -174,7 +174,7 @@ export async function runAll(names: string[], options: RunOptions): Promise<Note
       log(`[${i + 1}/${names.length}] ${name}: FAILED after ${run.seconds.toFixed(1)} s in ${failedCell(run)}:\n${run.error}`);
     }
     if (run.figures?.length) log(`[${i + 1}/${names.length}] ${name}: ${run.figures.length / 2} figures (PNG + SVG) in ${run.figureSeconds?.toFixed(1)} s`);
-    for (const e of run.figureErrors ?? []) log(`[${i + 1}/${names.length}] ${name}: FIGURE NOT EXPORTED: ${e}`);
+    for (const e of run.figureErrors ?? []) log(`[${i + 1}/${names.length}] FIGURE NOT EXPORTED: ${e}`);
     fs.writeFileSync(path.join(options.outDir, "index.html"), renderIndex(options.outDir, all));
   }
   return runs;
