@@ -136,7 +136,8 @@ export interface PlotlyFigure {
 /**
  * Where the live notebook fetches plotly.js when the page has none: the classic notebook server that
  * scripts/jupyter.sh starts at the repository root serves files under `<base_url>files/`. Exported
- * HTML reports inline plotly.js in the page head (scripts/run_notebook.py), so this path is not used there.
+ * HTML reports load plotly.js in the page head from their folder's assets/ (scripts/report-assets.ts), so
+ * this path is not used there.
  */
 const PLOTLY_SERVER_PATH = "files/node_modules/plotly.js-dist-min/plotly.min.js";
 

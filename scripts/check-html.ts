@@ -1,6 +1,6 @@
 // Opens HTML reports in headless Chromium, offline, and checks that every plot rendered (plotly drew its
-// SVG), that the page logged nothing to the console (errors, failed loads) and that nothing is fetched
-// from the network. Usage: tsx scripts/check-html.ts [--screenshots <dir>] [files...] (default reports/*.html).
+// SVG), that MathJax typeset the formulas without errors, that the page logged nothing to the console (errors,
+// failed loads), that nothing is fetched from the network and that every file it loads or links exists. Usage: tsx scripts/check-html.ts [--screenshots <dir>] [files...] (default reports/*.html).
 import { spawnSync } from "child_process";
 import { Command } from "commander";
 import * as fs from "fs";
@@ -9,11 +9,18 @@ import * as path from "path";
 
 export const CHROMIUM = process.env.MAGIC_CHROMIUM ?? "/usr/bin/chromium";
 
-const FLAGS = [
+/** Headless, with a throw-away profile's background services off. */
+export const HEADLESS_FLAGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+
+const FLAGS = [
+  ...HEADLESS_FLAGS,
   "--enable-logging=stderr", "--v=0",
-  // lets timers and plotly's async rendering finish before the DOM is dumped
+  // WebGL plots (scattergl) in software: Chromium otherwise logs a deprecation warning for each
+  "--enable-unsafe-swiftshader",
+  // lets timers, plotly's async rendering and MathJax's typesetting finish before the DOM is dumped
   "--virtual-time-budget=10000",
 ];
 
@@ -21,12 +28,17 @@ export interface HtmlCheck {
   file: string;
   plots: number;
   rendered: number;
+  /** Formulas MathJax typeset (its SVG output elements in the rendered page). */
+  formulas: number;
+  /** Local files the page loads or links (src, href) that do not exist. */
+  missing: string[];
   console: string[];
   network: string[];
   problems: string[];
 }
 
-function chromium(args: string[], file: string): { stdout: string; stderr: string } {
+/** Runs headless Chromium on `file` (offline flags, a throw-away profile) and returns what it printed. */
+export function chromium(args: string[], file: string): { stdout: string; stderr: string } {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "magic-chromium-"));
   try {
     const r = spawnSync(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, ...args, `file://${path.resolve(file)}`], {
@@ -48,14 +60,26 @@ export function checkHtml(file: string, screenshot?: string): HtmlCheck {
   if (screenshot) chromium([`--screenshot=${screenshot}`, "--window-size=1200,3000"], file);
   const plots = (source.match(/<div id="[^"]+" class="magic-plot"/g) ?? []).length;
   const rendered = (dom.match(/class="plot-container plotly"/g) ?? []).length;
-  const consoleLines = stderr.split("\n").filter((l) => /:CONSOLE[(:]/.test(l));
-  const network = source.match(/<script[^>]*\bsrc=["']?[^"'\s>]+|<link[^>]*\bhref=["']?https?:[^"'\s>]+/g) ?? [];
+  // Software WebGL's notices about its own speed ("GPU stall due to ReadPixels") are not the page's problems.
+  const consoleLines = stderr.split("\n").filter((l) => /:CONSOLE[(:]/.test(l) && !/GL Driver Message \(OpenGL, Performance,/.test(l));
+  const formulas = (dom.match(/<span class="MathJax_SVG"|<div class="MathJax_SVG_Display"/g) ?? []).length;
+  const mathErrors = (dom.match(/class="MathJax_SVG"[^>]*data-mathml="[^"]*merror/g) ?? []).length;
+  const network = source.match(/<(?:script|link|img)[^>]*\b(?:src|href)=["']?(?:https?:|file:|\/\/)[^"'\s>]+/g) ?? [];
+  const missing = localReferences(source).filter((ref) => !fs.existsSync(path.resolve(path.dirname(file), ref)));
   const problems = [
     ...(rendered < plots ? [`${plots - rendered} of ${plots} plots did not render`] : []),
+    ...(mathErrors ? [`${mathErrors} formulas have TeX errors`] : []),
+    ...missing.map((m) => `refers to a missing file: ${m}`),
     ...consoleLines.map((l) => `console: ${l.replace(/^\[[^\]]*\]\s*/, "")}`),
     ...network.map((n) => `loads from outside the page: ${n}`),
   ];
-  return { file, plots, rendered, console: consoleLines, network, problems };
+  return { file, plots, rendered, formulas, missing, console: consoleLines, network, problems };
+}
+
+/** Relative file paths a page loads (script src) or links (a / link href), without query or fragment. */
+export function localReferences(html: string): string[] {
+  const refs = [...html.matchAll(/<(?:script|link|a|img)\b[^>]*\b(?:src|href)="([^"]+)"/g)].map((m) => m[1].replace(/&amp;/g, "&"));
+  return [...new Set(refs.filter((r) => !/^([a-z][a-z0-9+.-]*:|\/\/|#)/i.test(r)).map((r) => decodeURIComponent(r.replace(/[?#].*$/, ""))))];
 }
 
 function main(): number {
@@ -75,7 +99,7 @@ function main(): number {
     const shot = screenshots ? path.join(screenshots, `${path.basename(file, ".html")}.png`) : undefined;
     const r = checkHtml(file, shot);
     bad += r.problems.length ? 1 : 0;
-    console.log(`${r.problems.length ? "FAIL" : "ok  "} ${path.basename(file)}: ${r.rendered}/${r.plots} plots rendered` +
+    console.log(`${r.problems.length ? "FAIL" : "ok  "} ${path.basename(file)}: ${r.rendered}/${r.plots} plots rendered, ${r.formulas} formulas` +
       `${r.problems.map((p) => `\n     ${p}`).join("")}`);
   }
   return bad ? 1 : 0;

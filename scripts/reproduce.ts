@@ -1,5 +1,6 @@
 // The main job (`npm run reproduce`): builds dist/, runs notebooks/*.ipynb in name order through Jupyter
-// with the tslab kernel, and writes reports/<name>.ipynb, reports/<name>.html (offline, interactive)
+// with the tslab kernel, and writes reports/<name>.ipynb, reports/<name>.html (offline, interactive, loading
+// plotly.js and MathJax from reports/assets/), every plot as reports/figures/<name>-<n>.png|svg
 // and reports/index.html, with the notebooks' raw results (JSON, CSV) next to them (--out, default
 // $MAGIC_REPORTS_DIR or reports/). Exits non-zero if any notebook fails, after printing the failing cell's error.
 import { spawn, spawnSync } from "child_process";
@@ -11,6 +12,9 @@ import { checkEnvironment, checkWritableFolder, cliProgram, numberOption, runCli
 import { UserError } from "../lib/errors";
 import { currentPreset, PRESETS, type Preset } from "../lib/preset";
 import { reportsPath } from "../lib/paths";
+import { BUNDLE_NAME, writeBundle, zipMissing } from "./bundle";
+import { FigureExport, writeFigures } from "./figures";
+import { MATHJAX_SRC, PLOTLY_SRC, mathjaxMissing, writeReportAssets } from "./report-assets";
 import { NotebookRun, failedCell, metaPath, renderIndex } from "./report-index";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -21,7 +25,7 @@ const KERNEL_DIR = path.join(ROOT, ".jupyter", "share", "jupyter");
 /** Seconds allowed per notebook unless --timeout says otherwise. */
 export const DEFAULT_TIMEOUT: Record<Preset, number> = { tiny: 900, small: 3600, paper: 48 * 3600 };
 
-/** Why notebooks cannot run here (no Jupyter, no registered tslab kernel), or null if they can. */
+/** Why notebooks cannot run and render here (no Jupyter, no registered tslab kernel, no MathJax), or null if they can. */
 export function jupyterMissing(): string | null {
   const probe = spawnSync(PYTHON, ["-c", "import nbclient, nbconvert"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) {
@@ -30,7 +34,7 @@ export function jupyterMissing(): string | null {
   if (!fs.existsSync(path.join(KERNEL_DIR, "kernels", "tslab", "kernel.json"))) {
     return `no tslab kernel in ${KERNEL_DIR}: run \`npm run setup\` first`;
   }
-  return null;
+  return mathjaxMissing();
 }
 
 /** Compiles lib/ to dist/, which notebooks import (tslab cannot import ../lib/*.ts). */
@@ -80,6 +84,7 @@ function parseDriver(stdout: string, stderr: string, code: number | null): Drive
 export async function runNotebook(name: string, options: RunOptions): Promise<NotebookRun> {
   const meta = metaPath(options.outDir, name);
   fs.rmSync(meta, { force: true }); // the notebook merges its key result into a fresh file
+  writeReportAssets(options.outDir);
   const env = {
     ...process.env,
     JUPYTER_PATH: [KERNEL_DIR, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
@@ -92,7 +97,8 @@ export async function runNotebook(name: string, options: RunOptions): Promise<No
     path.join(options.notebooksDir, `${name}.ipynb`),
     "--out-ipynb", path.join(options.outDir, `${name}.ipynb`),
     "--out-html", path.join(options.outDir, `${name}.html`),
-    "--plotly", require.resolve("plotly.js-dist-min/plotly.min.js"),
+    "--plotly-src", PLOTLY_SRC,
+    "--mathjax-src", MATHJAX_SRC,
     "--timeout", String(options.timeoutSeconds),
   ];
   const start = Date.now();
@@ -116,8 +122,10 @@ export async function runNotebook(name: string, options: RunOptions): Promise<No
   } catch {
     // the notebook recorded nothing (it failed early or does not call keyResult)
   }
+  const figures = exportFigures(options.outDir, name);
   const run: NotebookRun = {
     ...own,
+    ...figures,
     name,
     status: result.status === "ok" && code === 0 ? "ok" : "failed",
     seconds: (Date.now() - start) / 1000,
@@ -127,6 +135,26 @@ export async function runNotebook(name: string, options: RunOptions): Promise<No
   };
   fs.writeFileSync(meta, `${JSON.stringify(run, null, 2)}\n`);
   return run;
+}
+
+/**
+ * The notebook's plots as PNG and SVG (scripts/figures.ts), with the seconds that took; a plot or a Chromium
+ * that fails is recorded in `figureErrors` (shown on the index and logged) and does not fail the notebook.
+ */
+function exportFigures(outDir: string, name: string): Pick<NotebookRun, "figures" | "figureErrors" | "figureSeconds"> {
+  if (!fs.existsSync(path.join(outDir, `${name}.ipynb`))) return {};
+  const start = Date.now();
+  let exported: FigureExport;
+  try {
+    exported = writeFigures(outDir, name);
+  } catch (e) {
+    exported = { files: [], errors: [`${name}: ${(e as Error).message}`] };
+  }
+  return {
+    figures: exported.files,
+    ...(exported.errors.length ? { figureErrors: exported.errors } : {}),
+    figureSeconds: (Date.now() - start) / 1000,
+  };
 }
 
 /** Runs `names` in order, logging one line per notebook, and rewrites the index after each one. */
@@ -145,6 +173,8 @@ export async function runAll(names: string[], options: RunOptions): Promise<Note
     } else {
       log(`[${i + 1}/${names.length}] ${name}: FAILED after ${run.seconds.toFixed(1)} s in ${failedCell(run)}:\n${run.error}`);
     }
+    if (run.figures?.length) log(`[${i + 1}/${names.length}] ${name}: ${run.figures.length / 2} figures (PNG + SVG) in ${run.figureSeconds?.toFixed(1)} s`);
+    for (const e of run.figureErrors ?? []) log(`[${i + 1}/${names.length}] FIGURE NOT EXPORTED: ${e}`);
     fs.writeFileSync(path.join(options.outDir, "index.html"), renderIndex(options.outDir, all));
   }
   return runs;
@@ -159,8 +189,9 @@ async function main(): Promise<number> {
     .option("--timeout <seconds>", "seconds per notebook (default: 900 tiny, 3600 small, 172800 paper)", numberOption("--timeout", { positive: true }))
     .option("--notebooks <dir>", "notebook directory", path.join(ROOT, "notebooks"))
     .option("--out <dir>", "report directory, where the notebooks also write their raw results (default from MAGIC_REPORTS_DIR)", reportsPath())
+    .option("--bundle", `then also write <out>/${BUNDLE_NAME}: the index, pages, figures, raw results and assets in one file`)
     .parse();
-  const opts = program.opts<{ only?: string; preset?: Preset; timeout?: number; notebooks: string; out: string }>();
+  const opts = program.opts<{ only?: string; preset?: Preset; timeout?: number; notebooks: string; out: string; bundle?: boolean }>();
   checkEnvironment(); // the notebooks read MAGIC_*: a bad value fails here, not in every notebook
   const preset = opts.preset ?? currentPreset();
   const timeoutSeconds = opts.timeout ?? DEFAULT_TIMEOUT[preset];
@@ -168,7 +199,7 @@ async function main(): Promise<number> {
     throw new UserError(`--notebooks ${opts.notebooks} is not a folder; give the folder of the .ipynb files`);
   }
   checkWritableFolder("--out", opts.out);
-  const missing = jupyterMissing();
+  const missing = jupyterMissing() ?? (opts.bundle ? zipMissing() : null);
   if (missing) throw new UserError(missing);
   const names = listNotebooks(opts.notebooks, opts.only);
   if (names.length === 0) throw new UserError(`no notebooks in ${opts.notebooks}${opts.only ? ` match --only '${opts.only}'` : ""}`);
@@ -184,7 +215,13 @@ async function main(): Promise<number> {
   });
   const failed = runs.filter((r) => r.status === "failed");
   const total = runs.reduce((s, r) => s + r.seconds, 0);
-  console.log(`${runs.length - failed.length}/${runs.length} notebooks ok in ${total.toFixed(1)} s; report: ${path.join(path.resolve(opts.out), "index.html")}`);
+  const figureSeconds = runs.reduce((s, r) => s + (r.figureSeconds ?? 0), 0);
+  console.log(`${runs.length - failed.length}/${runs.length} notebooks ok in ${total.toFixed(1)} s (of which ${figureSeconds.toFixed(1)} s exporting figures); ` +
+    `report: ${path.join(path.resolve(opts.out), "index.html")}`);
+  if (opts.bundle) {
+    const bundle = writeBundle(path.resolve(opts.out), listNotebooks(opts.notebooks));
+    console.log(`bundle: ${bundle.file} (${(bundle.bytes / 1e6).toFixed(1)} MB, ${bundle.entries.length} entries at its top level)`);
+  }
   for (const r of failed) console.error(`FAILED ${r.name}, ${failedCell(r)}: ${(r.error ?? "").split("\n").find((l) => l.trim()) ?? ""}`);
   return failed.length ? 1 : 0;
 }

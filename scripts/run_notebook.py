@@ -1,4 +1,5 @@
-"""Executes one notebook with the tslab kernel and writes the executed .ipynb and an offline HTML report.
+"""Executes one notebook with the tslab kernel and writes the executed .ipynb and an offline HTML report
+(which loads plotly.js and MathJax from the report folder, see scripts/report-assets.ts).
 
 Used by scripts/reproduce.ts; run it with the Debian Python that has Jupyter (/usr/bin/python3).
 The last stdout line is a JSON summary: {"status": "ok"|"failed", "cell": n|null, "prompt": n|null, "error": text},
@@ -129,12 +130,12 @@ def has_plot(nb):
     return any(PLOTLY_MIME in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
 
-def export_html(nb, name, plotly_path):
+def export_html(nb, name, plotly_src, mathjax_src):
     resources = {"metadata": {"name": name}}
     if has_plot(nb):
-        with open(plotly_path, encoding="utf-8") as f:
-            resources["plotly_js"] = f.read().replace("</script", "<\\/script")
-    exporter = HTMLExporter(template_name="magic-offline", extra_template_basedirs=[TEMPLATES])
+        resources["plotly_src"] = plotly_src
+    # The exporter overrides resources["mathjax_url"] with this trait (Debian's default: a file:// URL).
+    exporter = HTMLExporter(template_name="magic-offline", extra_template_basedirs=[TEMPLATES], mathjax_url=mathjax_src)
     html, _ = exporter.from_notebook_node(nb, resources=resources)
     return html
 
@@ -144,7 +145,8 @@ def main():
     p.add_argument("notebook")
     p.add_argument("--out-ipynb", required=True)
     p.add_argument("--out-html", required=True)
-    p.add_argument("--plotly", required=True, help="path of plotly.min.js to inline")
+    p.add_argument("--plotly-src", required=True, help="URL of plotly.min.js, relative to the HTML page")
+    p.add_argument("--mathjax-src", required=True, help="URL of MathJax.js with its config, relative to the HTML page")
     p.add_argument("--timeout", type=int, default=3600, help="seconds for the whole notebook")
     p.add_argument("--kernel", default="tslab")
     a = p.parse_args()
@@ -155,7 +157,7 @@ def main():
     nbformat.write(nb, a.out_ipynb)
     name = os.path.splitext(os.path.basename(a.notebook))[0]
     with open(a.out_html, "w", encoding="utf-8") as f:
-        f.write(export_html(nb, name, a.plotly))
+        f.write(export_html(nb, name, a.plotly_src, a.mathjax_src))
     print(json.dumps(result), flush=True)
     return 0 if result["status"] == "ok" else 1
 

@@ -1,11 +1,13 @@
 // Notebooks 01-04 at the tiny preset through real Jupyter, as CI's smoke test of the experiments, with
 // temporary runs and reports folders: every run computes (no cache from an earlier one) and the checkout's
 // own results stay as they were. The notebooks share the runs folder, as in the main job (04 reuses 02-03).
+// Each one's ad hoc analysis cell, figures and page (plots and formulas, in Chromium) are checked too.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, test } from "node:test";
+import { after, before, test, type TestContext } from "node:test";
+import { checkHtml } from "../scripts/check-html";
 import { ROOT, buildDist, jupyterMissing, runNotebook } from "../scripts/reproduce";
 import { checkoutState, useTemporaryOutputDirs } from "./helpers/checkout-state";
 import { assertStatsMatchCsv, type RankedRun } from "./helpers/rank-check";
@@ -26,18 +28,41 @@ interface Output {
   data?: Record<string, unknown>;
 }
 
-async function run(name: string): Promise<{ outputs: Output[]; plots: { data: { name?: string }[] }[]; keyResult: string }> {
+/**
+ * Runs `name` at tiny and checks what every experiment notebook must show: no error, its ad hoc "Your analysis"
+ * cell's tables (built from lib/frames.ts), a PNG and an SVG per plot, and in Chromium (offline) every plot
+ * drawn and at least `formulas` formulas typeset by MathJax.
+ */
+async function run(name: string, formulas: number, t: TestContext): Promise<{ outputs: Output[]; plots: { data: { name?: string }[] }[]; keyResult: string }> {
   const result = await runNotebook(name, { notebooksDir: path.join(ROOT, "notebooks"), outDir: out, preset: "tiny", timeoutSeconds: 600 });
   assert.equal(result.status, "ok", result.error);
-  const nb = JSON.parse(fs.readFileSync(path.join(out, `${name}.ipynb`), "utf8")) as { cells: { outputs?: Output[] }[] };
+  const nb = JSON.parse(fs.readFileSync(path.join(out, `${name}.ipynb`), "utf8")) as { cells: { id?: string; outputs?: Output[] }[] };
   const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
   assert.deepEqual(outputs.filter((o) => o.output_type === "error" || o.name === "stderr"), [], `${name}: no errors or stderr text`);
   const plots = outputs.flatMap((o) => (o.data?.["application/vnd.plotly.v1+json"] ? [o.data["application/vnd.plotly.v1+json"] as { data: { name?: string }[] }] : []));
+
+  const adHoc = nb.cells[nb.cells.length - 1];
+  assert.equal(adHoc.id, "your-analysis-code", `${name} ends with its ad hoc analysis cell`);
+  const tables = (adHoc.outputs ?? []).map((o) => String(o.data?.["text/html"] ?? "")).filter((h) => /<table[^]*<td>/.test(h));
+  assert.ok(tables.length >= 2, `${name}: the ad hoc cell shows ${tables.length} non-empty tables`);
+  assert.match(tables.join(""), /<th>q05<\/th>[^]*<th>median<\/th>[^]*<th>q95<\/th>/, "quantiles from summarize");
+
+  if (process.env.MAGIC_SKIP_BROWSER !== "1") { // the figures are drawn in Chromium too
+    assert.equal(result.figureErrors, undefined);
+    assert.equal(result.figures?.length, 2 * plots.length, `${name}: a PNG and an SVG per plot`);
+    for (const f of result.figures ?? []) assert.ok(fs.statSync(path.join(out, f)).size > 1000, `${f} is not empty`);
+    const page = checkHtml(path.join(out, `${name}.html`));
+    assert.deepEqual(page.problems, [], `${name}.html in Chromium`);
+    assert.equal(page.rendered, plots.length, `${name}: every plot drawn`);
+    assert.ok(page.formulas >= formulas, `${name}: ${page.formulas} formulas typeset, expected at least ${formulas}`);
+  } else {
+    t.diagnostic(`MAGIC_SKIP_BROWSER=1: ${name}'s figures and page are not checked in Chromium`);
+  }
   return { outputs, plots, keyResult: result.keyResult ?? "" };
 }
 
-test("01-interference shows both observations with CIs and a live monitor of uniform and magic-t", { skip, timeout: 600_000 }, async () => {
-  const { plots, keyResult } = await run("01-interference");
+test("01-interference shows both observations with CIs and a live monitor of uniform and magic-t", { skip, timeout: 600_000 }, async (t) => {
+  const { plots, keyResult } = await run("01-interference", 5, t);
   assert.match(keyResult, /Spearman\(k, grad cos\) -?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]/);
   assert.ok(plots.length >= 5, `${plots.length} plots`);
   const monitor = plots[plots.length - 1];
@@ -47,8 +72,8 @@ test("01-interference shows both observations with CIs and a live monitor of uni
 });
 
 for (const name of ["02-magic-t", "03-magic-a", "04-magic-at"]) {
-  test(`${name} runs at the tiny preset from the committed ground truth; its tau and rho follow from its CSV`, { skip, timeout: 600_000 }, async () => {
-    const { plots, keyResult } = await run(name);
+  test(`${name} runs at the tiny preset from the committed ground truth; its tau and rho follow from its CSV`, { skip, timeout: 600_000 }, async (t) => {
+    const { plots, keyResult } = await run(name, 8, t);
     assert.match(keyResult, /^tau: uniform -?\d\.\d\d/);
     assert.ok(plots.length >= 2, `${plots.length} plots`);
     // Every table of runs in the raw JSON (results and ablations), checked against the per-child CSV.

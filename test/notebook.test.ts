@@ -6,8 +6,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
-import { CHROMIUM, checkHtml } from "../scripts/check-html";
-import { ROOT, buildDist, jupyterMissing, runNotebook } from "../scripts/reproduce";
+import { writeBundle } from "../scripts/bundle";
+import { CHROMIUM, checkHtml, localReferences } from "../scripts/check-html";
+import { renderIndex } from "../scripts/report-index";
+import { PYTHON, ROOT, buildDist, jupyterMissing, runNotebook } from "../scripts/reproduce";
 import { checkoutState, useTemporaryOutputDirs } from "./helpers/checkout-state";
 
 const NOTEBOOKS = path.join(ROOT, "notebooks");
@@ -66,7 +68,7 @@ test("committed notebooks are clean: no outputs, no execution counts, cell ids, 
   }
 });
 
-test("00-environment runs headless at the tiny preset with a plot, tables and an offline HTML report", { skip, timeout: 180_000 }, async (t) => {
+test("00-environment runs headless at the tiny preset with a plot, tables, an offline HTML report with formulas, its figures and a bundle", { skip, timeout: 180_000 }, async (t) => {
   assert.equal(missing, null);
   buildDist();
   const out = tmp();
@@ -84,21 +86,55 @@ test("00-environment runs headless at the tiny preset with a plot, tables and an
   assert.ok(outputs.some((o) => /<table/.test(String(o.data?.["text/html"] ?? ""))), "an HTML table");
 
   const html = fs.readFileSync(path.join(out, "00-environment.html"), "utf8");
-  assert.equal(html.match(/\* plotly\.js v\d/g)?.length, 1, "plotly.js inlined exactly once");
-  assert.deepEqual(html.match(/<script[^>]*\bsrc=|<link[^>]*\bhref=["']?https?:/g), null, "nothing loaded from the network");
+  assert.equal(html.match(/\* plotly\.js v\d/g), null, "plotly.js is not inlined in the page");
+  assert.deepEqual(html.match(/<script[^>]*\bsrc="[^"]*"/g), ['<script type="text/javascript" src="assets/plotly.min.js"', '<script src="assets/mathjax/MathJax.js?config=TeX-AMS_SVG-full"'],
+    "plotly.js and MathJax load from the report folder, nothing from the network");
+  assert.ok(fs.statSync(path.join(out, "assets", "plotly.min.js")).size > 1e6, "plotly.js copied next to the page");
   assert.match(html, /class="magic-plot"/);
+  assert.match(html, /throughput is \$2n\^3 \/ t\$/, "the TeX source is in the page, for MathJax");
 
   // A subtest, so that skipping the browser (MAGIC_SKIP_BROWSER=1) still counts the HTML checks above as passed.
-  await t.test("headless Chromium renders the plot offline", (browser) => {
+  await t.test("headless Chromium wrote the figure and renders the plot and formulas offline", (browser) => {
     if (process.env.MAGIC_SKIP_BROWSER === "1") {
       browser.skip("MAGIC_SKIP_BROWSER=1: the report is not opened in Chromium");
       return;
     }
     assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: install it (apt-get install chromium, or bash scripts/setup.sh), ` +
       "set MAGIC_CHROMIUM to another binary, or set MAGIC_SKIP_BROWSER=1 to skip this check");
+    assert.deepEqual(run.figures, ["figures/00-environment-1.png", "figures/00-environment-1.svg"]);
+    assert.equal(run.figureErrors, undefined);
+    const png = fs.readFileSync(path.join(out, "figures", "00-environment-1.png"));
+    assert.ok(png.length > 10_000 && png.subarray(1, 4).toString() === "PNG", `a PNG of ${png.length} bytes`);
+    const svg = fs.readFileSync(path.join(out, "figures", "00-environment-1.svg"), "utf8");
+    assert.match(svg, /^<svg [^]*Matmul throughput \(preset tiny\)[^]*<\/svg>$/, "an SVG with the plot's title");
+
     const page = checkHtml(path.join(out, "00-environment.html"));
     assert.deepEqual(page.problems, []);
     assert.equal(page.rendered, 1, "plotly drew the plot offline");
+    assert.equal(page.formulas, 2, "MathJax typeset $2n^3 / t$ and $t$ offline");
+  });
+
+  await t.test("the bundle holds the index, page, notebook, figures and assets once, and opens offline with every link resolving", (bundle) => {
+    if (process.env.MAGIC_SKIP_BROWSER === "1") {
+      bundle.skip("MAGIC_SKIP_BROWSER=1: the bundle is not opened in Chromium");
+      return;
+    }
+    fs.writeFileSync(path.join(out, "index.html"), renderIndex(out, ["00-environment"]));
+    const { file, entries } = writeBundle(out, ["00-environment"]);
+    assert.deepEqual(entries, ["index.html", "00-environment.html", "00-environment.ipynb", "figures/00-environment-1.png", "figures/00-environment-1.svg", "assets"]);
+    const unpacked = tmp();
+    const unzip = spawnSync(PYTHON, ["-m", "zipfile", "-e", file, unpacked], { encoding: "utf8" });
+    assert.equal(unzip.status, 0, unzip.stderr);
+    const listing = spawnSync(PYTHON, ["-m", "zipfile", "-l", file], { encoding: "utf8" }).stdout;
+    assert.equal(listing.match(/plotly\.min\.js/g)?.length, 1, "plotly.js stored once");
+    for (const name of ["index.html", "00-environment.html"]) {
+      const page = checkHtml(path.join(unpacked, name));
+      assert.deepEqual(page.problems, [], `${name} from the bundle`);
+      assert.deepEqual(page.missing, []);
+    }
+    const index = fs.readFileSync(path.join(unpacked, "index.html"), "utf8");
+    assert.deepEqual(localReferences(index), ["00-environment.html", "00-environment.ipynb", "figures/00-environment-1.png", "figures/00-environment-1.svg"]);
+    assert.equal(checkHtml(path.join(unpacked, "00-environment.html")).formulas, 2);
   });
 });
 

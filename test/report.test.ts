@@ -5,8 +5,9 @@ import * as path from "node:path";
 import { after, test } from "node:test";
 import { initBackend } from "../lib/backend";
 import { keyResult, recordBackend, recordProvenance } from "../lib/report";
+import { writeBundle } from "../scripts/bundle";
 import { listNotebooks } from "../scripts/reproduce";
-import { NotebookRun, renderIndex } from "../scripts/report-index";
+import { NotebookRun, rawDataFiles, renderIndex } from "../scripts/report-index";
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -89,6 +90,24 @@ test("renderIndex lists every notebook with status, time, backend, key result, a
   assert.match(html, /<tr class="ok"><td><a href="00-a.html">00-a<\/a>.*<td>ok<\/td><td>12.3 s<\/td><td>tiny<\/td>.*>wasm<\/td><td>3 &#60; 4 GFLOP\/s/);
   assert.match(html, /<tr class="failed">.*<td>failed<\/td>.*<summary>cell 3 \(In \[2\]\): Error: boom<\/summary>/);
   assert.match(html, /<tr class="notrun"><td>20-c<\/td><td>not run<\/td>/);
-  assert.match(html, /<td>loaded <code>data\/a.json<\/code> &#60;all&#62;<br>recomputed one unit<\/td><\/tr>/);
-  assert.match(html, /<tr class="failed">.*<td>no committed tables used<\/td><\/tr>/s);
+  assert.match(html, /<td>loaded <code>data\/a.json<\/code> &#60;all&#62;<br>recomputed one unit<\/td><td>/);
+  assert.match(html, /<tr class="failed">.*<td>no committed tables used<\/td><td>/s);
+});
+
+test("renderIndex links each notebook's figures (PNG, SVG) and raw results, and shows plots that failed to export", () => {
+  const dir = tmp();
+  const run: NotebookRun = {
+    name: "01-a", status: "ok", seconds: 1, preset: "tiny", finishedAt: "",
+    figures: ["figures/01-a-1.png", "figures/01-a-1.svg", "figures/01-a-2.png", "figures/01-a-2.svg"], figureErrors: ["01-a plot 3: no <webgl>"],
+  };
+  fs.writeFileSync(path.join(dir, "01-a.meta.json"), JSON.stringify(run));
+  for (const f of ["01-a.json", "01-a.csv", "01-a-extra.json", "01-ab.json", "01-a.ipynb", "10-b.json"]) fs.writeFileSync(path.join(dir, f), "{}");
+  assert.deepEqual(rawDataFiles(dir, "01-a"), ["01-a-extra.json", "01-a.csv", "01-a.json"], "its own JSON/CSV, not its meta file nor another notebook's");
+  const html = renderIndex(dir, ["01-a"]);
+  assert.match(html, /<td>1 \(<a href="figures\/01-a-1.png">png<\/a>, <a href="figures\/01-a-1.svg">svg<\/a>\) 2 \(<a href="figures\/01-a-2.png">png<\/a>, <a href="figures\/01-a-2.svg">svg<\/a>\) <div class="error">01-a plot 3: no &#60;webgl&#62;<\/div><\/td>/);
+  assert.match(html, /<td><a href="01-a-extra.json">01-a-extra.json<\/a> <a href="01-a.csv">01-a.csv<\/a> <a href="01-a.json">01-a.json<\/a><\/td><\/tr>/);
+});
+
+test("writeBundle refuses a folder with no report in it, naming the command that makes one", () => {
+  assert.throws(() => writeBundle(tmp(), ["00-a"]), /no report in .*: run the notebooks first \(npm run reproduce\)/);
 });
