@@ -9,6 +9,9 @@ import { mean } from "../metrics";
 
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 const ci = (c: [number, number], d = 3) => `[${fmt(c[0], d)}, ${fmt(c[1], d)}]`;
+/** Small differences (of cosines near 1) in 3 significant digits. */
+const sig = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : "n/a");
+const sigCi = (c: [number, number]) => `[${sig(c[0])}, ${sig(c[1])}]`;
 
 function errorTrace(name: string, x: number[], y: number[], intervals: [number, number][], text?: string[]): object {
   return {
@@ -164,15 +167,15 @@ export function intervalRows(checkpoint: CheckpointAnalysis): Record<string, unk
   return rows.map(([statistic, value, pairCi, clusteredCi]) => ({
     statistic,
     value,
-    "pair-level CI": ci(pairCi),
-    "clustered CI": ci(clusteredCi),
+    "pair-level CI": ci(pairCi, 4),
+    "clustered CI": ci(clusteredCi, 4),
     "width ratio": fmt((clusteredCi[1] - clusteredCi[0]) / (pairCi[1] - pairCi[0]), 1),
   }));
 }
 
 /** One row per k: the numbers behind the first figure. */
 export function byKRows(report: InterferenceReport): Record<string, unknown>[] {
-  return report.checkpoints.flatMap((c) => c.byK.map((b) => ({ step: c.step, k: b.k, pairs: b.pairs, "mean cosine": b.mean, "clustered CI": ci(b.clusteredCi), "pair-level CI": ci(b.ci) })));
+  return report.checkpoints.flatMap((c) => c.byK.map((b) => ({ step: c.step, k: b.k, pairs: b.pairs, "mean cosine": b.mean, "clustered CI": ci(b.clusteredCi, 4), "pair-level CI": ci(b.ci, 4) })));
 }
 
 /** Per-scheme interference on the yardstick: mean cosine by k, one line per scheme, clustered CIs. */
@@ -200,9 +203,9 @@ export function schemeRows(report: InterferenceReport): Record<string, unknown>[
     seeds: r.seeds.length,
     pairs: r.pairs,
     "mean grad cos": r.meanCosine.value,
-    CI: ci(r.meanCosine.ci),
+    CI: ci(r.meanCosine.ci, 4),
     [`minus ${report.schemes.base}`]: r.vsBase ? r.vsBase.diff.value : null,
-    "CI (difference)": r.vsBase ? ci(r.vsBase.diff.ci) : "",
+    "CI (difference)": r.vsBase ? sigCi(r.vsBase.diff.ci) : "",
     [`interference vs ${report.schemes.base}`]: r.vsBase ? lessInterference(r.vsBase.diff.ci) : "(base)",
     "mean tau": mean(report.schemes.units.filter((u) => u.scheme === r.scheme).map((u) => u.kendallTau)),
   }));
@@ -217,7 +220,10 @@ export function tauScatter(report: InterferenceReport): PlotlyFigure {
       return { type: "scatter", mode: "markers", name: scheme, x: pts.map((u) => u.meanCosine), y: pts.map((u) => u.kendallTau), text: pts.map((u) => `seed ${u.seed}`), marker: { size: 9 } };
     }),
     layout: {
-      title: { text: `Less interference, better ranking? Spearman ${fmt(s.tauCorrelation.spearman, 2)} ${ci(s.tauCorrelation.ci, 2)} over ${s.tauCorrelation.units} supernets` },
+      title: {
+        text: `Less interference, better ranking? Spearman ${fmt(s.tauCorrelation.spearman, 2)} ${ci(s.tauCorrelation.ci, 2)} over ${s.tauCorrelation.units} supernets ` +
+          `(given the seed: ${fmt(s.tauCorrelation.givenSeed.spearman, 2)} ${ci(s.tauCorrelation.givenSeed.ci, 2)})`,
+      },
       xaxis: { title: { text: "mean gradient cosine on the yardstick pairs (higher = less interference)" } },
       yaxis: { title: { text: "Kendall tau of the supernet's ranking" } },
     },
@@ -281,18 +287,20 @@ export function verdicts(report: InterferenceReport): string {
   const s = report.schemes;
   const schemeLines = s.rows.filter((r) => r.vsBase).map((r) =>
     `${r.scheme} ${lessInterference(r.vsBase!.diff.ci) === "less" ? "**less**" : lessInterference(r.vsBase!.diff.ci) === "more" ? "**more**" : "no resolved difference"} ` +
-    `(${fmt(r.vsBase!.diff.value, 4)} ${ci(r.vsBase!.diff.ci, 4)})`);
+    `(${sig(r.vsBase!.diff.value)} ${sigCi(r.vsBase!.diff.ci)})`);
   lines.push(`- Per scheme, the same pairs (k = ${s.ks.join(", ")}) against ${s.base}'s supernets (difference of mean cosine, clustered CI): ${schemeLines.join("; ")}. ` +
     `With ${report.config.seeds.length} seeds the seed level of the bootstrap has few distinct resamples.`);
-  lines.push(`- Less interference with better ranking (over ${s.tauCorrelation.units} supernets): ` +
-    `${signVerdict(s.tauCorrelation.spearman, s.tauCorrelation.ci, "positive").replace("clustered 95% CI", "95% CI over supernets")}.`);
+  const t = s.tauCorrelation;
+  lines.push(`- Less interference with better ranking (over ${t.units} supernets): ` +
+    `${signVerdict(t.spearman, t.ci, "positive").replace("clustered 95% CI", "95% CI over supernets")}; within seeds (partial given the seed): ` +
+    `${signVerdict(t.givenSeed.spearman, t.givenSeed.ci, "positive").replace("clustered 95% CI", "95% CI over supernets")}.`);
   return lines.join("\n");
 }
 
 /** The notebook's one-line key result. */
 export function keyLine(report: InterferenceReport): string {
   const c = report.checkpoints[0];
-  const diffs = report.schemes.rows.filter((r) => r.vsBase).map((r) => `${r.scheme} ${r.vsBase!.diff.value >= 0 ? "+" : ""}${fmt(r.vsBase!.diff.value, 4)}`);
+  const diffs = report.schemes.rows.filter((r) => r.vsBase).map((r) => `${r.scheme} ${r.vsBase!.diff.value >= 0 ? "+" : ""}${sig(r.vsBase!.diff.value)}`);
   return `step ${c.step}, ${c.seeds.length} seeds: Spearman(k, grad cos) ${fmt(c.kCorrelation.spearman, 2)} ${ci(c.kCorrelation.clusteredCi, 2)}; ` +
     `partial Spearman(output sim, grad cos | k, where) ${fmt(c.partial.output.value, 2)} ${ci(c.partial.output.clusteredCi, 2)}; ` +
     `cos vs ${report.schemes.base}: ${diffs.join(", ")}`;

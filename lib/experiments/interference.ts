@@ -19,7 +19,7 @@ import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { recomputeRequested } from "../env";
 import { UserError } from "../errors";
 import { Rng, seedFrom } from "../rng";
-import { bootstrapCI, mean, spearman } from "../metrics";
+import { bootstrapCI, mean, partialSpearman, spearman } from "../metrics";
 import { clusteredBootstrap } from "../paired";
 import type { MlmData } from "../data";
 import { makeSpace, SPACE_PRESETS } from "../nas/space";
@@ -322,8 +322,11 @@ export interface SchemeSection {
   rows: SchemeRow[];
   /** One point per (scheme, seed): mean yardstick cosine against the unit's Kendall tau. */
   units: { scheme: string; seed: number; meanCosine: number; kendallTau: number; meanSupernetLoss: number }[];
-  /** Spearman of mean cosine with tau over the units, with a bootstrap CI over units (> 0: less interference, better tau). */
-  tauCorrelation: { spearman: number; ci: [number, number]; units: number };
+  /**
+   * Spearman of mean cosine with tau over the units, with a bootstrap CI over units (> 0: less interference, better
+   * tau); `givenSeed`: the partial Spearman given the seed (a seed's data order may move both for every scheme).
+   */
+  tauCorrelation: { spearman: number; ci: [number, number]; givenSeed: { spearman: number; ci: [number, number] }; units: number };
 }
 
 /** Where each unit came from (notebook provenance). */
@@ -392,13 +395,20 @@ function schemeSection(config: InterferenceConfig, units: InterferenceUnit[]): S
     meanSupernetLoss: u.supernet.meanSupernetLoss,
   }));
   const cos = points.map((p) => p.meanCosine), tau = points.map((p) => p.kendallTau);
+  const indices = points.map((_, i) => i);
+  const givenSeed = (idx: number[]) => partialSpearman(idx.map((i) => cos[i]), idx.map((i) => tau[i]), { strata: idx.map((i) => points[i].seed) });
   return {
     base,
     ks: config.yardstickKs,
     pairsPerCell: config.yardstickPairs,
     rows,
     units: points,
-    tauCorrelation: { spearman: spearman(cos, tau), ci: bootstrapCI([cos, tau], (a, b) => spearman(a, b), opts), units: points.length },
+    tauCorrelation: {
+      spearman: spearman(cos, tau),
+      ci: bootstrapCI([cos, tau], (a, b) => spearman(a, b), opts),
+      givenSeed: { spearman: givenSeed(indices), ci: bootstrapCI(indices, (s) => givenSeed(s), opts) },
+      units: points.length,
+    },
   };
 }
 
