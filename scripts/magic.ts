@@ -235,7 +235,7 @@ program
     const gt = await groundTruthFor(o.preset, data);
     const config = interferenceConfig(o.preset);
     const units: InterferenceUnit[] = [];
-    for (const scheme of config.schemes) for (const seed of config.seeds) {
+    for (const seed of config.seeds) for (const scheme of config.schemes) { // seed-major: an interrupted --commit leaves whole seeds
       const unit = await interferenceUnit(config, scheme, seed, data, gt, { useCommitted: !o.commit });
       units.push(unit);
       const where = o.commit ? `committed ${commitInterferenceUnit(unit)}` : unit.source;

@@ -219,10 +219,10 @@ function prepareScheme(config: RankConfig, scheme: string, seed: number, data: M
 
 /**
  * The supernet of `scheme` with `seed`, trained for `config.steps` (resumed from its checkpoint, so a
- * finished run loads instantly). Call `release()` when done with the model. `runRoot` moves the runs.
+ * finished run loads instantly). Call `release()` when done with the model.
  */
-export async function trainScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable, runRoot?: string) {
-  const prepared = prepareScheme(config, scheme, seed, data, gt, runRoot);
+export async function trainScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
+  const prepared = prepareScheme(config, scheme, seed, data, gt);
   return { ...prepared, result: await trainPrepared(prepared, `${scheme} seed ${seed}`) };
 }
 
