@@ -41,7 +41,7 @@ export function recomputeRequested(env: Env = process.env): boolean {
   return envFlag("MAGIC_RECOMPUTE", env);
 }
 
-/** MAGIC_SEED: the seed notebook 01 runs with (default 0). */
+/** MAGIC_SEED: the seed of notebook 01's pair draws (default 0). */
 export function envSeed(env: Env = process.env): number {
   return envInt("MAGIC_SEED", 0, env);
 }

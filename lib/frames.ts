@@ -75,16 +75,18 @@ export function rankingRunsFrame(results: RankResult[]): DataFrame {
 
 /**
  * Interference pairs of notebook 01, one row per measured pair of children: `step` (checkpoint of the
- * uniform supernet), `shared_layer` (the sub-layer whose operator both children use), `k` (how many other
+ * uniform supernet), `supernet_seed` and `batch` (the supernet and validation batch it was measured on: the
+ * clusters of the notebook's bootstrap), `shared_layer` (the sub-layer whose operator both children use), `k` (how many other
  * sub-layers differ), `where` (before / after / both: where the differing sub-layers sit), `grad_cosine`
  * (cosine of the shared operator's gradients under the two children), `matrix_grad_cosine` (the same over its
- * weight matrices only), `input_cosine` / `output_cosine` (similarity of its input / output across the two).
+ * weight matrices only), `input_cosine` / `output_cosine` (similarity of its input / output across the two),
+ * `output_grad_cosine` (similarity of the loss gradient that reaches its output under the two).
  */
 export function interferencePairsFrame(report: InterferenceReport): DataFrame {
-  const columns = ["step", "shared_layer", "k", "where", "grad_cosine", "matrix_grad_cosine", "input_cosine", "output_cosine"];
+  const columns = ["step", "supernet_seed", "batch", "shared_layer", "k", "where", "grad_cosine", "matrix_grad_cosine", "input_cosine", "output_cosine", "output_grad_cosine"];
   return frameOf(report.checkpoints.flatMap((c) => c.pairs.map((p) => ({
-    step: c.step, shared_layer: p.layer, k: p.k, where: p.where, grad_cosine: p.gradCosine,
-    matrix_grad_cosine: p.matrixGradCosine, input_cosine: p.inputCosine, output_cosine: p.outputCosine,
+    step: c.step, supernet_seed: p.seed, batch: p.batch, shared_layer: p.layer, k: p.k, where: p.where, grad_cosine: p.gradCosine,
+    matrix_grad_cosine: p.matrixGradCosine, input_cosine: p.inputCosine, output_cosine: p.outputCosine, output_grad_cosine: p.outputGradCosine,
   }))), columns);
 }
 

@@ -71,6 +71,71 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return pearson(ranks(a), ranks(b));
 }
 
+/** `v` minus the mean of its stratum (all of `v` is one stratum when `strata` is omitted). */
+function centreWithin(v: number[], strata?: ArrayLike<string | number>): number[] {
+  const sums = new Map<string | number, { sum: number; n: number }>();
+  const key = (i: number) => (strata ? strata[i] : 0);
+  v.forEach((x, i) => {
+    const s = sums.get(key(i)) ?? { sum: 0, n: 0 };
+    s.sum += x;
+    s.n += 1;
+    sums.set(key(i), s);
+  });
+  return v.map((x, i) => {
+    const s = sums.get(key(i))!;
+    return x - s.sum / s.n;
+  });
+}
+
+/** `v` minus its least-squares projection on `u` (both already centred); `u` all zero leaves `v` as is. */
+function residualOn(v: number[], u: number[]): number[] {
+  let uv = 0, uu = 0;
+  for (let i = 0; i < v.length; i++) {
+    uv += u[i] * v[i];
+    uu += u[i] * u[i];
+  }
+  const beta = uu > 0 ? uv / uu : 0;
+  return v.map((x, i) => x - beta * u[i]);
+}
+
+/**
+ * Partial Spearman correlation of `a` and `b` given the categorical `strata` (e.g. k and where the differing
+ * layers sit) and continuous `covariates`: the Pearson correlation of the ranks of `a` and `b` after
+ * regressing each (least squares) on one indicator per stratum and on the covariates' ranks. Computed by
+ * centring within strata and then removing the covariates one after another, orthogonalised (Frisch-Waugh),
+ * which equals the joint regression. Without covariates it is the correlation of within-stratum rank
+ * deviations (ranks taken over all values), so a stratum whose `a` is constant adds to `b`'s variance but no
+ * covariance; NaN when nothing varies within strata.
+ */
+export function partialSpearman(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  given: { strata?: ArrayLike<string | number>; covariates?: ArrayLike<number>[] } = {},
+): number {
+  checkPair(a, b, "partialSpearman");
+  const { strata, covariates = [] } = given;
+  if (strata && strata.length !== a.length) throw new Error(`partialSpearman: strata has ${strata.length} entries, a has ${a.length}`);
+  covariates.forEach((c, j) => {
+    if (c.length !== a.length) throw new Error(`partialSpearman: covariate ${j} has ${c.length} entries, a has ${a.length}`);
+  });
+  let ra = centreWithin(ranks(a), strata), rb = centreWithin(ranks(b), strata);
+  const basis: number[][] = [];
+  for (const c of covariates) {
+    let rc = centreWithin(ranks(c), strata);
+    for (const u of basis) rc = residualOn(rc, u);
+    basis.push(rc);
+    ra = residualOn(ra, rc);
+    rb = residualOn(rb, rc);
+  }
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < ra.length; i++) {
+    sab += ra[i] * rb[i];
+    saa += ra[i] * ra[i];
+    sbb += rb[i] * rb[i];
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
 /** Kendall tau-b (ties in either input handled, as scipy.stats.kendalltau); O(n^2). */
 export function kendallTau(a: ArrayLike<number>, b: ArrayLike<number>): number {
   checkPair(a, b, "kendallTau");

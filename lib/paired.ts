@@ -1,6 +1,7 @@
 // Paired comparisons of two schemes over the same seeds: an exact (or seeded Monte Carlo) sign-flip permutation
 // test, the sign test, the mean difference with a Student-t interval, a two-level bootstrap of mean Kendall tau
-// that resamples both seeds and children, and the verdict on a claim "A > B". Pure functions; every random
+// that resamples both seeds and children, the verdict on a claim "A > B", and a clustered bootstrap (seeds, then
+// batches within a seed) for measurements that share a supernet and a batch. Pure functions; every random
 // choice comes from a seed.
 import { kendallTau, mean, percentileInterval, std, type BootstrapOptions } from "./metrics";
 import { Rng } from "./rng";
@@ -308,4 +309,46 @@ export function claimVerdict(diffCI: [number, number], pValue: number, alpha = 0
   if (lo > 0) return "reproduced";
   if (hi < 0) return "contradicted";
   return "inconclusive";
+}
+
+/**
+ * Replicates of a clustered (two-level) bootstrap. `clusters[s][j]` holds the items measured on supernet seed s
+ * and batch j (a seed's batches may differ in number). Each replicate draws seeds with replacement, then, for
+ * every drawn seed, as many of its batches with replacement, and evaluates `statistic` on the concatenated
+ * items: so items that share a supernet or a batch move together, and the spread reflects how few seeds and
+ * batches there are, not how many pairs. `statistic` returns several numbers at once (one per component).
+ * Seeded (default 1000 resamples, seed 0).
+ */
+export function clusteredReplicates<T>(clusters: T[][][], statistic: (items: T[]) => number[], options: BootstrapOptions = {}): number[][] {
+  const { resamples, seed } = checkBootstrapOptions(options, "clusteredReplicates");
+  if (clusters.length === 0) throw new Error("clusteredReplicates: no seeds");
+  clusters.forEach((batches, s) => {
+    if (batches.length === 0) throw new Error(`clusteredReplicates: seed ${s} has no batches`);
+  });
+  const rng = new Rng(seed);
+  const replicates: number[][] = [];
+  for (let r = 0; r < resamples; r++) {
+    const items: T[] = [];
+    for (let i = 0; i < clusters.length; i++) {
+      const batches = clusters[rng.int(clusters.length)];
+      for (let j = 0; j < batches.length; j++) items.push(...batches[rng.int(batches.length)]);
+    }
+    replicates.push(statistic(items));
+  }
+  return replicates;
+}
+
+/**
+ * The statistic on all items and its clustered-bootstrap percentile interval per component (see
+ * clusteredReplicates; NaN replicates are dropped).
+ */
+export function clusteredBootstrap<T>(
+  clusters: T[][][],
+  statistic: (items: T[]) => number[],
+  options: BootstrapOptions = {},
+): { estimate: number; ci: [number, number] }[] {
+  const { alpha } = checkBootstrapOptions(options, "clusteredBootstrap");
+  const estimates = statistic(clusters.flat(2));
+  const replicates = clusteredReplicates(clusters, statistic, options);
+  return estimates.map((estimate, c) => ({ estimate, ci: percentileInterval(replicates.map((r) => r[c]), alpha) }));
 }

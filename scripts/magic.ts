@@ -25,7 +25,7 @@ import { SEED_SALT, supernetRun } from "../lib/experiments/supernet-run";
 import { DEFAULT_TRAIN_CONFIG, TRAIN_PRESETS, type TrainConfig } from "../lib/train/config";
 import { CHECKPOINT_FILE, checkpointPath } from "../lib/train/checkpoint";
 import { loadWeights, runConfigHash, train, type TrainRun } from "../lib/train/loop";
-import { interferenceConfig, runInterference, saveInterferenceReport } from "../lib/experiments/interference";
+import { commitInterferenceUnit, interferenceConfig, interferenceUnit, runInterference, saveInterferenceReport, type InterferenceUnit } from "../lib/experiments/interference";
 import { keyLine } from "../lib/experiments/interference-views";
 import { seedToSeedTau } from "../lib/experiments/ground-truth";
 import { groundTruthFor, requireGroundTruthTable, storedTable } from "../lib/experiments/ground-truth-run";
@@ -243,15 +243,26 @@ program
 
 program
   .command("interference")
-  .description("experiment 01: gradient interference between children vs k and vs input/output similarity (JSON)")
+  .description("experiment 01: gradient interference between children (vs k, vs input/output similarity, per scheme) on the ranking runs' supernets (JSON)")
   .addOption(presetOption())
-  .option("--seed <n>", "seed of init, data order, samplers and pair draws", intOption("--seed", 0), 0)
   .requiredOption("--out <file>", "where to write the JSON report")
-  .action(async (o: { preset: Preset; seed: number; out: string }) => {
+  .option("--commit", "measure every (scheme, seed) unit (recomputed, not loaded) and write it to data/interference/<preset>/<scheme>-seed<n>.json")
+  .action(async (o: { preset: Preset; out: string; commit?: boolean }) => {
     checkWritableFile("--out", o.out);
     checkRunsFolder();
+    requireGroundTruthTable(o.preset);
     await initBackend();
-    const report = await runInterference(interferenceConfig(o.preset, { seed: o.seed, runDir: runsPath("interference") }));
+    const data = prepareMlmData(o.preset);
+    const gt = await groundTruthFor(o.preset, data);
+    const config = interferenceConfig(o.preset);
+    const units: InterferenceUnit[] = [];
+    for (const seed of config.seeds) for (const scheme of config.schemes) { // seed-major: an interrupted --commit leaves whole seeds
+      const unit = await interferenceUnit(config, scheme, seed, data, gt, { useCommitted: !o.commit });
+      units.push(unit);
+      const where = o.commit ? `committed ${commitInterferenceUnit(unit)}` : unit.source;
+      console.log(`${scheme} seed ${seed}: ${unit.pairs.length} pairs, supernet ${unit.supernet.origin}, measured in ${unit.measureSeconds.toFixed(0)} s (${where})`);
+    }
+    const report = await runInterference(config, data, gt, { units });
     saveInterferenceReport(report, path.resolve(o.out));
     console.log(keyLine(report));
   });

@@ -61,14 +61,17 @@ async function run(name: string, formulas: number, t: TestContext): Promise<{ ou
   return { outputs, plots, keyResult: result.keyResult ?? "" };
 }
 
-test("01-interference shows both observations with CIs and a live monitor of uniform and magic-t", { skip, timeout: 600_000 }, async (t) => {
+test("01-interference: both observations over seeds with clustered CIs, within-k and partial correlations, per-scheme interference, a verified unit", { skip, timeout: 600_000 }, async (t) => {
   const { plots, keyResult } = await run("01-interference", 5, t);
-  assert.match(keyResult, /Spearman\(k, grad cos\) -?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]/);
-  assert.ok(plots.length >= 5, `${plots.length} plots`);
-  const monitor = plots[plots.length - 1];
-  assert.deepEqual(monitor.data.map((t) => t.name), ["uniform", "magic-t"]);
+  assert.match(keyResult, /Spearman\(k, grad cos\) -?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]; partial Spearman\(output sim, grad cos \| k, where\)/);
+  assert.ok(plots.length >= 8, `${plots.length} plots`);
+  const schemes = ["uniform", "fairnas", "magic-t", "magic-a", "magic-at"];
+  assert.deepEqual(plots[plots.length - 1].data.map((t) => t.name), schemes, "the live monitor, one curve per scheme");
   const report = JSON.parse(fs.readFileSync(path.join(out, "01-interference.json"), "utf8"));
-  assert.ok(report.checkpoints.length >= 2 && report.checkpoints[0].pairs.length > 0, "raw per-pair values written");
+  const c = report.checkpoints[0];
+  assert.ok(c.seeds.length >= 2 && c.pairs.length > 0 && c.withinK.length > 0 && c.partial.output.clusteredCi.length === 2, "raw per-pair values and the controlled analysis written");
+  assert.deepEqual(report.schemes.rows.map((r: { scheme: string }) => r.scheme), schemes);
+  assert.equal(report.schemes.units.length, schemes.length * c.seeds.length);
 });
 
 for (const name of ["02-magic-t", "03-magic-a", "04-magic-at"]) {

@@ -61,11 +61,11 @@ test("groundTruthFrame and interferencePairsFrame: one row per (child, seed) and
   const row = { arch: [0], id: "c0", seed: 1, valLoss: 4.5, valAccuracy: 0.2, params: 10, flops: 20, seconds: 1, resumedFrom: 0, steps: 30, budgets: {}, backend: "native" };
   const gt = { rows: [row, { ...row, seed: 2, valLoss: 4.7 }] } as unknown as GroundTruthTable;
   assert.deepEqual(groundTruthFrame(gt).values, [["c0", 1, 10, 20, 4.5, 0.2, 30, "native"], ["c0", 2, 10, 20, 4.7, 0.2, 30, "native"]]);
-  const pair = { layer: 2, k: 3, where: "before", a: [0], b: [1], gradCosine: 0.5, matrixGradCosine: 0.4, inputCosine: 0.9, outputCosine: 0.8 };
+  const pair = { layer: 2, k: 3, where: "before", a: [0], b: [1], gradCosine: 0.5, matrixGradCosine: 0.4, inputCosine: 0.9, outputCosine: 0.8, outputGradCosine: 0.7, seed: 3, batch: 1, index: 0 };
   const report = { checkpoints: [{ step: 10, pairs: [pair] }, { step: 40, pairs: [] }] } as unknown as InterferenceReport;
   const pairs = interferencePairsFrame(report);
-  assert.deepEqual(pairs.columns, ["step", "shared_layer", "k", "where", "grad_cosine", "matrix_grad_cosine", "input_cosine", "output_cosine"]);
-  assert.deepEqual(pairs.values, [[10, 2, 3, "before", 0.5, 0.4, 0.9, 0.8]]);
+  assert.deepEqual(pairs.columns, ["step", "supernet_seed", "batch", "shared_layer", "k", "where", "grad_cosine", "matrix_grad_cosine", "input_cosine", "output_cosine", "output_grad_cosine"]);
+  assert.deepEqual(pairs.values, [[10, 3, 1, 2, 3, "before", 0.5, 0.4, 0.9, 0.8, 0.7]]);
   const empty = rankingRunsFrame([]);
   assert.deepEqual([empty.shape, empty.columns.length], [[0, 13], 13]);
 });

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import {
-  accuracy, bootstrapCI, cosineSimilarity, f1Score, flatGradCosine, glueAverage, glueMetrics, glueTaskScore, kendallTau, matthewsCorrelation, mean, pearson,
-  percentileInterval, precisionAtK, ranks, spearman, std,
+  accuracy, bootstrapCI, cosineSimilarity, f1Score, flatGradCosine, glueAverage, glueMetrics, glueTaskScore, kendallTau, matthewsCorrelation, mean,
+  partialSpearman, pearson, percentileInterval, precisionAtK, ranks, spearman, std,
 } from "../lib/metrics";
 import { Rng } from "../lib/rng";
 
@@ -193,4 +193,23 @@ test("GLUE metrics on hand-computed values", () => {
   assert.equal(glueTaskScore(mrpc), (6 / 9 + 5 / 8) / 2, "MRPC's GLUE score is the mean of F1 and accuracy");
   assert.equal(glueTaskScore({ matthews: 0.25 }), 0.25);
   assert.equal(glueAverage([0.75, 0.5, 0.25]), 0.5);
+});
+
+test("partial Spearman: within strata, and given a covariate (hand-computed)", () => {
+  // Two strata, each with the opposite order: pooled ranks agree (rho 0.6), within strata they disagree (-1).
+  const x = [1, 2, 3, 4], y = [2, 1, 4, 3];
+  close(spearman(x, y), 0.6);
+  close(partialSpearman(x, y, { strata: ["a", "a", "b", "b"] }), -1);
+  close(partialSpearman(x, y), 0.6); // no strata, no covariates: plain Spearman
+  // One covariate: rho_xy = 0.8, rho_xz = 0.8, rho_yz = 0.3 (1 - 6 sum d^2 / (n (n^2 - 1)) with sum d^2 = 4, 4, 14),
+  // so rho_xy.z = (0.8 - 0.8 * 0.3) / sqrt((1 - 0.64) (1 - 0.09)) = 0.56 / sqrt(0.3276).
+  const a = [1, 2, 3, 4, 5], b = [2, 1, 4, 3, 5], z = [1, 3, 2, 5, 4];
+  close(partialSpearman(a, b, { covariates: [z] }), 0.56 / Math.sqrt(0.3276), 1e-12);
+  // A stratum where `a` is constant (e.g. input cosine 1 when only later layers differ) adds no covariance, only
+  // `b`'s variance. Global ranks: a [2, 2, 2, 4, 5, 6], b [5, 6, 1.5, 3, 1.5, 4]; deviations from the stratum
+  // means: a [0, 0, 0, -1, 0, 1], b [5, 11, -16, 1, -8, 7] / 6; so sab = 1, saa = 2, sbb = 516 / 36 = 43 / 3.
+  close(partialSpearman([1, 1, 1, 2, 3, 4], [5, 9, 1, 2, 1, 4], { strata: [0, 0, 0, 1, 1, 1] }), 1 / Math.sqrt(2 * 43 / 3), 1e-12);
+  assert.ok(Number.isNaN(partialSpearman([1, 1, 2, 2], [1, 2, 3, 4], { strata: [0, 0, 1, 1] })), "nothing varies within strata");
+  assert.throws(() => partialSpearman(a, b, { strata: [0] }), /strata has 1 entries/);
+  assert.throws(() => partialSpearman(a, b, { covariates: [[1, 2]] }), /covariate 0 has 2 entries/);
 });

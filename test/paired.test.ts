@@ -1,9 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  claimVerdict, meanTauBootstrap, pairedEffect, pairedPermutationTest, pairedTauBootstrap, signTest, studentTQuantile,
+  claimVerdict, clusteredBootstrap, clusteredReplicates, meanTauBootstrap, pairedEffect, pairedPermutationTest, pairedTauBootstrap, signTest, studentTQuantile,
 } from "../lib/paired";
 import { Rng } from "../lib/rng";
+import { bootstrapCI, mean } from "../lib/metrics";
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 const zeros = (n: number) => new Array<number>(n).fill(0);
@@ -195,4 +196,43 @@ test("claim verdict: interval side and p-value must both agree", () => {
   assert.equal(claimVerdict(pairedEffect(b6, a6).ci, pairedPermutationTest(b6, a6).pValue), "contradicted");
   const a5 = a6.slice(0, 5), b5 = b6.slice(0, 5);
   assert.equal(claimVerdict(pairedEffect(a5, b5).ci, pairedPermutationTest(a5, b5).pValue), "inconclusive");
+});
+
+const meanOf = (items: number[]) => [mean(items)];
+/** How often each value occurs among `values`, as fractions. */
+const frequencies = (values: number[]) => {
+  const f = new Map<number, number>();
+  for (const v of values) f.set(v, (f.get(v) ?? 0) + 1 / values.length);
+  return f;
+};
+
+test("clustered bootstrap, seed level by hand: two seeds whose five pairs agree resample as two units, not ten", () => {
+  // Seed 0's pairs are all 0, seed 1's all 1 (one batch each). A replicate draws 2 seeds: both 0 (p 1/4), one of
+  // each (1/2), both 1 (1/4), so its mean is 0, 0.5 or 1 and the 95 % interval is [0, 1].
+  const clusters = [[[0, 0, 0, 0, 0]], [[1, 1, 1, 1, 1]]];
+  const replicates = clusteredReplicates(clusters, meanOf, { resamples: 4000, seed: 5 }).map((r) => r[0]);
+  const f = frequencies(replicates);
+  assert.deepEqual([...f.keys()].sort(), [0, 0.5, 1]);
+  close(f.get(0)!, 0.25, 0.04);
+  close(f.get(0.5)!, 0.5, 0.04);
+  close(f.get(1)!, 0.25, 0.04);
+  const [clustered] = clusteredBootstrap(clusters, meanOf, { resamples: 4000, seed: 5 });
+  assert.deepEqual(clustered, { estimate: 0.5, ci: [0, 1] });
+  // Treating the ten pairs as independent: P(all ten draws from one seed) = 2 / 1024, so the interval is narrower.
+  const pairLevel = bootstrapCI(clusters.flat(2), (s) => mean(s), { resamples: 4000, seed: 5 });
+  assert.ok(pairLevel[0] > 0 && pairLevel[1] < 1, `pair-level interval ${pairLevel}`);
+});
+
+test("clustered bootstrap, batch level by hand: one seed with two batches; seeds with different batch counts", () => {
+  const f = frequencies(clusteredReplicates([[[0], [1]]], meanOf, { resamples: 4000, seed: 2 }).map((r) => r[0]));
+  assert.deepEqual([...f.keys()].sort(), [0, 0.5, 1]);
+  close(f.get(0.5)!, 0.5, 0.04);
+  // Seed A: one batch [2, 2]; seed B: batches [4] and [6]. Each drawn seed contributes as many batches as it has:
+  // A adds [2, 2]; B adds two draws of {4, 6}. Every replicate's items are therefore 4 values from that scheme.
+  const counts = clusteredReplicates([[[2, 2]], [[4], [6]]], (items) => [items.length], { resamples: 500, seed: 1 }).map((r) => r[0]);
+  assert.ok(counts.every((n) => n === 4), "2 seeds x 2 items each");
+  // One seed, one batch: nothing to resample, the interval is the estimate.
+  assert.deepEqual(clusteredBootstrap([[[0.3, 0.7]]], meanOf, { resamples: 50 }), [{ estimate: 0.5, ci: [0.5, 0.5] }]);
+  assert.throws(() => clusteredReplicates([], meanOf), /no seeds/);
+  assert.throws(() => clusteredReplicates([[[1]], []], meanOf), /seed 1 has no batches/);
 });

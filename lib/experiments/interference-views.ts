@@ -1,50 +1,67 @@
 // Figures, tables and verdicts of experiment 01 (interference), built from an InterferenceReport so that
-// the notebook stays thin and the CLI's JSON carries the same numbers.
+// the notebook stays thin and the CLI's JSON carries the same numbers. Every interval a verdict reads is the
+// clustered one (supernet seeds, then batches); the pair-level ones are shown only to compare.
 import type { PlotlyFigure } from "../display";
-import type { ByK } from "../interference";
-import type { CheckpointAnalysis, InterferenceReport } from "./interference";
+import type { ByK, Estimate } from "../interference";
+import type { CheckpointAnalysis, InterferenceReport, SchemeRow } from "./interference";
+import { RANK_PRESETS } from "./ranking";
+import { mean } from "../metrics";
 
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 const ci = (c: [number, number], d = 3) => `[${fmt(c[0], d)}, ${fmt(c[1], d)}]`;
+/** Small differences (of cosines near 1) in 3 significant digits. */
+const sig = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : "n/a");
+const sigCi = (c: [number, number]) => `[${sig(c[0])}, ${sig(c[1])}]`;
 
-function errorTrace(name: string, rows: ByK[]): object {
+function errorTrace(name: string, x: number[], y: number[], intervals: [number, number][], text?: string[]): object {
   return {
     type: "scatter",
     mode: "lines+markers",
     name,
-    x: rows.map((r) => r.k),
-    y: rows.map((r) => r.mean),
-    error_y: { type: "data", symmetric: false, array: rows.map((r) => r.ci[1] - r.mean), arrayminus: rows.map((r) => r.mean - r.ci[0]) },
-    text: rows.map((r) => `${r.pairs} pairs`),
+    x,
+    y,
+    error_y: { type: "data", symmetric: false, array: intervals.map((c, i) => c[1] - y[i]), arrayminus: intervals.map((c, i) => y[i] - c[0]) },
+    text,
   };
 }
 
-/** Observation 1: mean gradient cosine vs k, one line per checkpoint, 95 % bootstrap CIs. */
+const byKTrace = (name: string, rows: ByK[]) => errorTrace(name, rows.map((r) => r.k), rows.map((r) => r.mean), rows.map((r) => r.clusteredCi), rows.map((r) => `${r.pairs} pairs`));
+
+/** The analysed supernets in words: scheme, seeds, steps, loss against the unigram floor. */
+export function supernetLine(report: InterferenceReport): string {
+  const c = report.checkpoints[0];
+  return `${report.config.schemes[0]} supernets of the ranking runs, seeds ${c.seeds.join(", ")}, step ${c.step}: mean validation loss of the ` +
+    `ground-truth children ${fmt(c.valLoss ?? NaN)} nats vs the unigram floor ${fmt(report.unigramLoss)} (${fmt(report.unigramLoss - (c.valLoss ?? NaN), 2)} below). ` +
+    `${c.pairs.length} pairs in ${c.clusters.batches} (seed, batch) clusters.`;
+}
+
+/** Observation 1: mean gradient cosine vs k on the base scheme's supernets, pooled over seeds, clustered 95 % CIs. */
 export function cosineVsKFigure(report: InterferenceReport): PlotlyFigure {
+  const c = report.checkpoints[0];
   return {
-    data: report.checkpoints.map((c) => errorTrace(`step ${c.step}`, c.byK)),
+    data: [byKTrace(`${report.config.schemes[0]}, seeds ${c.seeds.join(", ")}`, c.byK)],
     layout: {
       title: { text: "Gradient cosine of a shared op vs number of differing layers k" },
       xaxis: { title: { text: "k (sub-layers that differ between the two children)" }, dtick: 1 },
-      yaxis: { title: { text: "cosine of the shared op's gradients (95% CI)" } },
+      yaxis: { title: { text: "cosine of the shared op's gradients (clustered 95% CI)" } },
     },
   };
 }
 
-/** Observation 1 split by where the differing layers sit (last checkpoint). */
+/** Observation 1 split by where the differing layers sit. */
 export function whereFigure(checkpoint: CheckpointAnalysis): PlotlyFigure {
   const label = { before: "all before the shared layer", after: "all after it (only the backward differs)", both: "before and after" };
   return {
-    data: checkpoint.byWhere.map((w) => errorTrace(label[w.where], w.byK)),
+    data: checkpoint.byWhere.map((w) => byKTrace(label[w.where], w.byK)),
     layout: {
       title: { text: `Where the differing layers are (step ${checkpoint.step})` },
       xaxis: { title: { text: "k" }, dtick: 1 },
-      yaxis: { title: { text: "gradient cosine (95% CI)" } },
+      yaxis: { title: { text: "gradient cosine (clustered 95% CI)" } },
     },
   };
 }
 
-/** Observation 1 per shared layer (last checkpoint): a heatmap of mean cosine by layer and k. */
+/** Observation 1 per shared layer: a heatmap of mean cosine by layer and k. */
 export function layerHeatmap(checkpoint: CheckpointAnalysis): PlotlyFigure {
   const ks = checkpoint.byK.map((b) => b.k);
   return {
@@ -62,96 +79,229 @@ export function layerHeatmap(checkpoint: CheckpointAnalysis): PlotlyFigure {
   };
 }
 
-/** Observation 2: gradient cosine against input and output similarity of the shared op, all pairs. */
+/** Observation 2: gradient cosine against input, output and output-gradient similarity, all pairs coloured by k. */
 export function ioScatter(checkpoint: CheckpointAnalysis): PlotlyFigure {
   const pairs = checkpoint.pairs;
-  const trace = (name: string, x: number[], axis: string) => ({
-    type: "scattergl",
-    mode: "markers",
-    name,
-    x,
-    y: pairs.map((p) => p.gradCosine),
-    xaxis: axis === "1" ? "x" : "x2",
-    yaxis: axis === "1" ? "y" : "y2",
-    marker: { size: 5, opacity: 0.6, color: pairs.map((p) => p.k), colorscale: "Viridis", showscale: axis === "2", colorbar: { title: { text: "k" } } },
-    text: pairs.map((p) => `layer ${p.layer}, k=${p.k}, ${p.where}`),
-  });
+  const panels: [string, number[], number][] = [
+    [`input cosine (Spearman ${fmt(checkpoint.io.inputSpearman, 2)})`, pairs.map((p) => p.inputCosine), 1],
+    [`output cosine (Spearman ${fmt(checkpoint.io.outputSpearman, 2)})`, pairs.map((p) => p.outputCosine), 2],
+    [`output-gradient cosine (Spearman ${fmt(checkpoint.io.outputGradSpearman, 2)})`, pairs.map((p) => p.outputGradCosine), 3],
+  ];
+  const axis = (i: number) => (i === 1 ? "" : String(i));
   return {
-    data: [trace("input cosine", pairs.map((p) => p.inputCosine), "1"), trace("output cosine", pairs.map((p) => p.outputCosine), "2")],
+    data: panels.map(([name, x, i]) => ({
+      type: "scattergl",
+      mode: "markers",
+      name,
+      x,
+      y: pairs.map((p) => p.gradCosine),
+      xaxis: `x${axis(i)}`,
+      yaxis: `y${axis(i)}`,
+      marker: { size: 4, opacity: 0.5, color: pairs.map((p) => p.k), colorscale: "Viridis", showscale: i === 3, colorbar: { title: { text: "k" } } },
+      text: pairs.map((p) => `seed ${p.seed}, layer ${p.layer}, k=${p.k}, ${p.where}`),
+    })),
     layout: {
-      title: { text: `Gradient cosine vs similarity of the shared op's input / output (step ${checkpoint.step})` },
-      xaxis: { domain: [0, 0.44], title: { text: `input cosine (Spearman ${fmt(checkpoint.io.inputSpearman, 2)})` } },
-      xaxis2: { domain: [0.52, 0.96], title: { text: `output cosine (Spearman ${fmt(checkpoint.io.outputSpearman, 2)})` } },
-      yaxis: { anchor: "x", title: { text: "gradient cosine" } },
-      yaxis2: { anchor: "x2", matches: "y" },
+      title: { text: `Gradient cosine vs the similarity of the shared op's input / output / output gradient (step ${checkpoint.step})` },
+      ...Object.fromEntries(panels.flatMap(([name], j) => {
+        const i = j + 1;
+        return [
+          [`xaxis${axis(i)}`, { domain: [j * 0.34, j * 0.34 + 0.29], title: { text: name } }],
+          [`yaxis${axis(i)}`, i === 1 ? { anchor: "x", title: { text: "gradient cosine" } } : { anchor: `x${i}`, matches: "y" }],
+        ];
+      })),
       showlegend: false,
     },
   };
 }
 
-/** Live monitor: interference between consecutive children during training, per sampler. */
+/** Observation 2 within each k: Spearman of the gradient cosine with each similarity, clustered 95 % CIs. */
+export function withinKFigure(checkpoint: CheckpointAnalysis): PlotlyFigure {
+  const rows = checkpoint.withinK;
+  const trace = (name: string, pick: (r: (typeof rows)[number]) => Estimate) =>
+    errorTrace(name, rows.map((r) => r.k), rows.map((r) => pick(r).value), rows.map((r) => pick(r).clusteredCi));
+  return {
+    data: [trace("input cosine", (r) => r.input), trace("output cosine", (r) => r.output), trace("output-gradient cosine", (r) => r.outputGrad)],
+    layout: {
+      title: { text: "Observation 2 with k held fixed: Spearman with the gradient cosine, within each k" },
+      xaxis: { title: { text: "k" }, dtick: 1 },
+      yaxis: { title: { text: "Spearman within k (clustered 95% CI)" } },
+    },
+  };
+}
+
+/** One row per k: the within-k correlations. */
+export function withinKRows(checkpoint: CheckpointAnalysis): Record<string, unknown>[] {
+  return checkpoint.withinK.map((r) => ({
+    k: r.k,
+    pairs: r.pairs,
+    "Spearman(input, cos)": r.input.value,
+    "CI (input)": ci(r.input.clusteredCi, 2),
+    "Spearman(output, cos)": r.output.value,
+    "CI (output)": ci(r.output.clusteredCi, 2),
+    "Spearman(output grad, cos)": r.outputGrad.value,
+    "CI (output grad)": ci(r.outputGrad.clusteredCi, 2),
+  }));
+}
+
+/** The partial correlations given k and position (and the output-gradient similarity), with both intervals. */
+export function partialRows(checkpoint: CheckpointAnalysis): Record<string, unknown>[] {
+  const p = checkpoint.partial;
+  const rows: [string, string, Estimate][] = [
+    ["input cosine", "k, where", p.input],
+    ["output cosine", "k, where", p.output],
+    ["output-gradient cosine", "k, where", p.outputGrad],
+    ["input cosine", "k, where, output-gradient cosine", p.inputGivenOutputGrad],
+    ["output cosine", "k, where, output-gradient cosine", p.outputGivenOutputGrad],
+  ];
+  return rows.map(([variable, given, e]) => ({ "similarity of": variable, given, "partial Spearman with grad cos": e.value, "clustered CI": ci(e.clusteredCi, 2), "pair-level CI": ci(e.ci, 2) }));
+}
+
+/** Pair-level vs clustered intervals of the headline statistics: how much treating pairs as independent understated. */
+export function intervalRows(checkpoint: CheckpointAnalysis): Record<string, unknown>[] {
+  const rows: [string, number, [number, number], [number, number]][] = [
+    ["Spearman(k, cos)", checkpoint.kCorrelation.spearman, checkpoint.kCorrelation.ci, checkpoint.kCorrelation.clusteredCi],
+    ["Spearman(input, cos)", checkpoint.io.inputSpearman, checkpoint.io.inputCi, checkpoint.io.inputClusteredCi],
+    ["Spearman(output, cos)", checkpoint.io.outputSpearman, checkpoint.io.outputCi, checkpoint.io.outputClusteredCi],
+    ...checkpoint.byK.map((b): [string, number, [number, number], [number, number]] => [`mean cos, k=${b.k}`, b.mean, b.ci, b.clusteredCi]),
+  ];
+  return rows.map(([statistic, value, pairCi, clusteredCi]) => ({
+    statistic,
+    value,
+    "pair-level CI": ci(pairCi, 4),
+    "clustered CI": ci(clusteredCi, 4),
+    "width ratio": fmt((clusteredCi[1] - clusteredCi[0]) / (pairCi[1] - pairCi[0]), 1),
+  }));
+}
+
+/** One row per k: the numbers behind the first figure. */
+export function byKRows(report: InterferenceReport): Record<string, unknown>[] {
+  return report.checkpoints.flatMap((c) => c.byK.map((b) => ({ step: c.step, k: b.k, pairs: b.pairs, "mean cosine": b.mean, "clustered CI": ci(b.clusteredCi, 4), "pair-level CI": ci(b.ci, 4) })));
+}
+
+/** Per-scheme interference on the yardstick: mean cosine by k, one line per scheme, clustered CIs. */
+export function schemeFigure(report: InterferenceReport): PlotlyFigure {
+  const s = report.schemes;
+  return {
+    data: s.rows.map((r) => errorTrace(r.scheme, r.byK.map((b) => b.k), r.byK.map((b) => b.value), r.byK.map((b) => b.ci))),
+    layout: {
+      title: { text: `The same ${s.pairsPerCell} pairs per (layer, k) under each scheme's trained supernets (seeds ${report.config.seeds.join(", ")})` },
+      xaxis: { title: { text: "k" }, tickvals: s.ks },
+      yaxis: { title: { text: "gradient cosine of the shared op (clustered 95% CI)" } },
+    },
+  };
+}
+
+/** Whether an interval of "scheme - base" cosine says less, more, or unresolved interference. */
+function lessInterference(diff: [number, number]): "less" | "more" | "not resolved" {
+  return diff[0] > 0 ? "less" : diff[1] < 0 ? "more" : "not resolved";
+}
+
+/** One row per scheme: its mean cosine on the yardstick and the paired difference with the base. */
+export function schemeRows(report: InterferenceReport): Record<string, unknown>[] {
+  return report.schemes.rows.map((r: SchemeRow) => ({
+    scheme: r.scheme,
+    seeds: r.seeds.length,
+    pairs: r.pairs,
+    "mean grad cos": r.meanCosine.value,
+    CI: ci(r.meanCosine.ci, 4),
+    [`minus ${report.schemes.base}`]: r.vsBase ? r.vsBase.diff.value : null,
+    "CI (difference)": r.vsBase ? sigCi(r.vsBase.diff.ci) : "",
+    [`interference vs ${report.schemes.base}`]: r.vsBase ? lessInterference(r.vsBase.diff.ci) : "(base)",
+    "mean tau": mean(report.schemes.units.filter((u) => u.scheme === r.scheme).map((u) => u.kendallTau)),
+  }));
+}
+
+/** Scatter over (scheme, seed): mean yardstick cosine against the unit's Kendall tau. */
+export function tauScatter(report: InterferenceReport): PlotlyFigure {
+  const s = report.schemes;
+  return {
+    data: report.config.schemes.map((scheme) => {
+      const pts = s.units.filter((u) => u.scheme === scheme);
+      return { type: "scatter", mode: "markers", name: scheme, x: pts.map((u) => u.meanCosine), y: pts.map((u) => u.kendallTau), text: pts.map((u) => `seed ${u.seed}`), marker: { size: 9 } };
+    }),
+    layout: {
+      title: {
+        text: `Less interference, better ranking? Spearman ${fmt(s.tauCorrelation.spearman, 2)} ${ci(s.tauCorrelation.ci, 2)} over ${s.tauCorrelation.units} supernets ` +
+          `(given the seed: ${fmt(s.tauCorrelation.givenSeed.spearman, 2)} ${ci(s.tauCorrelation.givenSeed.ci, 2)})`,
+      },
+      xaxis: { title: { text: "mean gradient cosine on the yardstick pairs (higher = less interference)" } },
+      yaxis: { title: { text: "Kendall tau of the supernet's ranking" } },
+    },
+  };
+}
+
+/** Live monitor of the ranking runs: interference between consecutive children during training, per scheme. */
 export function monitorFigure(report: InterferenceReport): PlotlyFigure {
   return {
     data: report.monitor.map((m) => ({ type: "scatter", mode: "lines+markers", marker: { size: 4 }, name: m.sampler, x: m.points.map((p) => p.step), y: m.points.map((p) => p.cosine) })),
     layout: {
-      title: { text: `Live monitor: gradient cosine of consecutive children on their shared ops (every ${report.config.monitorEvery} steps)` },
+      title: { text: `Live monitor: gradient cosine of consecutive children on their shared ops (every ${RANK_PRESETS[report.config.preset].monitorEvery} steps, mean over seeds)` },
       xaxis: { title: { text: "training step" } },
       yaxis: { title: { text: "cosine (current vs previous child)" } },
     },
   };
 }
 
-/** One row per (checkpoint, k): the numbers behind the first figure. */
-export function byKRows(report: InterferenceReport): Record<string, unknown>[] {
-  return report.checkpoints.flatMap((c) => c.byK.map((b) => ({ step: c.step, k: b.k, pairs: b.pairs, "mean cosine": b.mean, "CI low": b.ci[0], "CI high": b.ci[1] })));
-}
-
-/** One row per checkpoint: the correlations of both observations with their CIs. */
-export function correlationRows(report: InterferenceReport): Record<string, unknown>[] {
-  return report.checkpoints.map((c) => ({
-    step: c.step,
-    "val loss": c.valLoss ?? null,
-    pairs: c.pairs.length,
-    "Spearman(k, cos)": c.kCorrelation.spearman,
-    "CI (k)": ci(c.kCorrelation.ci, 2),
-    "Spearman(k, cos) matrices": c.kCorrelationMatrices.spearman,
-    "Spearman(input, cos)": c.io.inputSpearman,
-    "CI (input)": ci(c.io.inputCi, 2),
-    "Spearman(output, cos)": c.io.outputSpearman,
-    "CI (output)": ci(c.io.outputCi, 2),
+/** Where each unit came from: committed, cached or computed, and from which supernet run. */
+export function unitRows(report: InterferenceReport): Record<string, unknown>[] {
+  return report.units.map((u) => ({
+    scheme: u.scheme, seed: u.seed, pairs: u.pairs, source: u.source, supernet: u.origin, "config hash": u.configHash, "code digest": u.codeDigest,
+    backend: u.backend, commit: u.codeVersion ?? "", date: u.createdAt ?? "", "measure s": Number(u.measureSeconds.toFixed(1)),
   }));
 }
 
-/** A sign verdict from a CI: the claim holds when the whole interval is on the claimed side of 0. */
+/** A sign verdict from a (clustered) CI: the claim holds when the whole interval is on the claimed side of 0. */
 function signVerdict(rho: number, interval: [number, number], claimed: "negative" | "positive"): string {
   const holds = claimed === "negative" ? interval[1] < 0 : interval[0] > 0;
   const against = claimed === "negative" ? interval[0] > 0 : interval[1] < 0;
-  const what = `Spearman ${fmt(rho, 2)}, 95% CI ${ci(interval, 2)}`;
+  const what = `Spearman ${fmt(rho, 2)}, clustered 95% CI ${ci(interval, 2)}`;
   if (holds) return `**reproduced** (${what})`;
   if (against) return `**contradicted** (${what}: the opposite sign)`;
   return `**not reproduced** (${what}: the interval includes 0)`;
 }
 
-/** The verdict per claim, in words, from the measured numbers of every checkpoint. */
+/** The verdict per claim, in words, from the numbers (clustered intervals throughout). */
 export function verdicts(report: InterferenceReport): string {
-  const lines = report.checkpoints.map((c) => {
-    const first = c.byK[0], last = c.byK[c.byK.length - 1];
-    return [
-      `- step ${c.step}: observation 1 ${signVerdict(c.kCorrelation.spearman, c.kCorrelation.ci, "negative")}; ` +
-        `mean cosine ${fmt(first.mean)} at k=${first.k} vs ${fmt(last.mean)} at k=${last.k}.`,
-      `  Observation 2, input: ${signVerdict(c.io.inputSpearman, c.io.inputCi, "positive")}; ` +
-        `output: ${signVerdict(c.io.outputSpearman, c.io.outputCi, "positive")}.`,
-    ].join("\n");
-  });
-  const monitor = report.monitor
-    .map((m) => `${m.sampler} ${fmt(m.lateMean)} (${m.points.length} points)`)
-    .join(", ");
-  return [...lines, `- live monitor, mean cosine of consecutive children over the second half of training: ${monitor}.`].join("\n");
+  const c = report.checkpoints[0];
+  const first = c.byK[0], last = c.byK[c.byK.length - 1];
+  const positive = (e: Estimate) => e.clusteredCi[0] > 0;
+  const withinHolds = (pick: (r: (typeof c.withinK)[number]) => Estimate) => c.withinK.filter((r) => positive(pick(r))).length;
+  const minCos = Math.min(...c.pairs.map((p) => p.gradCosine));
+  const lines = [
+    `- Observation 1 (more differing layers, more interference): ${signVerdict(c.kCorrelation.spearman, c.kCorrelation.clusteredCi, "negative")}; ` +
+      `mean cosine ${fmt(first.mean)} at k=${first.k} vs ${fmt(last.mean)} at k=${last.k}.`,
+    `- Observation 2 pooled over k (as before): input ${signVerdict(c.io.inputSpearman, c.io.inputClusteredCi, "positive")}; output ` +
+      `${signVerdict(c.io.outputSpearman, c.io.outputClusteredCi, "positive")}.`,
+    `- Observation 2 beyond observation 1 (partial Spearman given k and where the differing layers sit): input ` +
+      `${signVerdict(c.partial.input.value, c.partial.input.clusteredCi, "positive")}; output ${signVerdict(c.partial.output.value, c.partial.output.clusteredCi, "positive")}. ` +
+      `Within single k values the output similarity's correlation is above 0 (whole CI) at ${withinHolds((r) => r.output)} of ${c.withinK.length} k, ` +
+      `the input similarity's at ${withinHolds((r) => r.input)} of ${c.withinK.length}.`,
+    `- The third variable, the similarity of the gradient reaching the op's output: partial Spearman given k and position ` +
+      `${fmt(c.partial.outputGrad.value, 2)} ${ci(c.partial.outputGrad.clusteredCi, 2)}; the output similarity given it as well: ` +
+      `${fmt(c.partial.outputGivenOutputGrad.value, 2)} ${ci(c.partial.outputGivenOutputGrad.clusteredCi, 2)} ` +
+      (positive(c.partial.outputGivenOutputGrad)
+        ? "(output similarity still adds information)."
+        : "(**no effect of the output similarity is left once the output-gradient similarity is known**)."),
+    `- Scale: the smallest gradient cosine of any pair is ${fmt(minCos)}; ${supernetLine(report)} Interference at a converged budget is **not measured** here.`,
+  ];
+  const s = report.schemes;
+  const schemeLines = s.rows.filter((r) => r.vsBase).map((r) =>
+    `${r.scheme} ${lessInterference(r.vsBase!.diff.ci) === "less" ? "**less**" : lessInterference(r.vsBase!.diff.ci) === "more" ? "**more**" : "no resolved difference"} ` +
+    `(${sig(r.vsBase!.diff.value)} ${sigCi(r.vsBase!.diff.ci)})`);
+  lines.push(`- Per scheme, the same pairs (k = ${s.ks.join(", ")}) against ${s.base}'s supernets (difference of mean cosine, clustered CI): ${schemeLines.join("; ")}. ` +
+    `With ${report.config.seeds.length} seeds the seed level of the bootstrap has few distinct resamples.`);
+  const t = s.tauCorrelation;
+  lines.push(`- Less interference with better ranking (over ${t.units} supernets): ` +
+    `${signVerdict(t.spearman, t.ci, "positive").replace("clustered 95% CI", "95% CI over supernets")}; within seeds (partial given the seed): ` +
+    `${signVerdict(t.givenSeed.spearman, t.givenSeed.ci, "positive").replace("clustered 95% CI", "95% CI over supernets")}.`);
+  return lines.join("\n");
 }
 
 /** The notebook's one-line key result. */
 export function keyLine(report: InterferenceReport): string {
-  const c = report.checkpoints[report.checkpoints.length - 1];
-  return `step ${c.step}: Spearman(k, grad cos) ${fmt(c.kCorrelation.spearman, 2)} ${ci(c.kCorrelation.ci, 2)}; ` +
-    `Spearman(output sim, grad cos) ${fmt(c.io.outputSpearman, 2)}`;
+  const c = report.checkpoints[0];
+  const diffs = report.schemes.rows.filter((r) => r.vsBase).map((r) => `${r.scheme} ${r.vsBase!.diff.value >= 0 ? "+" : ""}${sig(r.vsBase!.diff.value)}`);
+  return `step ${c.step}, ${c.seeds.length} seeds: Spearman(k, grad cos) ${fmt(c.kCorrelation.spearman, 2)} ${ci(c.kCorrelation.clusteredCi, 2)}; ` +
+    `partial Spearman(output sim, grad cos | k, where) ${fmt(c.partial.output.value, 2)} ${ci(c.partial.output.clusteredCi, 2)}; ` +
+    `cos vs ${report.schemes.base}: ${diffs.join(", ")}`;
 }

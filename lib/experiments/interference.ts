@@ -1,126 +1,123 @@
-// Experiment 01: interference between children (the paper's Section 3), our reconstruction.
-// 1. Train a supernet with uniform (SPOS) sampling; stop at a few checkpoints (early, middle, end).
-// 2. At each checkpoint, for every shared layer l and k = 1..L-1, measure P pairs of children that share
-//    the op at l and differ in exactly k other layers (lib/interference.ts).
-// 3. Live monitor: the same budget with other samplers (magic-t, fairnas), logging every M steps the cosine
-//    between the gradients the current and the previous child send to their shared ops.
-// Every stage is resumable: training checkpoints and per-checkpoint analyses are files under `runDir`.
+// Experiment 01: interference between children (the paper's Section 3), our reconstruction, measured on the
+// final supernets of the ranking runs (experiments 02-04: the same (scheme, seed) units, no separate training).
+// 1. One fixed set of child pairs (seeded by pairSeed): for every shared layer l and k = 1..L-1, P pairs that
+//    share the op at l and differ in exactly k other layers (lib/interference.ts).
+// 2. The base scheme (uniform, the paper's SPOS) is measured on every pair, over several supernet seeds: both
+//    observations, with clustered intervals, within-k and partial correlations.
+// 3. Every scheme is measured on the same yardstick subset (a few k, the first pairs of each cell) over the
+//    same seeds: does a scheme's trained supernet interfere less on the same pairs, and does that go with tau?
+// Each (scheme, seed) unit is cached under runs/interference/ and committed under data/interference/<preset>/
+// (keyed by a config hash that includes the ranking run's); notebook 01 loads the committed units and
+// recomputes one end to end (training its supernet from scratch) to show they still hold.
 import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
 import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
 import { type Preset } from "../preset";
-import { runsPath } from "../paths";
+import { runsPath, tablesPath } from "../paths";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
+import { recomputeRequested } from "../env";
+import { UserError } from "../errors";
 import { Rng, seedFrom } from "../rng";
-import { prepareMlmData, type MlmData } from "../data";
-import { makeSpace } from "../nas/space";
-import { Supernet } from "../nas/supernet";
-import type { SamplerName } from "../nas/samplers";
-import { supernetRun } from "./supernet-run";
-import { runConfigHash, train, type HistoryEntry } from "../train/loop";
-import type { TrainConfig } from "../train/config";
-import type { MlmBatch } from "../nas/types";
+import { bootstrapCI, mean, partialSpearman, spearman } from "../metrics";
+import { clusteredBootstrap } from "../paired";
+import type { MlmData } from "../data";
+import { makeSpace, SPACE_PRESETS } from "../nas/space";
+import type { Supernet } from "../nas/supernet";
+import type { MlmBatch, SearchSpace } from "../nas/types";
+import { configHash } from "../train/checkpoint";
 import { progress } from "../progress";
-import { measurePair, samplePairs, summarizePairs, type InterferenceSummary, type PairResult } from "../interference";
+import {
+  compareOnSamePairs,
+  measurePair,
+  pairClusters,
+  samplePairs,
+  summarizePairs,
+  type InterferenceSummary,
+  type MeasuredPair,
+  type PairResult,
+  type PairSpec,
+  type SchemeDifference,
+} from "../interference";
+import { codeVersion, type GroundTruthTable } from "./ground-truth";
+import { RANK_PRESETS, rankedSupernet, rankRunHash, rankScheme, type RankResult } from "./ranking";
+import { agreement, inFreshRunFolder } from "./verify";
 
 export interface InterferenceConfig {
   preset: Preset;
-  /** Seed of the supernet init, data order, sampler and pair sampling. */
-  seed: number;
-  /** Supernet training steps (the preset's budget). */
-  steps: number;
-  /** Steps at which the pairs are measured (each ≤ steps). */
-  analyseAt: number[];
-  /** P: pairs per (shared layer, k) cell. */
+  /** Supernet seeds: every scheme is analysed on its ranking units with these seeds (>= 3 for the clustered intervals). */
+  seeds: number[];
+  /**
+   * Schemes (of the ranking runner, lib/experiments/ranking.ts SCHEMES) whose trained supernets are compared. The
+   * first is the base: it is measured on every pair (both observations) and the others are compared with it.
+   */
+  schemes: string[];
+  /** Seed of the pair draws: the same pairs for every scheme and every supernet seed. */
+  pairSeed: number;
+  /** P: pairs per (shared layer, k) cell of the full analysis (base scheme). */
   pairsPerCell: number;
-  /** Validation batches the pairs cycle through (pair i uses batch i mod n; A and B share it). */
+  /** The common yardstick: the k values measured under every scheme ... */
+  yardstickKs: number[];
+  /** ... and how many of each (layer, k) cell's pairs (the first ones, <= pairsPerCell). */
+  yardstickPairs: number;
+  /** Validation batches the pairs cycle through (pair i of the set uses batch i mod n; A and B share it). */
   analysisBatches: number;
-  /** Samplers of the live-monitor comparison; `uniform` is the analysed run itself. */
-  monitorSamplers: SamplerName[];
-  /** M: log the live interference every M steps. */
-  monitorEvery: number;
   /** Bootstrap resamples for every CI. */
   resamples: number;
-  /** Overrides of the training config (lr, warmup, ...). */
-  train: Partial<TrainConfig>;
-  /** Where checkpoints and cached analyses go. */
-  runDir: string;
 }
 
-/** Per-preset defaults (our choices): tiny runs in seconds for CI, small in minutes on 2 cores. */
-export const INTERFERENCE_PRESETS: Record<Preset, Omit<InterferenceConfig, "runDir" | "seed">> = {
-  tiny: { preset: "tiny", steps: 40, analyseAt: [10, 40], pairsPerCell: 2, analysisBatches: 2, monitorSamplers: ["uniform", "magic-t"], monitorEvery: 2, resamples: 200, train: { evalEvery: 20, lr: 1e-3 } },
-  small: { preset: "small", steps: 1200, analyseAt: [100, 600, 1200], pairsPerCell: 4, analysisBatches: 8, monitorSamplers: ["uniform", "fairnas", "magic-t"], monitorEvery: 10, resamples: 1000, train: { evalEvery: 200, lr: 1e-3 } },
-  paper: { preset: "paper", steps: 100000, analyseAt: [10000, 50000, 100000], pairsPerCell: 8, analysisBatches: 6, monitorSamplers: ["uniform", "fairnas", "magic-t"], monitorEvery: 100, resamples: 1000, train: { evalEvery: 5000 } },
+const SCHEMES = ["uniform", "fairnas", "magic-t", "magic-a", "magic-at"];
+
+/** Per-preset defaults (our choices); the ranking runs' budgets and seeds are RANK_PRESETS'. */
+export const INTERFERENCE_PRESETS: Record<Preset, InterferenceConfig> = {
+  tiny: { preset: "tiny", seeds: [1, 2], schemes: SCHEMES, pairSeed: 0, pairsPerCell: 2, yardstickKs: [1, 2, 3], yardstickPairs: 1, analysisBatches: 2, resamples: 200 },
+  small: { preset: "small", seeds: [1, 2, 3], schemes: SCHEMES, pairSeed: 0, pairsPerCell: 8, yardstickKs: [1, 2, 4, 7], yardstickPairs: 4, analysisBatches: 8, resamples: 1000 },
+  paper: { preset: "paper", seeds: [1, 2, 3], schemes: SCHEMES, pairSeed: 0, pairsPerCell: 8, yardstickKs: [1, 2, 4, 8, 16, 23], yardstickPairs: 4, analysisBatches: 6, resamples: 1000 },
 };
 
+/** The preset's config with `overrides`; a bad field is a UserError naming it. */
 export function interferenceConfig(preset: Preset, overrides: Partial<InterferenceConfig> = {}): InterferenceConfig {
-  const config: InterferenceConfig = { ...INTERFERENCE_PRESETS[preset], seed: 0, runDir: runsPath("interference"), ...overrides };
-  const bad = config.analyseAt.filter((s) => !Number.isInteger(s) || s < 1 || s > config.steps);
-  if (bad.length) throw new Error(`interference: analyseAt steps must be integers in [1, ${config.steps}], got ${bad.join(", ")}`);
+  const config: InterferenceConfig = { ...INTERFERENCE_PRESETS[preset], ...overrides };
+  const { layers } = SPACE_PRESETS[preset];
+  const badK = config.yardstickKs.filter((k) => !Number.isInteger(k) || k < 1 || k > layers - 1);
+  if (badK.length) throw new UserError(`interference: yardstickKs must be integers in [1, ${layers - 1}] (${layers} sub-layers), got ${badK.join(", ")}`);
+  if (!Number.isInteger(config.pairsPerCell) || config.pairsPerCell < 1) throw new UserError(`interference: pairsPerCell must be a positive integer, got ${config.pairsPerCell}`);
+  if (!Number.isInteger(config.yardstickPairs) || config.yardstickPairs < 1 || config.yardstickPairs > config.pairsPerCell) {
+    throw new UserError(`interference: yardstickPairs must be an integer in [1, pairsPerCell = ${config.pairsPerCell}], got ${config.yardstickPairs}`);
+  }
+  if (config.seeds.length === 0 || config.schemes.length === 0) throw new UserError("interference: seeds and schemes must not be empty");
   return config;
 }
 
-export interface CheckpointAnalysis extends InterferenceSummary {
-  step: number;
-  /** Validation loss of the supernet's probe children at this step, if evaluated. */
-  valLoss?: number;
-  pairs: PairResult[];
-}
-
-export interface MonitorCurve {
-  sampler: SamplerName;
-  points: { step: number; cosine: number }[];
-  /** Mean cosine over the second half of training (the curve settles after warmup). */
-  lateMean: number;
-}
-
-export interface InterferenceReport {
-  config: InterferenceConfig;
-  space: string;
-  checkpoints: CheckpointAnalysis[];
-  monitor: MonitorCurve[];
-}
+/** A pair of the fixed set, with its position in its (layer, k) cell and its batch. */
+export type IndexedPair = PairSpec & { index: number; batch: number };
 
 /**
- * Trains (or resumes) the `sampler` supernet up to `stopAfter` steps; returns the model at that step and its
- * folder, keyed by the training loop's own hash (config, sampler, initial weights, data), so a changed config
- * or code never meets an old checkpoint.
+ * The fixed pair set: for every (layer, k) cell, `pairsPerCell` pairs drawn from `pairSeed`; pair i of the
+ * whole set is measured on batch i mod analysisBatches, whoever measures it.
  */
-async function trainTo(config: InterferenceConfig, data: MlmData, sampler: SamplerName, stopAfter: number) {
-  const run = supernetRun({
-    space: makeSpace(config.preset, data.vocabSize),
-    data: { trainBatch: (s) => data.trainBatch(s, config.seed), validation: validationOf(data) },
-    scheme: { sampler },
-    seed: config.seed,
-    train: { ...config.train, steps: config.steps, monitorEvery: config.monitorEvery },
-    hashExtra: data.settings,
-  });
-  const model = run.model;
-  const dir = path.join(config.runDir, `${config.preset}-seed${config.seed}`, `${sampler}-${runConfigHash(run)}-${codeDigest()}-${backendInfo()?.name ?? "unknown"}`);
-  const result = await train({ ...run, checkpointDir: dir, stopAfter, progress: `${sampler} supernet` });
-  return { model, history: result.history, step: result.step, dir };
+export function pairSet(space: SearchSpace, config: InterferenceConfig): IndexedPair[] {
+  const rng = new Rng(seedFrom(config.pairSeed, 0x1f));
+  const cells = Array.from({ length: space.layers }, (_, l) => Array.from({ length: space.layers - 1 }, (_, i) => samplePairs(space, l, i + 1, config.pairsPerCell, rng)));
+  return cells.flat(1).flatMap((cell) => cell.map((p, index) => ({ ...p, index }))).map((p, i) => ({ ...p, batch: i % config.analysisBatches }));
 }
 
-const validationCache = new WeakMap<MlmData, ReturnType<MlmData["validationBatches"]>>();
-function validationOf(data: MlmData) {
-  let v = validationCache.get(data);
-  if (!v) validationCache.set(data, (v = data.validationBatches()));
-  return v;
+/** The pairs `scheme` is measured on: all for the base scheme, the yardstick subset for the others. */
+function pairsFor(config: InterferenceConfig, scheme: string, all: IndexedPair[]): IndexedPair[] {
+  return scheme === config.schemes[0] ? all : all.filter((p) => onYardstick(config, p));
 }
 
-/**
- * Measures `pairsPerCell` pairs for every (shared layer, k) cell on `model`, cycling through `batches`;
- * the pair draws are seeded by (seed, step).
- */
-export async function measureCells(model: Supernet, batches: MlmBatch[], pairsPerCell: number, seed: number, step: number): Promise<PairResult[]> {
-  const { layers } = model.space;
-  const rng = new Rng(seedFrom(seed, step, 0x1f));
-  const specs = Array.from({ length: layers }, (_, l) => Array.from({ length: layers - 1 }, (_, i) => samplePairs(model.space, l, i + 1, pairsPerCell, rng))).flat(2);
-  const bar = progress({ total: specs.length, label: `pairs @ step ${step}` });
-  const results: PairResult[] = [];
-  for (const [i, spec] of specs.entries()) {
-    results.push(measurePair(model, spec, batches[i % batches.length]));
+function onYardstick(config: InterferenceConfig, p: { k: number; index: number }): boolean {
+  return config.yardstickKs.includes(p.k) && p.index < config.yardstickPairs;
+}
+
+/** Measures `pairs` on `model` (pair p on batches[p.batch]), yielding to the event loop between pairs. */
+export async function measurePairs(model: Supernet, pairs: IndexedPair[], batches: MlmBatch[], seed: number, label: string): Promise<MeasuredPair[]> {
+  const bar = progress({ total: pairs.length, label });
+  const results: MeasuredPair[] = [];
+  for (const [i, spec] of pairs.entries()) {
+    const { index, batch, ...pair } = spec;
+    results.push({ ...measurePair(model, pair, batches[batch]), seed, batch, index });
     bar.update(i + 1, { cos: results[i].gradCosine.toFixed(3) });
     await new Promise((r) => setImmediate(r)); // lets a notebook kernel send its output (and see an interrupt)
   }
@@ -128,44 +125,334 @@ export async function measureCells(model: Supernet, batches: MlmBatch[], pairsPe
   return results;
 }
 
-function monitorCurve(sampler: SamplerName, history: HistoryEntry[]): MonitorCurve {
-  const points = history.flatMap((h) => (typeof h.interference === "number" ? [{ step: h.step, cosine: h.interference }] : []));
-  const late = points.slice(Math.floor(points.length / 2)).map((p) => p.cosine);
-  return { sampler, points, lateMean: late.length ? late.reduce((a, b) => a + b, 0) / late.length : NaN };
+/**
+ * Measures `pairsPerCell` pairs for every (shared layer, k) cell on `model`, cycling through `batches`;
+ * the pair draws are seeded by (seed, step). (Notebook 03's mechanism check.)
+ */
+export async function measureCells(model: Supernet, batches: MlmBatch[], pairsPerCell: number, seed: number, step: number): Promise<PairResult[]> {
+  const { layers } = model.space;
+  const rng = new Rng(seedFrom(seed, step, 0x1f));
+  const specs = Array.from({ length: layers }, (_, l) => Array.from({ length: layers - 1 }, (_, i) => samplePairs(model.space, l, i + 1, pairsPerCell, rng))).flat(2);
+  const indexed = specs.map((p, i) => ({ ...p, index: 0, batch: i % batches.length }));
+  return (await measurePairs(model, indexed, batches, seed, `pairs @ step ${step}`)).map(({ seed: _s, batch: _b, index: _i, ...pair }) => pair);
 }
 
-/** Runs experiment 01 (resumable); `data` may be passed in to share one prepared dataset. */
-export async function runInterference(config: InterferenceConfig, data: MlmData = prepareMlmData(config.preset)): Promise<InterferenceReport> {
-  const checkpoints: CheckpointAnalysis[] = [];
-  let uniformHistory: HistoryEntry[] = [];
-  for (const step of [...config.analyseAt].sort((a, b) => a - b)) {
-    const { model, history, step: at, dir } = await trainTo(config, data, "uniform", step);
-    const file = path.join(dir, `analysis-step${step}-P${config.pairsPerCell}-B${config.analysisBatches}.json`);
-    let pairs = readJsonIfExists<PairResult[]>(file);
-    uniformHistory = history;
-    if (!pairs) {
-      if (at !== step) {
-        model.dispose();
-        throw new Error(`interference: the uniform checkpoint in ${dir} is at step ${at}, past ${step}, whose analysis is missing; delete ${dir} to recompute`);
-      }
-      pairs = await measureCells(model, validationOf(data).slice(0, config.analysisBatches), config.pairsPerCell, config.seed, step);
-      writeJsonAtomic(file, pairs);
+/** One (scheme, seed): the pairs measured on that ranking unit's final supernet, and which supernet it was. */
+export interface InterferenceUnit {
+  scheme: string;
+  seed: number;
+  preset: Preset;
+  pairs: MeasuredPair[];
+  /** The supernet measured: its ranking run (config hash, steps) and its ranking result's numbers. */
+  supernet: {
+    rankConfigHash: string;
+    steps: number;
+    kendallTau: number;
+    /** Mean validation MLM loss of the ground-truth children with its weights (the ground truth's scoring batches). */
+    meanSupernetLoss: number;
+    /** Where its weights came from (lib/experiments/ranking.ts RankedSupernet.origin). */
+    origin: string;
+  };
+  /** Seconds spent measuring the pairs (not loading or training the supernet). */
+  measureSeconds: number;
+  configHash: string;
+  codeDigest: string;
+  backend: string;
+  /** Committed units only: the git commit and date they were computed at. */
+  codeVersion?: string;
+  createdAt?: string;
+  /** Trained and measured now, a cached unit under runs/, or the committed table under data/. */
+  source?: "computed" | "cache" | "committed";
+}
+
+/** Where the committed unit of (scheme, seed) lives: data/interference/<preset>/<scheme>-seed<seed>.json. */
+export function committedInterferenceFile(preset: Preset, scheme: string, seed: number): string {
+  return tablesPath("interference", preset, `${scheme}-seed${seed}.json`);
+}
+
+/** The hash of what a unit's numbers depend on: its pairs, batches and the ranking run (itself a hash of config, data, code-independent inputs). */
+function unitHash(config: InterferenceConfig, scheme: string, rankHash: string): string {
+  const full = scheme === config.schemes[0];
+  return configHash({
+    pairSeed: config.pairSeed,
+    pairsPerCell: config.pairsPerCell,
+    analysisBatches: config.analysisBatches,
+    measured: full ? "all" : { ks: config.yardstickKs, pairs: config.yardstickPairs },
+    rankHash,
+  });
+}
+
+/**
+ * The interference unit of (scheme, seed): the committed one (unless `useCommitted` is false or MAGIC_RECOMPUTE=1;
+ * one of another configuration is an error naming the fix), else a cached one under runs/, else measured now
+ * on the ranking unit's trained supernet (lib/experiments/ranking.ts rankedSupernet). `runRoot` moves the
+ * runs (verification uses a fresh one).
+ */
+export async function interferenceUnit(
+  config: InterferenceConfig,
+  scheme: string,
+  seed: number,
+  data: MlmData,
+  gt: GroundTruthTable,
+  options: { runRoot?: string; useCommitted?: boolean } = {},
+): Promise<InterferenceUnit> {
+  const rankConfig = RANK_PRESETS[config.preset];
+  const hash = unitHash(config, scheme, rankRunHash(rankConfig, scheme, seed, data, gt));
+  if (options.useCommitted !== false && !recomputeRequested()) {
+    const file = committedInterferenceFile(config.preset, scheme, seed);
+    const committed = readJsonIfExists<InterferenceUnit>(file);
+    if (committed && committed.configHash !== hash) {
+      throw new UserError(`${file} was computed for config hash ${committed.configHash}, the current configuration hashes to ${hash}; ` +
+        `rebuild it with \`npm run magic -- interference --preset ${config.preset} --commit --out <file>\`, or delete it`);
     }
-    model.dispose();
-    const valLoss = [...history].reverse().find((h) => h.step <= step && h.valLoss !== undefined)?.valLoss;
-    checkpoints.push({ step, valLoss, ...summarizePairs(pairs, { resamples: config.resamples, seed: config.seed }), pairs });
+    if (committed) return { ...committed, source: "committed" };
   }
-  const monitor: MonitorCurve[] = [];
-  for (const sampler of config.monitorSamplers) {
-    let history = uniformHistory;
-    if (sampler !== "uniform" || history.length < config.steps) {
-      const run = await trainTo(config, data, sampler, config.steps);
-      run.model.dispose();
-      history = run.history;
-    }
-    monitor.push(monitorCurve(sampler, history));
+  const backend = backendInfo()?.name ?? "unknown";
+  const cacheRoot = options.runRoot ? path.join(options.runRoot, "interference") : runsPath("interference");
+  const cacheFile = path.join(cacheRoot, config.preset, `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}.json`);
+  const cached = readJsonIfExists<InterferenceUnit>(cacheFile);
+  if (cached) return { ...cached, source: "cache" };
+  const supernet = await rankedSupernet(rankConfig, scheme, seed, data, gt, { runRoot: options.runRoot });
+  const batches = data.validationBatches(config.analysisBatches);
+  try {
+    const t0 = Date.now();
+    const pairs = await measurePairs(supernet.model, pairsFor(config, scheme, pairSet(supernet.model.space, config)), batches, seed, `${scheme} seed ${seed} pairs`);
+    const unit: InterferenceUnit = {
+      scheme,
+      seed,
+      preset: config.preset,
+      pairs,
+      supernet: {
+        rankConfigHash: supernet.rank.configHash,
+        steps: supernet.rank.steps,
+        kendallTau: supernet.rank.kendallTau,
+        meanSupernetLoss: supernet.rank.meanSupernetLoss,
+        origin: supernet.origin,
+      },
+      measureSeconds: (Date.now() - t0) / 1000,
+      configHash: hash,
+      codeDigest: codeDigest(),
+      backend,
+    };
+    writeJsonAtomic(cacheFile, unit);
+    return { ...unit, source: "computed" };
+  } finally {
+    tf.dispose(batches.flatMap((b) => [b.inputs, b.labels, b.weights]));
+    supernet.release();
   }
-  return { config, space: makeSpace(config.preset, data.vocabSize).id, checkpoints, monitor };
+}
+
+/** Writes `unit` as the committed table of its (scheme, seed), with the commit it was computed at. */
+export function commitInterferenceUnit(unit: InterferenceUnit): string {
+  const file = committedInterferenceFile(unit.preset, unit.scheme, unit.seed);
+  const { source: _source, ...rest } = unit;
+  writeJsonAtomic(file, { ...rest, codeVersion: codeVersion(), createdAt: new Date().toISOString() });
+  return file;
+}
+
+/** The numbers of a unit compared on recomputation, in one flat list (pair order). */
+function unitNumbers(unit: InterferenceUnit): number[] {
+  return unit.pairs.flatMap((p) => [p.gradCosine, p.matrixGradCosine, p.inputCosine, p.outputCosine, p.outputGradCosine]);
+}
+
+/** What `verifyInterferenceUnit` found. */
+export interface InterferenceCheck {
+  scheme: string;
+  seed: number;
+  /** Numbers compared (5 per pair). */
+  numbers: number;
+  maxAbsDiff: number;
+  /** 0 (bit-equal) on the committed unit's backend, CROSS_BACKEND_TOLERANCE (verify.ts) on another. */
+  tolerance: number;
+  ok: boolean;
+  /** Wall-clock seconds of the recomputation (training the supernet from scratch included). */
+  seconds: number;
+}
+
+/**
+ * Recomputes (scheme, seed) end to end in a fresh folder: trains its supernet from scratch through the ranking
+ * runner (no run, no cache, no committed unit) and measures the same pairs; compares every number with `committed`.
+ */
+export async function verifyInterferenceUnit(config: InterferenceConfig, committed: InterferenceUnit, data: MlmData, gt: GroundTruthTable): Promise<InterferenceCheck> {
+  const { value: fresh, seconds } = await inFreshRunFolder(`interference-${committed.scheme}-seed${committed.seed}`, (runRoot) =>
+    interferenceUnit(config, committed.scheme, committed.seed, data, gt, { runRoot, useCommitted: false }),
+  );
+  if (fresh.supernet.origin !== "trained") throw new Error(`verifyInterferenceUnit: the supernet was not retrained (${fresh.supernet.origin})`);
+  const a = unitNumbers(committed), b = unitNumbers(fresh);
+  if (a.length !== b.length) throw new Error(`verifyInterferenceUnit: ${a.length} committed numbers vs ${b.length} recomputed`);
+  return { scheme: committed.scheme, seed: committed.seed, numbers: a.length, ...agreement(a, b, fresh.backend === committed.backend), seconds };
+}
+
+export interface CheckpointAnalysis extends InterferenceSummary {
+  /** Training step of the supernets analysed (the ranking runs' final step). */
+  step: number;
+  /** Mean over seeds of the supernets' mean validation loss over the ground-truth children. */
+  valLoss?: number;
+  /** Supernet seeds pooled. */
+  seeds: number[];
+  pairs: MeasuredPair[];
+}
+
+export interface MonitorCurve {
+  /** The scheme (named `sampler` for the JSON's earlier shape). */
+  sampler: string;
+  /** Mean over seeds of the live cosine at each logged step. */
+  points: { step: number; cosine: number }[];
+  /** Mean cosine over the second half of the points (the curve settles after warmup). */
+  lateMean: number;
+}
+
+/** One scheme on the yardstick: mean gradient cosine of its supernets on the common pairs, and vs the base. */
+export interface SchemeRow {
+  scheme: string;
+  seeds: number[];
+  pairs: number;
+  /** Mean gradient cosine over the yardstick pairs and seeds, clustered CI (seeds, then batches). */
+  meanCosine: { value: number; ci: [number, number] };
+  byK: { k: number; value: number; ci: [number, number] }[];
+  /** Paired with the base scheme on the same pairs and seed numbers (null for the base itself). */
+  vsBase: SchemeDifference | null;
+}
+
+/** Per-scheme interference on the common yardstick and its relation to ranking quality. */
+export interface SchemeSection {
+  base: string;
+  ks: number[];
+  pairsPerCell: number;
+  rows: SchemeRow[];
+  /** One point per (scheme, seed): mean yardstick cosine against the unit's Kendall tau. */
+  units: { scheme: string; seed: number; meanCosine: number; kendallTau: number; meanSupernetLoss: number }[];
+  /**
+   * Spearman of mean cosine with tau over the units, with a bootstrap CI over units (> 0: less interference, better
+   * tau); `givenSeed`: the partial Spearman given the seed (a seed's data order may move both for every scheme).
+   */
+  tauCorrelation: { spearman: number; ci: [number, number]; givenSeed: { spearman: number; ci: [number, number] }; units: number };
+}
+
+/** Where each unit came from (notebook provenance). */
+export interface UnitProvenance {
+  scheme: string;
+  seed: number;
+  source: InterferenceUnit["source"];
+  origin: string;
+  configHash: string;
+  codeDigest: string;
+  backend: string;
+  codeVersion?: string;
+  createdAt?: string;
+  pairs: number;
+  measureSeconds: number;
+}
+
+export interface InterferenceReport {
+  config: InterferenceConfig;
+  space: string;
+  /** The unigram floor of the scoring batches (the loss to beat), next to the supernets' losses. */
+  unigramLoss: number;
+  /** Both observations on the base scheme's final supernets, pooled over seeds (one entry: the final step). */
+  checkpoints: CheckpointAnalysis[];
+  /** The ranking runs' live monitor (consecutive children), per scheme. */
+  monitor: MonitorCurve[];
+  /** Per-scheme interference on the common yardstick. */
+  schemes: SchemeSection;
+  units: UnitProvenance[];
+}
+
+function monitorCurve(scheme: string, monitors: RankResult["monitor"][]): MonitorCurve {
+  const bySteps = new Map<number, number[]>();
+  for (const m of monitors) for (const p of m) bySteps.set(p.step, [...(bySteps.get(p.step) ?? []), p.cosine]);
+  const points = [...bySteps.keys()].sort((a, b) => a - b).map((step) => ({ step, cosine: mean(bySteps.get(step)!) }));
+  const late = points.slice(Math.floor(points.length / 2)).map((p) => p.cosine);
+  return { sampler: scheme, points, lateMean: late.length ? mean(late) : NaN };
+}
+
+function schemeSection(config: InterferenceConfig, units: InterferenceUnit[]): SchemeSection {
+  const opts = { resamples: config.resamples, seed: config.pairSeed };
+  const base = config.schemes[0];
+  const yardstick = (scheme: string) => units.filter((u) => u.scheme === scheme).flatMap((u) => u.pairs.filter((p) => onYardstick(config, p)));
+  const basePairs = yardstick(base);
+  const rows = config.schemes.map((scheme): SchemeRow => {
+    const pairs = yardstick(scheme);
+    const ks = config.yardstickKs;
+    const stats = clusteredBootstrap(pairClusters(pairs), (ps) => [mean(ps.map((p) => p.gradCosine)), ...ks.map((k) => {
+      const inK = ps.filter((p) => p.k === k);
+      return inK.length ? mean(inK.map((p) => p.gradCosine)) : NaN;
+    })], opts);
+    return {
+      scheme,
+      seeds: [...new Set(pairs.map((p) => p.seed))],
+      pairs: pairs.length,
+      meanCosine: { value: stats[0].estimate, ci: stats[0].ci },
+      byK: ks.map((k, i) => ({ k, value: stats[i + 1].estimate, ci: stats[i + 1].ci })),
+      vsBase: scheme === base ? null : compareOnSamePairs(pairs, basePairs, opts),
+    };
+  });
+  const points = units.map((u) => ({
+    scheme: u.scheme,
+    seed: u.seed,
+    meanCosine: mean(u.pairs.filter((p) => onYardstick(config, p)).map((p) => p.gradCosine)),
+    kendallTau: u.supernet.kendallTau,
+    meanSupernetLoss: u.supernet.meanSupernetLoss,
+  }));
+  const cos = points.map((p) => p.meanCosine), tau = points.map((p) => p.kendallTau);
+  const indices = points.map((_, i) => i);
+  const givenSeed = (idx: number[]) => partialSpearman(idx.map((i) => cos[i]), idx.map((i) => tau[i]), { strata: idx.map((i) => points[i].seed) });
+  return {
+    base,
+    ks: config.yardstickKs,
+    pairsPerCell: config.yardstickPairs,
+    rows,
+    units: points,
+    tauCorrelation: {
+      spearman: spearman(cos, tau),
+      ci: bootstrapCI([cos, tau], (a, b) => spearman(a, b), opts),
+      givenSeed: { spearman: givenSeed(indices), ci: bootstrapCI(indices, (s) => givenSeed(s), opts) },
+      units: points.length,
+    },
+  };
+}
+
+/** Every unit of `config` (scheme-major), loaded or computed. */
+export async function interferenceUnits(config: InterferenceConfig, data: MlmData, gt: GroundTruthTable, options: { useCommitted?: boolean } = {}): Promise<InterferenceUnit[]> {
+  const units: InterferenceUnit[] = [];
+  for (const scheme of config.schemes) for (const seed of config.seeds) units.push(await interferenceUnit(config, scheme, seed, data, gt, options));
+  return units;
+}
+
+/** Runs (or loads) experiment 01 and summarises it; `units` may be passed in when already loaded. */
+export async function runInterference(
+  config: InterferenceConfig,
+  data: MlmData,
+  gt: GroundTruthTable,
+  options: { useCommitted?: boolean; units?: InterferenceUnit[] } = {},
+): Promise<InterferenceReport> {
+  const units = options.units ?? (await interferenceUnits(config, data, gt, options));
+  const baseUnits = units.filter((u) => u.scheme === config.schemes[0]);
+  const pairs = baseUnits.flatMap((u) => u.pairs);
+  // The monitor comes from the ranking results (committed or cached: rankScheme loads them without training).
+  const monitors = new Map<string, RankResult["monitor"][]>();
+  for (const u of units) {
+    const rank = await rankScheme(RANK_PRESETS[config.preset], u.scheme, u.seed, data, gt);
+    monitors.set(u.scheme, [...(monitors.get(u.scheme) ?? []), rank.monitor]);
+  }
+  return {
+    config,
+    space: makeSpace(config.preset, data.vocabSize).id,
+    unigramLoss: gt.unigramLoss,
+    checkpoints: [{
+      step: baseUnits[0].supernet.steps,
+      valLoss: mean(baseUnits.map((u) => u.supernet.meanSupernetLoss)),
+      seeds: baseUnits.map((u) => u.seed),
+      ...summarizePairs(pairs, { resamples: config.resamples, seed: config.pairSeed }),
+      pairs,
+    }],
+    monitor: config.schemes.map((s) => monitorCurve(s, monitors.get(s) ?? [])),
+    schemes: schemeSection(config, units),
+    units: units.map((u) => ({
+      scheme: u.scheme, seed: u.seed, source: u.source, origin: u.supernet.origin, configHash: u.configHash, codeDigest: u.codeDigest,
+      backend: u.backend, codeVersion: u.codeVersion, createdAt: u.createdAt, pairs: u.pairs.length, measureSeconds: u.measureSeconds,
+    })),
+  };
 }
 
 /** Writes the report (raw per-pair values included) as JSON, atomically. */

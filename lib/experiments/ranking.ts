@@ -5,6 +5,7 @@
 // Kendall tau, Spearman rho and precision@k, with bootstrap CIs over children, next to zero-cost baselines
 // (parameters, FLOPs, op counts, a random order). Results are cached per (scheme, seed) under runs/rank/,
 // keyed by a config hash, the code digest and the backend.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
@@ -13,7 +14,9 @@ import type { MlmData } from "../data";
 import { makeSpace } from "../nas/space";
 import { Coverage } from "../nas/samplers";
 import type { Arch } from "../nas/types";
-import { runConfigHash, train, type HistoryEntry } from "../train/loop";
+import { loadWeights, runConfigHash, train, type HistoryEntry } from "../train/loop";
+import { checkpointPath, readCheckpoint } from "../train/checkpoint";
+import type { Supernet } from "../nas/supernet";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
 import { groundTruthChildren, codeVersion, type GroundTruthTable } from "./ground-truth";
@@ -221,6 +224,87 @@ function prepareScheme(config: RankConfig, scheme: string, seed: number, data: M
 export async function trainScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
   const prepared = prepareScheme(config, scheme, seed, data, gt);
   return { ...prepared, result: await trainPrepared(prepared, `${scheme} seed ${seed}`) };
+}
+
+/** The config hash of (scheme, seed)'s ranking run (what keys its folder and committed result), without training. */
+export function rankRunHash(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable): string {
+  const prepared = prepareScheme(config, scheme, seed, data, gt);
+  prepared.release();
+  return prepared.hash;
+}
+
+/** Children whose supernet scores must equal the ranking result's before a run of earlier code is reused. */
+const REUSE_CHECK_CHILDREN = 4;
+
+/** Whether `dir` holds the finished checkpoint of the run hashed `hash` (`steps` completed). */
+function finishedCheckpoint(dir: string, hash: string, steps: number): boolean {
+  const file = checkpointPath(dir);
+  if (!fs.existsSync(file)) return false;
+  const ck = readCheckpoint(file);
+  return ck.configHash === hash && ck.step === steps;
+}
+
+/** A trained supernet of the ranking plan, where it came from, and its ranking result. */
+export interface RankedSupernet {
+  model: Supernet;
+  /** Its ranking result (committed, cached or computed: rankScheme). */
+  rank: RankResult;
+  /** The run folder whose checkpoint the weights came from. */
+  checkpointDir: string;
+  /**
+   * `run`: the unit's own finished run folder (this code); `earlier-code run`: the same run (same config hash)
+   * trained by earlier code, reused because its first children score exactly as the ranking result; `trained`:
+   * trained by this call.
+   */
+  origin: "run" | "earlier-code run" | "trained";
+  /** Frees the model and the scoring batches. */
+  release: () => void;
+}
+
+/**
+ * The final supernet of (scheme, seed) exactly as the ranking notebooks use it, for analyses of the trained
+ * weights (notebook 01): the unit's finished checkpoint under runs/rank/ when present; else a finished run of
+ * the same configuration hash left by earlier code (the code digest in folder names changes with any edit of
+ * a result source), used only when its first REUSE_CHECK_CHILDREN children score exactly as the ranking
+ * result (committed or cached) does; else trained here by rankScheme (which also writes its result, budget
+ * curve included, so the ranking notebooks later load that run rather than a half-scored one).
+ */
+export async function rankedSupernet(
+  config: RankConfig,
+  scheme: string,
+  seed: number,
+  data: MlmData,
+  gt: GroundTruthTable,
+  options: { runRoot?: string } = {},
+): Promise<RankedSupernet> {
+  let rank = await rankScheme(config, scheme, seed, data, gt, options);
+  const prepared = prepareScheme(config, scheme, seed, data, gt, options.runRoot);
+  const steps = prepared.run.config!.steps!;
+  const ready = (checkpointDir: string, origin: RankedSupernet["origin"]): RankedSupernet => {
+    loadWeights(checkpointDir, prepared.model);
+    return { model: prepared.model, rank, checkpointDir, origin, release: prepared.release };
+  };
+  if (finishedCheckpoint(prepared.dir, prepared.hash, steps)) return ready(prepared.dir, rank.source === "computed" ? "trained" : "run");
+  const parent = path.dirname(prepared.dir), backend = backendInfo()?.name ?? "unknown";
+  const earlier = fs.existsSync(parent)
+    ? fs.readdirSync(parent).filter((name) => name.startsWith(`${scheme}-seed${seed}-${prepared.hash}-`) && name.endsWith(`-${backend}`)).sort()
+    : [];
+  const groundTruth = groundTruthChildren(gt).slice(0, REUSE_CHECK_CHILDREN);
+  for (const name of earlier) {
+    const dir = path.join(parent, name);
+    if (!finishedCheckpoint(dir, prepared.hash, steps)) continue;
+    loadWeights(dir, prepared.model);
+    const scores = groundTruth.map((row) => prepared.model.evaluate(row.arch, prepared.validation).loss);
+    if (agreement(rank.children.slice(0, scores.length).map((c) => c.supernet), scores, rank.backend === backend).ok) return ready(dir, "earlier-code run");
+  }
+  if (rank.source !== "computed") rank = await rankScheme(config, scheme, seed, data, gt, { ...options, useCommitted: false });
+  if (!finishedCheckpoint(prepared.dir, prepared.hash, steps)) {
+    // result.json without its checkpoint: train the run again on a fresh model (prepared.model may hold another run's weights)
+    const fresh = prepareScheme(config, scheme, seed, data, gt, options.runRoot);
+    await trainPrepared(fresh, `${scheme} seed ${seed}`);
+    fresh.release();
+  }
+  return ready(prepared.dir, "trained");
 }
 
 function trainPrepared(prepared: ReturnType<typeof prepareScheme>, label: string, onStep?: (entry: HistoryEntry) => void) {

@@ -137,6 +137,16 @@ export class Supernet implements MlmModel {
   }
 
   /**
+   * MLM loss of child `arch` continued from the hidden state h_layer [B, T, D] (blocks layer..L-1, then the
+   * head): differentiate it w.r.t. `h` for the gradient that reaches sub-layer `layer` from above.
+   */
+  lossFromLayer(arch: Arch, layer: number, h: tf.Tensor3D, batch: MlmBatch): tf.Scalar {
+    this.check(arch);
+    if (!Number.isInteger(layer) || layer < 0 || layer > arch.length) throw new Error(`lossFromLayer: layer must be in [0, ${arch.length}], got ${layer}`);
+    return tf.tidy(() => this.lossFromHidden(arch.slice(layer).reduce((x, _, i) => this.block(layer + i, arch).apply(x), h), batch));
+  }
+
+  /**
    * MLM loss from the last hidden state h_L [B, T, D]: sum(w * ce) / max(sum(w), 1). The head runs only
    * on rows with w != 0 (read from `batch.weights`), ~7x cheaper than scoring every position.
    */
