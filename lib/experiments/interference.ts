@@ -41,7 +41,7 @@ import {
 } from "../interference";
 import { codeVersion, type GroundTruthTable } from "./ground-truth";
 import { RANK_PRESETS, rankedSupernet, rankRunHash, rankScheme, type RankResult } from "./ranking";
-import { agreement, inFreshRunFolder } from "./verify";
+import { agreement, inFreshRunFolder, type UnitCheck } from "./verify";
 
 export interface InterferenceConfig {
   preset: Preset;
@@ -256,17 +256,9 @@ function unitNumbers(unit: InterferenceUnit): number[] {
 }
 
 /** What `verifyInterferenceUnit` found. */
-export interface InterferenceCheck {
-  scheme: string;
-  seed: number;
+export interface InterferenceCheck extends UnitCheck {
   /** Numbers compared (5 per pair). */
   numbers: number;
-  maxAbsDiff: number;
-  /** 0 (bit-equal) on the committed unit's backend, CROSS_BACKEND_TOLERANCE (verify.ts) on another. */
-  tolerance: number;
-  ok: boolean;
-  /** Wall-clock seconds of the recomputation (training the supernet from scratch included). */
-  seconds: number;
 }
 
 /**

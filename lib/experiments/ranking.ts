@@ -20,7 +20,7 @@ import type { Supernet } from "../nas/supernet";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
 import { groundTruthChildren, codeVersion, type GroundTruthTable } from "./ground-truth";
-import { agreement, inFreshRunFolder } from "./verify";
+import { agreement, inFreshRunFolder, type UnitCheck } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
 import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
@@ -408,15 +408,7 @@ export function commitRankResult(result: RankResult): string {
 }
 
 /** What `verifyRankUnit` found: the largest difference between committed and recomputed per-child scores. */
-export interface RankCheck {
-  scheme: string;
-  seed: number;
-  maxAbsDiff: number;
-  /** 0 (bit-equal) on the committed result's backend, CROSS_BACKEND_TOLERANCE (verify.ts) on another. */
-  tolerance: number;
-  ok: boolean;
-  seconds: number;
-}
+export type RankCheck = UnitCheck;
 
 /**
  * Recomputes (scheme, seed) end to end in a fresh folder (no cache, no committed copy) and compares every

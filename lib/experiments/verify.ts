@@ -18,6 +18,19 @@ export async function inFreshRunFolder<T>(name: string, recompute: (dir: string)
   }
 }
 
+/** What verifying one committed (scheme, seed) unit found (ranking and interference units alike). */
+export interface UnitCheck {
+  scheme: string;
+  seed: number;
+  /** Largest absolute difference between committed and recomputed numbers. */
+  maxAbsDiff: number;
+  /** 0 (bit-equal) on the committed unit's backend, CROSS_BACKEND_TOLERANCE on another. */
+  tolerance: number;
+  ok: boolean;
+  /** Wall-clock seconds of the recomputation (training from scratch included). */
+  seconds: number;
+}
+
 /**
  * The largest difference between committed and recomputed numbers (paired by position) and whether it is
  * allowed: 0 (bit-equal) on the committed numbers' backend, CROSS_BACKEND_TOLERANCE on another. A missing
