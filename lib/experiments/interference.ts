@@ -41,7 +41,7 @@ import {
 } from "../interference";
 import { codeVersion, type GroundTruthTable } from "./ground-truth";
 import { RANK_PRESETS, rankedSupernet, rankRunHash, rankScheme, type RankResult } from "./ranking";
-import { agreement, inFreshRunFolder, type UnitCheck } from "./verify";
+import { agreement, inFreshRunFolder, type CommittedProvenance, type UnitCheck } from "./verify";
 
 export interface InterferenceConfig {
   preset: Preset;
@@ -138,7 +138,7 @@ export async function measureCells(model: Supernet, batches: MlmBatch[], pairsPe
 }
 
 /** One (scheme, seed): the pairs measured on that ranking unit's final supernet, and which supernet it was. */
-export interface InterferenceUnit {
+export interface InterferenceUnit extends CommittedProvenance {
   scheme: string;
   seed: number;
   preset: Preset;
@@ -155,14 +155,6 @@ export interface InterferenceUnit {
   };
   /** Seconds spent measuring the pairs (not loading or training the supernet). */
   measureSeconds: number;
-  configHash: string;
-  codeDigest: string;
-  backend: string;
-  /** Committed units only: the git commit and date they were computed at. */
-  codeVersion?: string;
-  createdAt?: string;
-  /** Trained and measured now, a cached unit under runs/, or the committed table under data/. */
-  source?: "computed" | "cache" | "committed";
 }
 
 /** Where the committed unit of (scheme, seed) lives: data/interference/<preset>/<scheme>-seed<seed>.json. */

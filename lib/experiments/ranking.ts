@@ -20,7 +20,7 @@ import type { Supernet } from "../nas/supernet";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
 import { groundTruthChildren, codeVersion, type GroundTruthTable } from "./ground-truth";
-import { agreement, inFreshRunFolder, type UnitCheck } from "./verify";
+import { agreement, inFreshRunFolder, type CommittedProvenance, type UnitCheck } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
 import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
@@ -141,7 +141,7 @@ export interface RankChild {
   flops: number;
 }
 
-export interface RankResult {
+export interface RankResult extends CommittedProvenance {
   scheme: string;
   seed: number;
   preset: Preset;
@@ -162,14 +162,6 @@ export interface RankResult {
   /** The budget curve: every child's supernet loss (children order) after `step` training steps, the last being the final. */
   budgetScores: { step: number; supernet: number[] }[];
   secondsPerStep: number;
-  configHash: string;
-  codeDigest: string;
-  backend: string;
-  /** Committed results only: the git commit and date they were computed at. */
-  codeVersion?: string;
-  createdAt?: string;
-  /** Where this copy came from: trained now, a finished run under runs/, or the committed table under data/. */
-  source?: "computed" | "cache" | "committed";
 }
 
 /** Tau, rho, P@k and their CIs from per-child values (the recomputation the notebooks show). */

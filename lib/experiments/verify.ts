@@ -18,6 +18,18 @@ export async function inFreshRunFolder<T>(name: string, recompute: (dir: string)
   }
 }
 
+/** The provenance every committed unit (ranking, interference) records, and where an in-memory copy came from. */
+export interface CommittedProvenance {
+  configHash: string;
+  codeDigest: string;
+  backend: string;
+  /** Committed units only: the git commit and date they were computed at. */
+  codeVersion?: string;
+  createdAt?: string;
+  /** Trained now, a finished run (or measurement) under runs/, or the committed table under data/. */
+  source?: "computed" | "cache" | "committed";
+}
+
 /** What verifying one committed (scheme, seed) unit found (ranking and interference units alike). */
 export interface UnitCheck {
   scheme: string;
