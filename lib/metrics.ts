@@ -127,13 +127,8 @@ export function partialSpearman(
     ra = residualOn(ra, rc);
     rb = residualOn(rb, rc);
   }
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < ra.length; i++) {
-    sab += ra[i] * rb[i];
-    saa += ra[i] * ra[i];
-    sbb += rb[i] * rb[i];
-  }
-  return sab / Math.sqrt(saa * sbb);
+  // The residuals are centred, so their Pearson correlation is their cosine.
+  return cosineSimilarity(ra, rb);
 }
 
 /** Kendall tau-b (ties in either input handled, as scipy.stats.kendalltau); O(n^2). */
