@@ -41,7 +41,7 @@ import {
 } from "../interference";
 import { codeVersion, type GroundTruthTable } from "./ground-truth";
 import { RANK_PRESETS, rankedSupernet, rankRunHash, rankScheme, type RankResult } from "./ranking";
-import { agreement, inFreshRunFolder, type CommittedProvenance, type UnitCheck } from "./verify";
+import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 
 export interface InterferenceConfig {
   preset: Preset;
@@ -191,13 +191,9 @@ export async function interferenceUnit(
   const rankConfig = RANK_PRESETS[config.preset];
   const hash = unitHash(config, scheme, rankRunHash(rankConfig, scheme, seed, data, gt));
   if (options.useCommitted !== false && !recomputeRequested()) {
-    const file = committedInterferenceFile(config.preset, scheme, seed);
-    const committed = readJsonIfExists<InterferenceUnit>(file);
-    if (committed && committed.configHash !== hash) {
-      throw new UserError(`${file} was computed for config hash ${committed.configHash}, the current configuration hashes to ${hash}; ` +
-        `rebuild it with \`npm run magic -- interference --preset ${config.preset} --commit --out <file>\`, or delete it`);
-    }
-    if (committed) return { ...committed, source: "committed" };
+    const committed = readCommittedUnit<InterferenceUnit>(committedInterferenceFile(config.preset, scheme, seed), hash,
+      `npm run magic -- interference --preset ${config.preset} --commit --out <file>`);
+    if (committed) return committed;
   }
   const backend = backendInfo()?.name ?? "unknown";
   const cacheRoot = options.runRoot ? path.join(options.runRoot, "interference") : runsPath("interference");

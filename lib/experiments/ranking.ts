@@ -20,13 +20,12 @@ import type { Supernet } from "../nas/supernet";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
 import { groundTruthChildren, codeVersion, type GroundTruthTable } from "./ground-truth";
-import { agreement, inFreshRunFolder, type CommittedProvenance, type UnitCheck } from "./verify";
+import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
 import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { recomputeRequested } from "../env";
-import { UserError } from "../errors";
 import { supernetRun, type SchemeSpec } from "./supernet-run";
 
 export type { SchemeSpec };
@@ -314,14 +313,8 @@ export function committedRankFile(preset: Preset, scheme: string, seed: number):
  */
 function loadCommitted(config: RankConfig, scheme: string, seed: number, hash: string): RankResult | null {
   if (recomputeRequested()) return null;
-  const file = committedRankFile(config.preset, scheme, seed);
-  const committed = readJsonIfExists<RankResult>(file);
-  if (!committed) return null;
-  if (committed.configHash !== hash) {
-    throw new UserError(`${file} was computed for config hash ${committed.configHash}, the current configuration hashes to ${hash}; ` +
-      `rebuild it with \`npm run magic -- rank --scheme ${scheme} --seed ${seed} --preset ${config.preset} --commit\`, or delete it`);
-  }
-  return { ...committed, source: "committed" };
+  return readCommittedUnit<RankResult>(committedRankFile(config.preset, scheme, seed), hash,
+    `npm run magic -- rank --scheme ${scheme} --seed ${seed} --preset ${config.preset} --commit`);
 }
 
 /**

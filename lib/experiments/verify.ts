@@ -1,6 +1,9 @@
-// Verifying a committed table: recompute one of its units from scratch in a folder of its own (no cache, no
-// checkpoint, removed afterwards) and compare the numbers. The ground-truth and ranking runners both use it.
+// Committed tables: loading a committed unit only for the configuration it was computed for, and verifying
+// one by recomputing it from scratch in a folder of its own (no cache, no checkpoint, removed afterwards) and
+// comparing the numbers. The ground-truth, ranking and interference runners use it.
 import * as fs from "node:fs";
+import { UserError } from "../errors";
+import { readJsonIfExists } from "../json-file";
 import { runsPath } from "../paths";
 
 /** Losses of different backends (float32 kernels summing in other orders) agree to this after a full run. */
@@ -28,6 +31,20 @@ export interface CommittedProvenance {
   createdAt?: string;
   /** Trained now, a finished run (or measurement) under runs/, or the committed table under data/. */
   source?: "computed" | "cache" | "committed";
+}
+
+/**
+ * The committed unit in `file` marked `source: "committed"`, or null when there is none. One computed for
+ * another configuration hash is a UserError naming `rebuild`, the command that recomputes it.
+ */
+export function readCommittedUnit<T extends CommittedProvenance>(file: string, hash: string, rebuild: string): T | null {
+  const committed = readJsonIfExists<T>(file);
+  if (!committed) return null;
+  if (committed.configHash !== hash) {
+    throw new UserError(`${file} was computed for config hash ${committed.configHash}, the current configuration hashes to ${hash}; ` +
+      `rebuild it with \`${rebuild}\`, or delete it`);
+  }
+  return { ...committed, source: "committed" };
 }
 
 /** What verifying one committed (scheme, seed) unit found (ranking and interference units alike). */
