@@ -202,7 +202,7 @@ export function groundTruthSummary(gt: GroundTruthTable, preset: string): string
 /** The settling analysis: per budget, seed-to-seed tau, seed noise against the spread between children, median loss and tau with the previous budget. */
 export function settlingRows(gt: GroundTruthTable): Record<string, unknown>[] {
   return budgetSettling(gt).map((b) => {
-    const noise = seedNoise(gt, String(b.steps));
+    const noise = seedSpread(gt, String(b.steps));
     return {
       steps: b.steps,
       "seed-to-seed tau": b.seedToSeedTau,
@@ -223,6 +223,27 @@ export function settlingRows(gt: GroundTruthTable): Record<string, unknown>[] {
  * the observed tau as a check of the model.
  */
 export function seedNoise(gt: GroundTruthTable, budget?: string, target = GROUND_TRUTH_TARGETS.seedToSeedTau, draws = 200) {
+  const spread = seedSpread(gt, budget);
+  const { means, noiseSd } = spread;
+  const rng = new Rng(0x5eed);
+  const simulatedTau = (scale: number) => {
+    const noisy = () => means.map((m) => m + scale * noiseSd * rng.normal());
+    return mean(Array.from({ length: draws }, () => kendallTau(noisy(), noisy())));
+  };
+  const scales = Array.from({ length: 15 }, (_, i) => 1 - 0.05 * i);
+  const curve = scales.map((scale) => ({ scale, tau: simulatedTau(scale) }));
+  return {
+    ...spread,
+    observedTau: seedToSeedTau(gt, budget).tau,
+    curve,
+    /** Largest noise scale whose simulated tau reaches `target` (null: not even at 0.3). */
+    scaleForTarget: curve.find((p) => p.tau >= target)?.scale ?? null,
+    target,
+  };
+}
+
+/** The seed noise and the spread between children at one budget (default: the final one), without the simulation of seedNoise. */
+export function seedSpread(gt: GroundTruthTable, budget?: string) {
   const [seedA, seedB] = gt.config.seeds;
   const at = (seed: number) => new Map(gt.rows.filter((r) => r.seed === seed).map((r) => [r.id, budget ? r.budgets[budget] : r.valLoss]));
   const a = at(seedA), b = at(seedB);
@@ -232,25 +253,15 @@ export function seedNoise(gt: GroundTruthTable, budget?: string, target = GROUND
   const noiseSd = std(diffs) / Math.SQRT2;
   const sorted = [...means].sort((x, y) => x - y);
   const quantile = (q: number) => sorted[Math.round(q * (sorted.length - 1))];
-  const rng = new Rng(0x5eed);
-  const simulatedTau = (scale: number) => {
-    const noisy = () => means.map((m) => m + scale * noiseSd * rng.normal());
-    return mean(Array.from({ length: draws }, () => kendallTau(noisy(), noisy())));
-  };
-  const scales = Array.from({ length: 15 }, (_, i) => 1 - 0.05 * i);
-  const curve = scales.map((scale) => ({ scale, tau: simulatedTau(scale) }));
   return {
     children: ids.length,
-    observedTau: kendallTau(ids.map((id) => a.get(id)!), ids.map((id) => b.get(id)!)),
+    /** The children's two-seed means (the noise model's centres). */
+    means,
     meanSeedOffset: mean(diffs),
     noiseSd,
     spreadSd: std(means),
     /** Interquartile range / 1.349: the sd the spread would have without its outliers. */
     robustSpreadSd: (quantile(0.75) - quantile(0.25)) / 1.349,
-    curve,
-    /** Largest noise scale whose simulated tau reaches `target` (null: not even at 0.3). */
-    scaleForTarget: curve.find((p) => p.tau >= target)?.scale ?? null,
-    target,
   };
 }
 
@@ -260,7 +271,7 @@ export function seedNoise(gt: GroundTruthTable, budget?: string, target = GROUND
  * The budgets are points of one learning-rate schedule, not separate runs, so this is an order of magnitude.
  */
 export function stepsForNoiseScale(gt: GroundTruthTable, scale: number): { exponent: number; steps: number } | null {
-  const points = budgetSettling(gt).filter((b) => b.steps >= gt.config.steps / 2).map((b) => [Math.log(b.steps), Math.log(seedNoise(gt, String(b.steps)).noiseSd)]);
+  const points = budgetSettling(gt).filter((b) => b.steps >= gt.config.steps / 2).map((b) => [Math.log(b.steps), Math.log(seedSpread(gt, String(b.steps)).noiseSd)]);
   if (points.length < 2) return null;
   const mx = mean(points.map((p) => p[0])), my = mean(points.map((p) => p[1]));
   const slope = points.reduce((acc, [x, y]) => acc + (x - mx) * (y - my), 0) / points.reduce((acc, [x]) => acc + (x - mx) ** 2, 0);
