@@ -29,7 +29,7 @@ import { commitInterferenceUnit, interferenceConfig, interferenceUnit, runInterf
 import { keyLine } from "../lib/experiments/interference-views";
 import { seedToSeedTau } from "../lib/experiments/ground-truth";
 import { groundTruthFor, requireGroundTruthTable, storedTable } from "../lib/experiments/ground-truth-run";
-import { commitRankResult, committedRankFile, plannedUnits, rankScheme, RANK_PRESETS, SCHEMES, type RankResult } from "../lib/experiments/ranking";
+import { commitRankResult, committedRankFile, plannedUnits, rankScheme, rebaseCommittedRankResults, RANK_PRESETS, SCHEMES, type RankResult } from "../lib/experiments/ranking";
 import { defaultWorkers, runWithProgress } from "../lib/jobs/batch";
 import { supernetRankSpec } from "../lib/jobs/supernet-rank";
 import { recomputeRequested } from "../lib/env";
@@ -339,6 +339,19 @@ program
       const specs = onQueue.map((u) => supernetRankSpec(config, u.scheme, u.seed, gt));
       await runWithProgress(runOnQueue(queue), specs, `ranking units (${specs.length}, queue ${queue.shown})`, (i, result) => report(units.indexOf(onQueue[i]), result as RankResult));
     }
+  });
+
+program
+  .command("rank-rebase")
+  .description("rescore the committed ranking results (data/ranking/<preset>/) against the current ground-truth table, without training: their supernet scores do not depend on it")
+  .addOption(presetOption())
+  .action(async (o: { preset: Preset }) => {
+    requireGroundTruthTable(o.preset);
+    await initBackend();
+    const data = prepareMlmData(o.preset);
+    const gt = await groundTruthFor(o.preset, data);
+    const files = rebaseCommittedRankResults(RANK_PRESETS[o.preset], data, gt);
+    console.log(files.length ? `rescored against ground truth ${gt.configHash}:\n${files.join("\n")}` : `every committed result is already scored against ground truth ${gt.configHash}`);
   });
 
 program

@@ -13,7 +13,7 @@ function result(scheme: string, seed: number, supernet: number[], tau: number): 
     scheme, seed, preset: "tiny", steps: 10,
     children: supernet.map((s, i) => ({ arch: [i], id: `c${i}`, supernet: s, groundTruth: i + 1, params: 100 * i, flops: 7 * i })),
     kendallTau: tau, spearman: tau / 2, precisionAtK: { "2": 0.5 }, ci: { kendallTau: [tau - 0.1, tau + 0.1], spearman: [0, 0] },
-    baselines: [], meanSupernetLoss: 3, coverage: [], monitor: [], budgetScores: [], secondsPerStep: 0.25, configHash: "", codeDigest: "", backend: "cpu",
+    baselines: [], meanSupernetLoss: 3, coverage: [], monitor: [], budgetScores: [], secondsPerStep: 0.25, groundTruthHash: "", configHash: "", codeDigest: "", backend: "cpu",
     source: "computed",
   };
 }

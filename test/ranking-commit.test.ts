@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { useTinyTables } from "./helpers/tiny-tables";
-import { commitRankResult, committedRankFile, plannedUnits, RANK_PRESETS, RANKING_PLAN, rankScheme, verifyRankUnit } from "../lib/experiments/ranking";
+import { commitRankResult, committedRankFile, plannedUnits, RANK_PRESETS, RANKING_PLAN, rankScheme, rebaseCommittedRankResults, verifyRankUnit, type RankResult } from "../lib/experiments/ranking";
+import { kendallTau } from "../lib/metrics";
+import { groundTruthChildren } from "../lib/experiments/ground-truth";
 
 const tables = useTinyTables("magic-commit-");
 const config = { ...RANK_PRESETS.tiny, steps: 6, budgets: [3] };
@@ -39,6 +41,35 @@ test("a committed result of another configuration is an error naming the command
   fs.writeFileSync(file, JSON.stringify({ configHash: "0000", children: [] }));
   await assert.rejects(rankScheme(config, "uniform", 2, tables.data, tables.gt), /was computed for config hash 0000.*rank --scheme uniform --seed 2 --preset tiny --commit/);
   await assert.doesNotReject(rankScheme(config, "uniform", 2, tables.data, tables.gt, { useCommitted: false }));
+  fs.rmSync(file);
+});
+
+test("a ground truth rebuilt for the same children rescores a committed result without training, as a retrain against it would", async () => {
+  const computed = await rankScheme(config, "uniform", 1, tables.data, tables.gt);
+  const file = commitRankResult(computed);
+  // The same children trained differently: losses reversed, so every statistic against them moves.
+  const rebuilt = structuredClone(tables.gt);
+  rebuilt.configHash = "feedfacefeedface";
+  for (const row of rebuilt.rows) row.valLoss = 10 - row.valLoss;
+  await assert.rejects(rankScheme(config, "uniform", 1, tables.data, rebuilt), /scored against ground truth .* rank-rebase --preset tiny/);
+
+  // Every committed result of the plan is rescored (the first test's magic-at seed 1 too).
+  assert.deepEqual(rebaseCommittedRankResults(config, tables.data, rebuilt).sort(), [file, committedRankFile("tiny", "magic-at", 1)].sort());
+  assert.deepEqual(rebaseCommittedRankResults(config, tables.data, rebuilt), [], "already rescored");
+  const rebased = await rankScheme(config, "uniform", 1, tables.data, rebuilt);
+  assert.equal(rebased.source, "committed");
+  assert.equal(rebased.groundTruthHash, rebuilt.configHash);
+  assert.ok(rebased.rebasedAt);
+  assert.deepEqual(rebased.children.map((c) => c.supernet), computed.children.map((c) => c.supernet));
+  assert.deepEqual(rebased.children.map((c) => c.groundTruth), groundTruthChildren(rebuilt).map((c) => c.valLoss));
+  assert.equal(rebased.kendallTau, kendallTau(rebased.children.map((c) => c.supernet), rebased.children.map((c) => c.groundTruth)));
+  assert.notEqual(rebased.kendallTau, computed.kendallTau);
+
+  fs.rmSync(path.join(tables.scratch, "runs"), { recursive: true, force: true });
+  const retrained = await rankScheme(config, "uniform", 1, tables.data, rebuilt, { useCommitted: false });
+  assert.equal(retrained.source, "computed");
+  const againstTruth = (r: RankResult) => ({ children: r.children, kendallTau: r.kendallTau, spearman: r.spearman, precisionAtK: r.precisionAtK, ci: r.ci, baselines: r.baselines, configHash: r.configHash });
+  assert.deepEqual(againstTruth(rebased), againstTruth(retrained));
 });
 
 test("the plan names known schemes; its units are distinct and cover every notebook's schemes and seeds", () => {

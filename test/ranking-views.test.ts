@@ -17,7 +17,7 @@ function result(scheme: string, seed: number, swaps: number, baselines: Baseline
     scheme, seed, preset: "tiny", steps: 1,
     children: truth.map((g, i) => ({ arch: [i], id: `c${i}`, supernet: supernet[i], groundTruth: g, params: i, flops: i })),
     kendallTau: 1 - (2 * swaps) / pairs, spearman: 0, precisionAtK: { "2": 0 }, ci: { kendallTau: [0, 0], spearman: [0, 0] },
-    baselines, meanSupernetLoss: 0, coverage: [], monitor: [], budgetScores: [], secondsPerStep: 0, configHash: "", codeDigest: "", backend: "",
+    baselines, meanSupernetLoss: 0, coverage: [], monitor: [], budgetScores: [], secondsPerStep: 0, groundTruthHash: "", configHash: "", codeDigest: "", backend: "",
   };
 }
 

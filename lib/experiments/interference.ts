@@ -143,11 +143,13 @@ export interface InterferenceUnit extends CommittedProvenance {
   seed: number;
   preset: Preset;
   pairs: MeasuredPair[];
-  /** The supernet measured: its ranking run (config hash, steps) and its ranking result's numbers. */
+  /**
+   * The supernet measured: its ranking run (config hash, steps) and its mean loss. Its Kendall tau is read from
+   * the ranking result (it depends on the ground truth, which these numbers do not).
+   */
   supernet: {
     rankConfigHash: string;
     steps: number;
-    kendallTau: number;
     /** Mean validation MLM loss of the ground-truth children with its weights (the ground truth's scoring batches). */
     meanSupernetLoss: number;
     /** Where its weights came from (lib/experiments/ranking.ts RankedSupernet.origin). */
@@ -213,7 +215,6 @@ export async function interferenceUnit(
       supernet: {
         rankConfigHash: supernet.rank.configHash,
         steps: supernet.rank.steps,
-        kendallTau: supernet.rank.kendallTau,
         meanSupernetLoss: supernet.rank.meanSupernetLoss,
         origin: supernet.origin,
       },
@@ -346,7 +347,8 @@ function monitorCurve(scheme: string, monitors: RankResult["monitor"][]): Monito
   return { sampler: scheme, points, lateMean: late.length ? mean(late) : NaN };
 }
 
-function schemeSection(config: InterferenceConfig, units: InterferenceUnit[]): SchemeSection {
+/** `taus`: each unit's Kendall tau (its ranking result's), in `units` order. */
+function schemeSection(config: InterferenceConfig, units: InterferenceUnit[], taus: number[]): SchemeSection {
   const opts = { resamples: config.resamples, seed: config.pairSeed };
   const base = config.schemes[0];
   const yardstick = (scheme: string) => units.filter((u) => u.scheme === scheme).flatMap((u) => u.pairs.filter((p) => onYardstick(config, p)));
@@ -367,11 +369,11 @@ function schemeSection(config: InterferenceConfig, units: InterferenceUnit[]): S
       vsBase: scheme === base ? null : compareOnSamePairs(pairs, basePairs, opts),
     };
   });
-  const points = units.map((u) => ({
+  const points = units.map((u, i) => ({
     scheme: u.scheme,
     seed: u.seed,
     meanCosine: mean(u.pairs.filter((p) => onYardstick(config, p)).map((p) => p.gradCosine)),
-    kendallTau: u.supernet.kendallTau,
+    kendallTau: taus[i],
     meanSupernetLoss: u.supernet.meanSupernetLoss,
   }));
   const cos = points.map((p) => p.meanCosine), tau = points.map((p) => p.kendallTau);
@@ -409,11 +411,13 @@ export async function runInterference(
   const units = options.units ?? (await interferenceUnits(config, data, gt, options));
   const baseUnits = units.filter((u) => u.scheme === config.schemes[0]);
   const pairs = baseUnits.flatMap((u) => u.pairs);
-  // The monitor comes from the ranking results (committed or cached: rankScheme loads them without training).
+  // The monitor and tau come from the ranking results (committed or cached: rankScheme loads them without training).
   const monitors = new Map<string, RankResult["monitor"][]>();
+  const taus: number[] = [];
   for (const u of units) {
     const rank = await rankScheme(RANK_PRESETS[config.preset], u.scheme, u.seed, data, gt);
     monitors.set(u.scheme, [...(monitors.get(u.scheme) ?? []), rank.monitor]);
+    taus.push(rank.kendallTau);
   }
   return {
     config,
@@ -427,7 +431,7 @@ export async function runInterference(
       pairs,
     }],
     monitor: config.schemes.map((s) => monitorCurve(s, monitors.get(s) ?? [])),
-    schemes: schemeSection(config, units),
+    schemes: schemeSection(config, units, taus),
     units: units.map((u) => ({
       scheme: u.scheme, seed: u.seed, source: u.source, origin: u.supernet.origin, configHash: u.configHash, codeDigest: u.codeDigest,
       backend: u.backend, codeVersion: u.codeVersion, createdAt: u.createdAt, pairs: u.pairs.length, measureSeconds: u.measureSeconds,

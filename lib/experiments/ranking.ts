@@ -4,7 +4,9 @@
 // ground truth, and compares its losses with the ground truth (mean over the ground truth's seeds) by
 // Kendall tau, Spearman rho and precision@k, with bootstrap CIs over children, next to zero-cost baselines
 // (parameters, FLOPs, op counts, a random order). Results are cached per (scheme, seed) under runs/rank/,
-// keyed by a config hash, the code digest and the backend.
+// keyed by a config hash, the code digest and the backend. The hash covers which children are scored and on
+// which batches, not the ground truth's losses: a rebuilt ground truth of the same children rescores every
+// result without training (`rebaseRankResult`, `npm run magic -- rank-rebase`).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -13,7 +15,7 @@ import { runsPath, tablesPath } from "../paths";
 import type { MlmData } from "../data";
 import { makeSpace } from "../nas/space";
 import { Coverage } from "../nas/samplers";
-import type { Arch } from "../nas/types";
+import type { Arch, SearchSpace } from "../nas/types";
 import { loadWeights, runConfigHash, train, type HistoryEntry } from "../train/loop";
 import { checkpointPath, readCheckpoint } from "../train/checkpoint";
 import type { Supernet } from "../nas/supernet";
@@ -26,6 +28,7 @@ import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { recomputeRequested } from "../env";
+import { UserError } from "../errors";
 import { supernetRun, type SchemeSpec } from "./supernet-run";
 
 export type { SchemeSpec };
@@ -161,6 +164,13 @@ export interface RankResult extends CommittedProvenance {
   /** The budget curve: every child's supernet loss (children order) after `step` training steps, the last being the final. */
   budgetScores: { step: number; supernet: number[] }[];
   secondsPerStep: number;
+  /**
+   * Config hash of the ground-truth table that the `groundTruth` column and every statistic against it (tau,
+   * rho, P@k, intervals, baselines) come from; the supernet scores do not depend on it.
+   */
+  groundTruthHash: string;
+  /** Committed results rescored against a newer ground truth (`rank-rebase`): when. */
+  rebasedAt?: string;
 }
 
 /** Tau, rho, P@k and their CIs from per-child values (the recomputation the notebooks show). */
@@ -196,7 +206,7 @@ function prepareScheme(config: RankConfig, scheme: string, seed: number, data: M
     scheme: spec,
     seed,
     train: { ...config.train, steps: config.steps, monitorEvery: config.monitorEvery },
-    hashExtra: { data: data.settings, scheme: spec, groundTruth: gt.configHash, evalBatches: gt.config.evalBatches, anchorBatches: config.anchorBatches },
+    hashExtra: { data: data.settings, scheme: spec, children: groundTruthChildren(gt).map((c) => c.id), evalBatches: gt.config.evalBatches, anchorBatches: config.anchorBatches },
   });
   const model = run.model;
   const hash = runConfigHash(run);
@@ -333,10 +343,15 @@ export async function rankScheme(
   const prepared = prepareScheme(config, scheme, seed, data, gt, options.runRoot);
   const committed = options.useCommitted === false ? null : loadCommitted(config, scheme, seed, prepared.hash);
   const resultFile = path.join(prepared.dir, "result.json");
+  if (committed && committed.groundTruthHash !== gt.configHash) {
+    prepared.release();
+    throw new UserError(`${committedRankFile(config.preset, scheme, seed)} was scored against ground truth ${committed.groundTruthHash}, ` +
+      `the current table is ${gt.configHash}: rescore the committed results (no training) with \`npm run magic -- rank-rebase --preset ${config.preset}\``);
+  }
   const cached = committed ?? readJsonIfExists<RankResult>(resultFile);
   if (cached) {
     prepared.release();
-    return committed ?? { ...cached, source: "cache" };
+    return committed ?? { ...rebaseRankResult(config, cached, gt), source: "cache" };
   }
   const { model, validation, hash, release } = prepared;
   const groundTruth = groundTruthChildren(gt);
@@ -369,8 +384,8 @@ export async function rankScheme(
     preset: config.preset,
     steps: result.step,
     children,
-    ...rankStats(children, config.topK, config.resamples, seed),
-    baselines: baselineStats(space, children.map((c) => c.arch), children.map((c) => c.groundTruth), config.topK, config.resamples, seed),
+    ...statsAgainstGroundTruth(config, space, children, seed),
+    groundTruthHash: gt.configHash,
     meanSupernetLoss: children.reduce((a, c) => a + c.supernet, 0) / children.length,
     coverage: coverage.toJSON().counts,
     monitor: result.history.flatMap((h) => (typeof h.interference === "number" ? [{ step: h.step, cosine: h.interference }] : [])),
@@ -382,6 +397,49 @@ export async function rankScheme(
   };
   writeJsonAtomic(resultFile, out, 1);
   return { ...out, source: "computed" };
+}
+
+/** Tau, rho, P@k, their intervals and the zero-cost baselines of `children` against their `groundTruth` column. */
+function statsAgainstGroundTruth(config: RankConfig, space: SearchSpace, children: RankChild[], seed: number) {
+  return {
+    ...rankStats(children, config.topK, config.resamples, seed),
+    baselines: baselineStats(space, children.map((c) => c.arch), children.map((c) => c.groundTruth), config.topK, config.resamples, seed),
+  };
+}
+
+/**
+ * `result` scored against the ground-truth table `gt` (same children, e.g. trained longer): the groundTruth
+ * column and every statistic against it recomputed, the supernet's own numbers (scores, budget curve,
+ * coverage, monitor) kept. The same numbers as training the supernet again against `gt`.
+ */
+export function rebaseRankResult(config: RankConfig, result: RankResult, gt: GroundTruthTable): RankResult {
+  if (result.groundTruthHash === gt.configHash) return result;
+  const truth = new Map(groundTruthChildren(gt).map((c) => [c.id, c.valLoss]));
+  const children = result.children.map((c) => {
+    const groundTruth = truth.get(c.id);
+    if (groundTruth === undefined) throw new Error(`${result.scheme} seed ${result.seed}: child ${c.id} is not in ground truth ${gt.configHash}`);
+    return { ...c, groundTruth };
+  });
+  return { ...result, children, ...statsAgainstGroundTruth(config, gt.space, children, result.seed), groundTruthHash: gt.configHash };
+}
+
+/**
+ * Rescores every committed result of the plan against `gt` (no training) and rewrites those scored against
+ * another table; returns the files rewritten. A committed result of another configuration is an error (as
+ * when loading it).
+ */
+export function rebaseCommittedRankResults(config: RankConfig, data: MlmData, gt: GroundTruthTable): string[] {
+  const rewritten: string[] = [];
+  for (const { scheme, seed } of plannedUnits(config)) {
+    const file = committedRankFile(config.preset, scheme, seed);
+    const committed = readCommittedUnit<RankResult>(file, rankRunHash(config, scheme, seed, data, gt),
+      `npm run magic -- rank --scheme ${scheme} --seed ${seed} --preset ${config.preset} --commit`);
+    if (!committed || committed.groundTruthHash === gt.configHash) continue;
+    const { source: _source, ...rest } = rebaseRankResult(config, committed, gt);
+    writeJsonAtomic(file, { ...rest, rebasedAt: new Date().toISOString() }, 1);
+    rewritten.push(file);
+  }
+  return rewritten;
 }
 
 /** Writes `result` as the committed table of its (scheme, seed), with the commit it was computed at. */
