@@ -1,7 +1,7 @@
 // The experiment CLI (`npm run magic -- <command>`): train a supernet with a sampler (optionally MAGIC-A
 // alignment), train or fine-tune one child, evaluate a child from a checkpoint, print a sampler's children,
-// run the notebooks' experiments without Jupyter (interference, ground-truth, rank), and fine-tune a child on a
-// GLUE task (glue).
+// run the notebooks' experiments without Jupyter (interference, ground-truth, rank), search the best child of
+// a ranking supernet under a parameter budget (search), and fine-tune a child on a GLUE task (glue).
 // Runs live under runs/<kind>-<config hash>/ (checkpoint.ckpt + result.json); rerunning the same command
 // resumes from the checkpoint and ends with the numbers an uninterrupted run gives.
 // Every input is checked before any heavy work (data preparation, training): a bad one is one line and exit 2.
@@ -15,7 +15,7 @@ import { writeJsonAtomic } from "../lib/json-file";
 import { runsPath } from "../lib/paths";
 import { currentPreset, PRESETS, type Preset } from "../lib/preset";
 import { seedFrom } from "../lib/rng";
-import { prepareMlmData } from "../lib/data";
+import { DATA_PRESETS, prepareMlmData } from "../lib/data";
 import { makeSpace, parseArch, archId, SPACE_PRESETS } from "../lib/nas/space";
 import { Supernet } from "../lib/nas/supernet";
 import type { AnchorKind } from "../lib/nas/align";
@@ -39,6 +39,8 @@ import { QUEUE_SETTINGS } from "../lib/queue/settings";
 import { runQueueWorker } from "../lib/queue/worker";
 import { GLUE_TASKS, glueFiles, type GlueTask } from "../lib/data/glue";
 import { runGlue } from "../lib/experiments/glue";
+import { commitSearchResult, defaultMaxParams, SEARCH_METHODS, SEARCH_PRESETS, searchScheme, type SearchMethod } from "../lib/experiments/search";
+import { checkBudget } from "../lib/nas/search";
 
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
@@ -352,6 +354,35 @@ program
     const gt = await groundTruthFor(o.preset, data);
     const files = rebaseCommittedRankResults(RANK_PRESETS[o.preset], data, gt);
     console.log(files.length ? `rescored against ground truth ${gt.configHash}:\n${files.join("\n")}` : `every committed result is already scored against ground truth ${gt.configHash}`);
+  });
+
+program
+  .command("search")
+  .description("notebook 05: the best child of a ranking run's supernet under a parameter budget, by supernet-estimated loss (regularized evolution, or random search as its baseline; JSON)")
+  .addOption(new Option("--scheme <name>", "the ranking scheme whose trained supernet scores the children").choices(Object.keys(SCHEMES)).makeOptionMandatory())
+  .addOption(presetOption())
+  .option("--seed <n>", "seed of the ranking run (its supernet) and of the search", intOption("--seed", 0), 1)
+  .option("--max-params <n>", "parameter budget (default: the median size of the preset's children, rounded up to 1000)", intOption("--max-params", 1))
+  .addOption(new Option("--method <name>", "search method").choices(SEARCH_METHODS).default("evolution"))
+  .requiredOption("--out <file>", "where to write the JSON result")
+  .option("--commit", "also write the result as the committed table data/search/<preset>/<scheme>-seed<n>-p<budget>[-random].json (recomputed, not loaded)")
+  .action(async (o: { scheme: string; preset: Preset; seed: number; maxParams?: number; method: SearchMethod; out: string; commit?: boolean }) => {
+    checkWritableFile("--out", o.out);
+    // The tokenizer's configured size: the space of the data prepared below, known before preparing it.
+    const space = makeSpace(o.preset, DATA_PRESETS[o.preset].tokenizer.vocabSize!);
+    const config = SEARCH_PRESETS[o.preset];
+    const maxParams = o.maxParams ?? defaultMaxParams(config, space);
+    checkBudget(space, maxParams, "--max-params");
+    checkRunsFolder();
+    requireGroundTruthTable(o.preset);
+    await initBackend();
+    const data = prepareMlmData(o.preset);
+    const gt = await groundTruthFor(o.preset, data);
+    const result = await searchScheme(config, o.scheme, o.seed, maxParams, data, gt, { method: o.method, useCommitted: !o.commit });
+    writeJsonAtomic(path.resolve(o.out), result, 1);
+    if (o.commit) console.log(`committed ${commitSearchResult(result)}`);
+    console.log(`${o.scheme} seed ${o.seed} ${o.method}, <= ${maxParams} parameters: best ${result.best.id} (${result.best.params} parameters), ` +
+      `estimated loss ${result.best.estimatedLoss.toFixed(4)}; ${result.evaluations} evaluations (${result.uniqueEvaluations} distinct) in ${result.seconds.toFixed(1)} s (${result.source})`);
   });
 
 program

@@ -123,6 +123,19 @@ test("rank never builds a missing ground-truth table: it names the command that 
   requireGroundTruthTable("small", { recompute: false });
 });
 
+test("search: an unknown scheme, a budget below the smallest child and a folder as --out are one line before any work", async () => {
+  const search = (extra: string[]) => magic(["search", "--preset", "tiny", ...extra]);
+  const out = ["--out", path.join(tmp, "s.json")];
+  const smallest = 36000; // the tiny space: 1024 x 32 token + 32 x 32 position embeddings, LN, MLM head; identity at every sub-layer
+  await assertUserErrors([
+    [search(["--scheme", "spos", ...out]), "option '--scheme <name>' argument 'spos' is invalid. Allowed choices are uniform, fairnas, magic-t, magic-a, magic-at, magic-t-balanced, magic-at-balanced, uniform-matched, magic-t-m2, magic-t-mL, magic-a-lambda0.1, magic-a-lambda2, magic-a-random, magic-a-largest."],
+    [search(["--scheme", "uniform", "--max-params", "35999", ...out]),
+      `--max-params 35999 is below the smallest child of space tiny-L4-D32-T32 (${smallest} parameters: the smallest op at each of its 4 sub-layers plus ${smallest} shared); use --max-params >= ${smallest}`],
+    [search(["--scheme", "uniform", "--out", tmp]), `--out ${tmp} is a folder; give a file name, e.g. ${path.join(tmp, "result.json")}`],
+    [search(["--scheme", "uniform", "--method", "grid", ...out]), "option '--method <name>' argument 'grid' is invalid. Allowed choices are evolution, random."],
+  ]);
+});
+
 test("top level: a UserError is one line and exit 2; any other error is a bug with its stack and exit 1", () => {
   const fail = (error: string) =>
     spawnSync(process.execPath, ["--import", "tsx", "-e", `require("./lib/cli").runCli(async () => { throw ${error}; })`], { cwd: ROOT, encoding: "utf8" });

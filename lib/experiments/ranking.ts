@@ -15,7 +15,7 @@ import { runsPath, tablesPath } from "../paths";
 import type { MlmData } from "../data";
 import { makeSpace } from "../nas/space";
 import { Coverage } from "../nas/samplers";
-import type { Arch, SearchSpace } from "../nas/types";
+import type { Arch, MlmBatch, SearchSpace } from "../nas/types";
 import { loadWeights, runConfigHash, train, type HistoryEntry } from "../train/loop";
 import { checkpointPath, readCheckpoint } from "../train/checkpoint";
 import type { Supernet } from "../nas/supernet";
@@ -248,6 +248,8 @@ function finishedCheckpoint(dir: string, hash: string, steps: number): boolean {
 /** A trained supernet of the ranking plan, where it came from, and its ranking result. */
 export interface RankedSupernet {
   model: Supernet;
+  /** The ranking's scoring batches (the ground truth's `evalBatches` validation batches), freed by `release`. */
+  scoring: MlmBatch[];
   /** Its ranking result (committed, cached or computed: rankScheme). */
   rank: RankResult;
   /** The run folder whose checkpoint the weights came from. */
@@ -283,7 +285,7 @@ export async function rankedSupernet(
   const steps = prepared.run.config!.steps!;
   const ready = (checkpointDir: string, origin: RankedSupernet["origin"]): RankedSupernet => {
     loadWeights(checkpointDir, prepared.model);
-    return { model: prepared.model, rank, checkpointDir, origin, release: prepared.release };
+    return { model: prepared.model, scoring: prepared.validation, rank, checkpointDir, origin, release: prepared.release };
   };
   if (finishedCheckpoint(prepared.dir, prepared.hash, steps)) return ready(prepared.dir, rank.source === "computed" ? "trained" : "run");
   const parent = path.dirname(prepared.dir), backend = backendInfo()?.name ?? "unknown";
