@@ -167,6 +167,30 @@ test("combineKd and Distiller.loss: (1 - lambda) * task + lambda * (logit KD + h
   student.dispose();
 });
 
+test("GLUE: Distiller.loss weighs the class-logit KD and the hidden MSE over real tokens only", () => {
+  const student = glueStudent();
+  const teacher = glueTeacherModel();
+  const d = new Distiller({ student, teacher: { model: teacher, arch: teacherArch, checkpointDir: teachers.glue }, config: { lambda: 0.4, temperature: 1.5 }, seed: 2 });
+  const batch = glueBatch(9);
+  const targets = d.teacherTargets(batch);
+  assert.deepEqual(targets.logits.shape, [4, 3]);
+  const s = student.kdOutputs(studentArch, batch);
+  assert.equal(s.taskLoss.dataSync()[0], scalar(student.loss(studentArch, batch)));
+  const projection = d.namedVariables().get("distill/proj")! as tf.Tensor as tf.Tensor2D;
+  const logitTerm = scalar(logitKd(s.logits, targets.logits, 1.5));
+  const hiddenTerm = scalar(hiddenMse(s.hidden, targets.hidden, projection, batch.mask));
+  const everyToken = scalar(hiddenMse(s.hidden, targets.hidden, projection));
+  assert.notEqual(hiddenTerm, everyToken, "padding is left out");
+  const expected = 0.6 * s.taskLoss.dataSync()[0] + 0.4 * (logitTerm + 1 * hiddenTerm);
+  const got = scalar(d.loss(studentArch, batch, targets));
+  assert.ok(Math.abs(got - expected) < 1e-5, `${got} vs ${expected}`);
+  tf.dispose([s.taskLoss, s.logits, s.rowWeights, s.hidden, s.tokenMask!, targets.logits, targets.hidden]);
+  disposeBatches([batch]);
+  d.dispose();
+  student.dispose();
+  teacher.dispose();
+});
+
 test("gradients reach the student and the projection, never the teacher; training leaves the teacher as loaded", async () => {
   const student = mlmStudent();
   const teacher = mlmTeacherModel();
@@ -197,6 +221,29 @@ test("gradients reach the student and the projection, never the teacher; trainin
   d.dispose();
   student.dispose();
   teacher.dispose();
+});
+
+test("pure KD (lambda 1) pulls the student's logits and hidden states towards the teacher's", async () => {
+  const student = mlmStudent();
+  const d = mlmDistiller(student, { lambda: 1 });
+  const probe = mlmBatch(4242);
+  const gap = () => {
+    const targets = d.teacherTargets(probe);
+    const s = student.kdOutputs(studentArch, probe);
+    const projection = d.namedVariables().get("distill/proj")! as tf.Tensor as tf.Tensor2D;
+    const out = [scalar(logitKd(s.logits, targets.logits, 2, s.rowWeights)), scalar(hiddenMse(s.hidden, targets.hidden, projection))];
+    tf.dispose([s.taskLoss, s.logits, s.rowWeights, s.hidden, targets.logits, targets.hidden]);
+    return out;
+  };
+  const [logitBefore, hiddenBefore] = gap();
+  const data = mlmData();
+  await train({ model: student, data, arch: studentArch, distill: d, config: { ...config, steps: 40, lr: 1e-2, evalEvery: 0 }, progress: false });
+  const [logitAfter, hiddenAfter] = gap();
+  assert.ok(logitAfter < 0.5 * logitBefore, `logit KD ${logitBefore} -> ${logitAfter}`);
+  assert.ok(hiddenAfter < 0.5 * hiddenBefore, `hidden MSE ${hiddenBefore} -> ${hiddenAfter}`);
+  disposeBatches([probe, ...data.validation]);
+  d.dispose();
+  student.dispose();
 });
 
 for (const task of ["mlm", "glue"] as const) {

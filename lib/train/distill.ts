@@ -15,7 +15,7 @@ import { weightsFingerprint } from "./parts";
 
 /** The KD settings; every default is our choice (the paper does not give its KD settings). */
 export interface DistillConfig {
-  /** Weight of the KD terms against the task loss: (1 - lambda) * task + lambda * KD, in [0, 1]. */
+  /** Weight of the KD terms against the task loss: (1 - lambda) * task + lambda * KD, in [0, 1] (not TrainConfig.lambda, MAGIC-A's). */
   lambda: number;
   /** Softmax temperature T of the logit KD (> 0); the KL is multiplied by T^2 so its gradients keep their scale. */
   temperature: number;
