@@ -6,7 +6,7 @@
 // streams (no sentence B), so they start at their init when fine-tuning begins (our choice, as RoBERTa,
 // which pre-trains without segment embeddings).
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, SearchSpace, TrainableModel } from "./types";
+import type { Arch, Distillable, KdOutputs, SearchSpace } from "./types";
 import type { Supernet } from "./supernet";
 import { dense, gatherRows, ParamFactory, softmaxCrossEntropy } from "./ops";
 import type { GlueBatch } from "../data/glue-batches";
@@ -25,7 +25,7 @@ export interface ClassifierArgs {
 /** Prefix of the head's variable names (`task/segment`, `task/pool/w`, ...). */
 const PREFIX = "task";
 
-export class SequenceClassifier implements TrainableModel<GlueBatch> {
+export class SequenceClassifier implements Distillable<GlueBatch> {
   readonly space: SearchSpace;
   readonly numLabels: number;
   readonly encoder: Supernet;
@@ -69,6 +69,27 @@ export class SequenceClassifier implements TrainableModel<GlueBatch> {
 
   /** Logits [B, C] (C = 1: the predicted score). Returned tensor is the caller's. */
   logits(arch: Arch, batch: GlueBatch): tf.Tensor2D {
+    return tf.tidy(() => this.logitsAndHidden(arch, batch).logits);
+  }
+
+  /**
+   * One forward as knowledge distillation reads it (lib/train/distill.ts): the task loss, the class logits
+   * [B, C] (every example weighs 1), the encoder's h_L [B, T, D] and the padding mask.
+   */
+  kdOutputs(arch: Arch, batch: GlueBatch): KdOutputs {
+    return tf.tidy(() => {
+      const { logits, hidden } = this.logitsAndHidden(arch, batch);
+      const taskLoss = tf.mean(this.lossesOfLogits(logits, batch)) as tf.Scalar;
+      return { taskLoss, logits, rowWeights: tf.ones([logits.shape[0]]) as tf.Tensor1D, hidden, tokenMask: tf.clone(batch.mask) };
+    });
+  }
+
+  /** Width of the logits: numLabels. */
+  get logitWidth(): number {
+    return this.numLabels;
+  }
+
+  private logitsAndHidden(arch: Arch, batch: GlueBatch): { logits: tf.Tensor2D; hidden: tf.Tensor3D } {
     return tf.tidy(() => {
       const [b, t] = batch.inputs.shape;
       const d = this.space.hidden;
@@ -76,17 +97,18 @@ export class SequenceClassifier implements TrainableModel<GlueBatch> {
       const last = this.encoder.hidden(arch, batch.inputs, { addEmbedding: segments, mask: batch.mask }).at(-1)!; // [B, T, D]
       const cls = tf.reshape(tf.slice(last, [0, 0, 0], [b, 1, d]), [b, d]) as tf.Tensor2D; // [B, D]
       const pooled = tf.tanh(dense(cls, this.poolW, this.poolB)); // [B, D]
-      return dense(pooled, this.outW, this.outB); // [B, C]
+      return { logits: dense(pooled, this.outW, this.outB), hidden: last }; // [B, C], [B, T, D]
     });
   }
 
   /** Per-example loss [B]: softmax cross-entropy, or squared error for regression. */
   private exampleLosses(arch: Arch, batch: GlueBatch): tf.Tensor1D {
-    return tf.tidy(() => {
-      const logits = this.logits(arch, batch);
-      if (this.regression) return tf.square(tf.sub(tf.reshape(logits, [logits.shape[0]]), batch.labels)) as tf.Tensor1D;
-      return softmaxCrossEntropy(logits, batch.labels);
-    });
+    return tf.tidy(() => this.lossesOfLogits(this.logits(arch, batch), batch));
+  }
+
+  private lossesOfLogits(logits: tf.Tensor2D, batch: GlueBatch): tf.Tensor1D {
+    if (this.regression) return tf.square(tf.sub(tf.reshape(logits, [logits.shape[0]]), batch.labels)) as tf.Tensor1D;
+    return softmaxCrossEntropy(logits, batch.labels);
   }
 
   loss(arch: Arch, batch: GlueBatch): tf.Scalar {

@@ -3,7 +3,7 @@
 // A standalone child is the same class with only its own blocks instantiated (`only`), so variable names
 // and the arch to pass are unchanged, and inherited weights copy over by name.
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, MlmBatch, MlmModel, SearchSpace } from "./types";
+import type { Arch, Distillable, KdOutputs, MlmBatch, MlmModel, SearchSpace } from "./types";
 import { checkSpace, validateArch } from "./space";
 import { createBlock, dense, denseTransposed, gatherRows, gelu, LayerNorm, OpBlock, paddingMask, ParamFactory, softmaxCrossEntropy } from "./ops";
 import { seedFrom } from "../rng";
@@ -32,6 +32,12 @@ export interface EncodeOptions {
   mask?: tf.Tensor2D;
 }
 
+/** Weighted mean cross-entropy of selected rows: sum(w * ce) / max(sum(w), 1). */
+function maskedLoss({ logits, labels, w }: { logits: tf.Tensor2D; labels: tf.Tensor1D; w: tf.Tensor1D }): tf.Scalar {
+  const ce = softmaxCrossEntropy(logits, labels); // [M]
+  return tf.div(tf.sum(tf.mul(ce, w)), tf.maximum(tf.sum(w), 1)) as tf.Scalar;
+}
+
 /** Selected MLM rows are padded to a multiple of this (see Supernet.selected). */
 const SELECTED_ROWS_ROUND = 32;
 
@@ -41,7 +47,7 @@ const DEFAULTS = {
   lnEps: 1e-5, // our choice (BERT: 1e-12); float32-safe
 };
 
-export class Supernet implements MlmModel {
+export class Supernet implements MlmModel, Distillable<MlmBatch> {
   readonly space: SearchSpace;
   /** The child this model is restricted to, when built with `only` (see `standalone`). */
   readonly only?: Arch;
@@ -151,11 +157,26 @@ export class Supernet implements MlmModel {
    * on rows with w != 0 (read from `batch.weights`), ~7x cheaper than scoring every position.
    */
   lossFromHidden(last: tf.Tensor3D, batch: MlmBatch): tf.Scalar {
+    return tf.tidy(() => maskedLoss(this.selected(last, batch)));
+  }
+
+  /**
+   * One forward of child `arch` as knowledge distillation reads it (lib/train/distill.ts): the MLM loss,
+   * the head's logits at the selected rows [M, V] with their weights (padding rows weigh 0; the rows depend
+   * only on `batch.weights`, so a teacher's rows on the same batch are the same tokens) and h_L [B, T, D].
+   */
+  kdOutputs(arch: Arch, batch: MlmBatch): KdOutputs {
+    this.check(arch);
     return tf.tidy(() => {
-      const { logits, labels, w } = this.selected(last, batch);
-      const ce = softmaxCrossEntropy(logits, labels); // [M]
-      return tf.div(tf.sum(tf.mul(ce, w)), tf.maximum(tf.sum(w), 1)) as tf.Scalar;
+      const hidden = this.encode(arch, batch.inputs).at(-1)!;
+      const selected = this.selected(hidden, batch);
+      return { taskLoss: maskedLoss(selected), logits: selected.logits, rowWeights: selected.w, hidden };
     });
+  }
+
+  /** Width of the logits `kdOutputs` returns: the vocabulary size. */
+  get logitWidth(): number {
+    return this.space.vocabSize;
   }
 
   /** Token-weighted loss and masked-token accuracy over all batches (no gradient recorded). */

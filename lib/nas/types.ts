@@ -81,3 +81,25 @@ export interface MlmModel extends TrainableModel<MlmBatch> {
   /** Validation MLM loss and masked-token accuracy of child `arch` with the current weights (no grad). */
   evaluate(arch: Arch, batches: MlmBatch[]): { loss: number; accuracy: number };
 }
+
+/** One forward of a child as knowledge distillation (lib/train/distill.ts) reads it. Tensors belong to the caller. */
+export interface KdOutputs {
+  /** The task loss of this forward (what `loss(arch, batch)` returns). */
+  taskLoss: tf.Scalar;
+  /** Logits compared with the teacher's, [N, C]: MLM the selected rows' vocabulary logits, GLUE the class logits (C = 1: a regression score). */
+  logits: tf.Tensor2D;
+  /** [N] weight of each logit row (MLM: the token weights, 0 on padding rows; GLUE: 1). */
+  rowWeights: tf.Tensor1D;
+  /** Final hidden state h_L [B, T, D]. */
+  hidden: tf.Tensor3D;
+  /** [B, T] float32, 1 at real tokens and 0 at padding; omitted: every position is real (packed MLM batches). */
+  tokenMask?: tf.Tensor2D;
+}
+
+/** A model a teacher can distil into, or a teacher (Supernet on MLM batches, SequenceClassifier on GLUE batches). */
+export interface Distillable<B> extends TrainableModel<B> {
+  /** One forward of child `arch` on `batch`, for the KD losses. */
+  kdOutputs(arch: Arch, batch: B): KdOutputs;
+  /** Width C of `kdOutputs(...).logits` (vocabulary size, or number of labels). */
+  readonly logitWidth: number;
+}

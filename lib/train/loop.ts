@@ -14,6 +14,7 @@ import { sumOfSquares } from "./host-math";
 import { resolveTrainConfig, lrAt, UNHASHED_FIELDS, type TrainConfig } from "./config";
 import { checkpointPath, configHash, readCheckpoint, writeCheckpoint, CheckpointError, type CheckpointTensor } from "./checkpoint";
 import { runHash, weightsFingerprint, interferenceGrads } from "./parts";
+import type { Distiller } from "./distill";
 
 /**
  * Training data on batches of type B (an object of tensors, disposed by the loop after the step): batch k of
@@ -45,6 +46,12 @@ export interface TrainRun<B extends object = MlmBatch> {
   /** Standalone training / fine-tuning of this child. */
   arch?: Arch;
   align?: Alignment<B, TrainableModel<B>>;
+  /**
+   * Knowledge distillation from a frozen teacher (lib/train/distill.ts; its `student` must be `model`): the
+   * objective becomes the KD loss, its projection is trained and checkpointed with the model's variables,
+   * and its settings and teacher are part of the config hash. Validation stays the task loss. Not with `align`.
+   */
+  distill?: Distiller<B>;
   /** Directory of the checkpoint; omitted: no checkpoints, no resume. */
   checkpointDir?: string;
   /** Anything else the numbers depend on (data settings, ...), folded into the config hash. */
@@ -62,7 +69,7 @@ export interface HistoryEntry {
   step: number;
   arch: Arch;
   anchor?: Arch;
-  /** Training objective (MLM, + lambda * alignment with MAGIC-A). */
+  /** Training objective (MLM, + lambda * alignment with MAGIC-A; the KD loss with `distill`). */
   loss: number;
   lr: number;
   /** Global gradient norm before clipping. */
@@ -131,11 +138,13 @@ export function loadWeights(dir: string, model: { namedVariables(): Map<string, 
 
 /** The resolved config, fixed arch, probe children and config hash of a run (before any training). */
 function prepare<B extends object>(run: TrainRun<B>) {
-  const { model, sampler, align } = run;
+  const { model, sampler, align, distill } = run;
   const c = resolveTrainConfig(run.config);
   if ((sampler === undefined) === (run.arch === undefined)) throw new Error("train: pass exactly one of `sampler` and `arch`");
+  if (distill && distill.student !== model) throw new Error("train: `distill` was built for another student than the run's `model`");
+  if (distill && align) throw new Error("train: pass at most one of `align` (MAGIC-A) and `distill`");
   const fixed = run.arch ? [...run.arch] : null;
-  const named = model.namedVariables();
+  const named = distill ? new Map([...model.namedVariables(), ...distill.namedVariables()]) : model.namedVariables();
   const K = model.space.ops.length;
   const probeRng = new Rng(seedFrom(c.seed, 0x9b0e));
   const probes = fixed
@@ -147,6 +156,7 @@ function prepare<B extends object>(run: TrainRun<B>) {
     run: runHash(model, sampler, fixed, align?.policy),
     weights: weightsFingerprint(named),
     extra: run.hashExtra ?? null,
+    ...(distill ? { distill: distill.identity() } : {}), // absent without KD: earlier runs keep their hashes
   });
   return { c, fixed, named, probes, hash };
 }
@@ -163,7 +173,7 @@ function batchTensors(batch: object): tf.Tensor[] {
 
 /** Runs (or resumes) training; see TrainRun. Disposes every batch it takes from `data.trainBatch`. */
 export async function train<B extends object>(run: TrainRun<B>): Promise<TrainResult> {
-  const { model, data, sampler, align } = run;
+  const { model, data, sampler, align, distill } = run;
   if (align && !data.anchorSelection?.length) {
     throw new Error("train: MAGIC-A needs data.anchorSelection, validation batches disjoint from data.validation (which scores children)");
   }
@@ -230,11 +240,14 @@ export async function train<B extends object>(run: TrainRun<B>): Promise<TrainRe
       const anchorArch = align ? align.policy.anchor(s, model, data.anchorSelection!) : undefined;
       const batch = data.trainBatch(s);
       const lr = lrAt(c, s);
-      const vars = model.trainableVariables(arch);
+      const vars = distill ? [...model.trainableVariables(arch), ...distill.namedVariables().values()] : model.trainableVariables(arch);
+      const targets = distill?.teacherTargets(batch); // the teacher's forward, before (outside) the gradient tape
       const { value, grads } = tf.variableGrads(
-        () => (align ? align.loss(model, arch, anchorArch!, batch, c.lambda) : model.loss(arch, batch)),
+        () =>
+          align ? align.loss(model, arch, anchorArch!, batch, c.lambda) : distill ? distill.loss(arch, batch, targets!) : model.loss(arch, batch),
         vars,
       );
+      if (targets) tf.dispose([targets.logits, targets.hidden]);
       const gradNames = Object.keys(grads);
       const loss = value.dataSync()[0];
       const gradNorm = Math.sqrt(sumOfSquares(gradNames.map((k) => grads[k])));
@@ -249,7 +262,7 @@ export async function train<B extends object>(run: TrainRun<B>): Promise<TrainRe
       const entry: HistoryEntry = { step: s + 1, arch, loss, lr, gradNorm };
       if (anchorArch) entry.anchor = anchorArch;
       if (c.monitorEvery > 0 && (s + 1) % c.monitorEvery === 0 && prevArch && !fixed) {
-        const pair = interferenceGrads(model, arch, prevArch, batch, align ? null : grads);
+        const pair = interferenceGrads(model, arch, prevArch, batch, align || distill ? null : grads);
         entry.interference = pair ? flatGradCosine(pair.current, pair.previous) : null;
         if (entry.interference !== null && !Number.isFinite(entry.interference)) entry.interference = null;
         pair?.dispose();
