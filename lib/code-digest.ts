@@ -27,6 +27,7 @@ export const RESULT_SOURCES = [
   "lib/jobs/ground-truth-child.ts",
   "lib/jobs/supernet-rank.ts",
   "lib/experiments/glue.ts",
+  "lib/experiments/glue-sweep.ts",
   "lib/interference.ts",
 ];
 
