@@ -20,6 +20,7 @@ import { GLUE_TASKS, type GlueTask } from "../data/glue";
 import { archId, flops, makeSpace, paramCount, parseArch } from "../nas/space";
 import type { Arch, SearchSpace } from "../nas/types";
 import { glueTaskScore } from "../metrics";
+import { progress as startProgress } from "../progress";
 import { checkpointPath, configHash, readCheckpoint } from "../train/checkpoint";
 import {
   codeVersion,
@@ -210,7 +211,7 @@ export interface GlueUnitOptions {
   reuseGroundTruthBuild?: boolean;
   /** Stop (resumably) after this many steps of the training this call runs (pre-training or fine-tuning); the unit is then null. */
   stopAfter?: number;
-  /** Progress bar label of the fine-tuning (default none). */
+  /** Progress bar label of the fine-tuning (the pre-training, when it trains, gets a bar too); default none. */
   progress?: string | false;
 }
 
@@ -268,8 +269,13 @@ async function pretrainedEncoder(config: GlueSweepConfig, model: GlueModel, data
   if (cached && finishedCheckpoint(dir, hash, gtConfig.steps)) return { dir, row: cached, hash, job, origin: "run" as PretrainOrigin };
   // A result file whose checkpoint is gone: train again (the same numbers) so that there are weights to load.
   if (cached) fs.rmSync(path.join(runDir, "results", `${job.key}.json`), { force: true });
-  const row = await runGroundTruthJob(gtConfig, data, job, hash, { runDir, stopAfter: options.stopAfter });
-  return row && { dir, row, hash, job, origin: "trained" as PretrainOrigin };
+  const bar = options.progress ? startProgress({ total: gtConfig.steps, label: `${model.name} pre-training` }) : null;
+  try {
+    const row = await runGroundTruthJob(gtConfig, data, job, hash, { runDir, stopAfter: options.stopAfter, onStep: (step) => bar?.update(step) });
+    return row && { dir, row, hash, job, origin: "trained" as PretrainOrigin };
+  } finally {
+    bar?.stop();
+  }
 }
 
 /** The pre-training run hash of `model` (its checkpoint's), without training. */
