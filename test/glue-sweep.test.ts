@@ -25,6 +25,7 @@ import {
   commitGlueUnit,
   committedGlueFile,
   GLUE_SWEEPS,
+  glueSweep,
   glueSweepPlan,
   glueUnit,
   pretrainUnit,
@@ -151,6 +152,15 @@ test("a ground-truth child is fine-tuned from its ground-truth build's checkpoin
   const retrained = (await glueUnit(config, spec, tables.data, tables.gt, { useCommitted: false, runRoot: path.join(tables.scratch, "other") }))!;
   assert.equal(retrained.pretrain.origin, "trained", "a build that disagrees with the committed table is not used");
   assert.deepEqual(retrained.predictions, reused.predictions);
+});
+
+test("the whole sweep of a reduced plan: every unit once, split by kind, ready for the views", async () => {
+  const reduced = { ...config, tasks: ["rte" as const], groundTruth: { children: 1, tasks: ["rte" as const], seed: 0 } };
+  const models = baselineModels(reduced, makeSpace("tiny", tables.data.vocabSize));
+  const sweep = await glueSweep(reduced, models, tables.data, tables.gt, { runRoot: path.join(tables.scratch, "sweep"), useCommitted: false });
+  assert.deepEqual(sweep.pretrain.map((u) => u.model), ["deep-narrow", "shallow-wide"]);
+  assert.deepEqual(sweep.units.map((u) => `${u.kind}/${u.model}/${u.task}`), ["model/deep-narrow/rte", "model/shallow-wide/rte", `ground-truth/${groundTruthChildren(tables.gt)[0].id}/rte`]);
+  assert.deepEqual(glueTaskCells(sweep.units).map((c) => [c.model, c.mean]), sweep.units.slice(0, 2).map((u) => [u.model, u.metrics.accuracy]));
 });
 
 test("the plan: pre-trainings, then every model x task x seed, then the first ground-truth children; the budget is the largest baseline's", () => {

@@ -394,6 +394,17 @@ export function sweepUnit(config: GlueSweepConfig, spec: GlueUnitSpec, data: Mlm
   return spec.kind === "pretrain" ? pretrainUnit(config, spec.model, data, options) : glueUnit(config, spec, data, gt, options);
 }
 
+/** Every unit of the sweep of `models` (glueSweepPlan) in plan order, loaded or computed (sweepUnit), split by kind: what notebook 05 shows. */
+export async function glueSweep(config: GlueSweepConfig, models: GlueModel[], data: MlmData, gt: GroundTruthTable | null, options: GlueUnitOptions = {}) {
+  const pretrain: PretrainUnit[] = [], units: GlueUnit[] = [];
+  for (const spec of glueSweepPlan(config, models, gt)) {
+    const unit = await sweepUnit(config, spec, data, gt, { ...options, stopAfter: undefined });
+    if (unit!.kind === "pretrain") pretrain.push(unit as PretrainUnit);
+    else units.push(unit as GlueUnit);
+  }
+  return { pretrain, units };
+}
+
 /** Writes a unit (pre-training or fine-tuning) as committed, with the commit and date it was computed at. */
 export function commitGlueUnit(unit: PretrainUnit | GlueUnit): string {
   const model = { name: unit.model, arch: unit.arch };
