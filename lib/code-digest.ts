@@ -28,6 +28,7 @@ export const RESULT_SOURCES = [
   "lib/jobs/supernet-rank.ts",
   "lib/experiments/glue.ts",
   "lib/experiments/search.ts",
+  "lib/experiments/glue-sweep.ts",
   "lib/interference.ts",
 ];
 

@@ -1,7 +1,8 @@
 // The experiment CLI (`npm run magic -- <command>`): train a supernet with a sampler (optionally MAGIC-A
 // alignment), train or fine-tune one child, evaluate a child from a checkpoint, print a sampler's children,
 // run the notebooks' experiments without Jupyter (interference, ground-truth, rank), search the best child of
-// a ranking supernet under a parameter budget (search), and fine-tune a child on a GLUE task (glue).
+// a ranking supernet under a parameter budget (search), and fine-tune a child on a GLUE task (glue) or run the
+// whole GLUE sweep, pre-training included (glue-all).
 // Runs live under runs/<kind>-<config hash>/ (checkpoint.ckpt + result.json); rerunning the same command
 // resumes from the checkpoint and ends with the numbers an uninterrupted run gives.
 // Every input is checked before any heavy work (data preparation, training): a bad one is one line and exit 2.
@@ -41,6 +42,7 @@ import { GLUE_TASKS, glueFiles, type GlueTask } from "../lib/data/glue";
 import { runGlue } from "../lib/experiments/glue";
 import { commitSearchResult, defaultMaxParams, SEARCH_METHODS, SEARCH_PRESETS, searchScheme, type SearchMethod } from "../lib/experiments/search";
 import { checkBudget } from "../lib/nas/search";
+import { commitGlueUnit, glueSweepPlan, GLUE_SWEEPS, sweepModels, sweepUnit, unitLabel } from "../lib/experiments/glue-sweep";
 
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
@@ -138,6 +140,15 @@ const checkRunsFolder = () => checkWritableFolder("MAGIC_RUNS_DIR", runsPath());
 
 /** Throws unless a training command's run directory (--out, else one under the runs folder) can be written. */
 const checkRunFolder = (o: Common) => (o.out ? checkWritableFolder("--out", o.out) : checkRunsFolder());
+
+/** --shard i/n (default 0/1: every unit) as [i, n]; a unit k of a plan is this shard's when k % n === i. */
+function parseShard(value = "0/1"): [number, number] {
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  if (!match || Number(match[1]) >= Number(match[2])) throw new UserError(`--shard ${value}: use i/n with 0 <= i < n, e.g. 0/2`);
+  return [Number(match[1]), Number(match[2])];
+}
+
+const shardOption = () => new Option("--shard <i/n>", "run only units i, i+n, i+2n, ... (start one process per core, e.g. --shard 0/2 and --shard 1/2)");
 
 /** --queue [url]: the flag alone reads REDIS_URL (keeps a password out of the command line). */
 const queueOption = (what: string) => new Option("--queue [url]", `${what} on the workers of the Redis queue at this URL (redis://HOST:PORT; alone: $REDIS_URL)`);
@@ -314,14 +325,11 @@ program
   .command("rank-all")
   .description("experiments 02-04: compute every (scheme, seed) the notebooks use and commit it to data/ranking/<preset>/ (resumable: committed units are skipped)")
   .addOption(presetOption())
-  .option("--shard <i/n>", "run only units i, i+n, i+2n, ... (start one process per core, e.g. --shard 0/2 and --shard 1/2)")
+  .addOption(shardOption())
   .addOption(queueOption("train the uncommitted units"))
   .action(async (o: { preset: Preset; shard?: string; queue?: string | true }) => {
     if (o.shard !== undefined && o.queue !== undefined) throw new UserError("--shard and --queue do not mix: the queue spreads the units over its workers");
-    const shard = o.shard ?? "0/1";
-    const match = /^(\d+)\/(\d+)$/.exec(shard);
-    if (!match || Number(match[1]) >= Number(match[2])) throw new UserError(`--shard ${shard}: use i/n with 0 <= i < n, e.g. 0/2`);
-    const [index, count] = [Number(match[1]), Number(match[2])];
+    const [index, count] = parseShard(o.shard);
     checkRunsFolder();
     requireGroundTruthTable(o.preset);
     const queue = await reachableQueue(o.queue);
@@ -432,6 +440,33 @@ program
     const metrics = Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ");
     console.log(`${o.task} (${result.archId}, ${result.from ? "pre-trained" : "from scratch"}): step ${result.steps}${result.done ? "" : " (stopped; rerun to resume)"}; ` +
       `dev ${metrics}; ${result.secondsPerStep.toFixed(3)} s/step; ${result.seconds.toFixed(1)} s; ${o.out}`);
+  });
+
+program
+  .command("glue-all")
+  .description("issue 12: pre-train every model of the GLUE sweep (GLUE_SWEEPS: the baselines), fine-tune it on every task with every seed, " +
+    "and fine-tune the first ground-truth children (resumable; committed units are loaded, not recomputed)")
+  .addOption(presetOption())
+  .addOption(shardOption())
+  .option("--commit", "write every unit computed here or found finished under runs/ to data/glue-results/<preset>/")
+  .action(async (o: { preset: Preset; shard?: string; commit?: boolean }) => {
+    const [index, count] = parseShard(o.shard);
+    checkRunsFolder();
+    requireGroundTruthTable(o.preset);
+    await initBackend();
+    const data = prepareMlmData(o.preset);
+    const gt = await groundTruthFor(o.preset, data);
+    const config = GLUE_SWEEPS[o.preset];
+    const models = sweepModels(config, makeSpace(o.preset, data.vocabSize));
+    const units = glueSweepPlan(config, models, gt).filter((_, i) => i % count === index);
+    for (const [i, spec] of units.entries()) {
+      const unit = (await sweepUnit(config, spec, data, gt, { progress: unitLabel(spec) }))!;
+      const where = unit.source === "committed" ? "already committed" : o.commit ? `committed ${commitGlueUnit(unit)}` : `${unit.source}; not committed (--commit)`;
+      const what = unit.kind === "pretrain"
+        ? `${unit.params} parameters, validation MLM loss ${unit.row.valLoss.toFixed(4)} (${unit.origin})`
+        : `${Object.entries(unit.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}; encoder from ${unit.pretrain.origin}`;
+      console.log(`[${i + 1}/${units.length}] ${unitLabel(spec)}: ${what} (${where})`);
+    }
   });
 
 runCli(async () => {

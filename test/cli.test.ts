@@ -181,3 +181,12 @@ test("glue: an unknown task, a bad --arch, a --from without a checkpoint and a f
     [glue(["--task", "cola", "--arch", "[1,2,3,4]", "--out", tmp]), `--out ${tmp} is a folder; give a file name, e.g. ${path.join(tmp, "result.json")}`],
   ]);
 });
+
+test("glue-all: a bad --shard and a missing ground-truth table are one line before any work", async () => {
+  const tables = path.join(tmp, "no-tables");
+  await assertUserErrors([
+    [magic(["glue-all", "--preset", "tiny", "--shard", "2/2"]), "--shard 2/2: use i/n with 0 <= i < n, e.g. 0/2"],
+    [magic(["glue-all", "--preset", "tiny"], { MAGIC_TABLES_DIR: tables }),
+      `no ground-truth table for preset tiny (${path.join(tables, "ground-truth", "tiny.json")}); build it with \`npm run magic -- ground-truth --preset tiny\``],
+  ]);
+});

@@ -1,5 +1,6 @@
 // Fine-tuning one child on one GLUE task through the one training loop (lib/train/loop.ts), from pre-trained
-// weights (a checkpoint of an MLM run of the same space) or from scratch, then GLUE's metrics on the whole dev
+// weights (a checkpoint of an MLM run of the preset's space, its position table extended when the GLUE
+// inputs are longer: GlueSettings.positionTable) or from scratch, then GLUE's metrics on the whole dev
 // split. The run is checkpointed under its config hash (which covers the initial weights, the task's data
 // files and every setting), so a rerun resumes, and a finished one is scored again without retraining.
 import { createHash } from "node:crypto";
@@ -16,9 +17,17 @@ import { SequenceClassifier } from "../nas/classifier";
 import type { Arch, SearchSpace } from "../nas/types";
 import { glueMetrics, type GlueMetric } from "../metrics";
 import { seedFrom } from "../rng";
-import { loadWeights, runConfigHash, train, type TrainRun } from "../train/loop";
-import { CheckpointError } from "../train/checkpoint";
+import { loadWeights, runConfigHash, train, type TrainRun, type WeightAdapter } from "../train/loop";
+import { CheckpointError, type CheckpointTensor } from "../train/checkpoint";
 import type { TrainConfig } from "../train/config";
+
+/**
+ * How a pre-trained position table shorter than the GLUE encoder's (MLM pre-training at the space's T, GLUE
+ * inputs up to maxLen) is loaded. `repeat`: our choice, as Longformer extends RoBERTa's 512 positions: the
+ * learned rows are copied into the first rows and repeated to fill the rest (row i = learned row i mod T).
+ * Only the position table is adapted; a checkpoint of another hidden size or op set is still an error.
+ */
+export type PositionTablePolicy = "repeat";
 
 /** Fine-tuning settings of a preset (our choices unless noted; the same for every task). */
 export interface GlueSettings {
@@ -33,6 +42,8 @@ export interface GlueSettings {
   train: Partial<TrainConfig>;
   /** Dev examples per evaluation batch. */
   evalBatchSize: number;
+  /** Loading a shorter pre-trained position table (see PositionTablePolicy). */
+  positionTable: PositionTablePolicy;
 }
 
 /**
@@ -44,10 +55,10 @@ const FINETUNE_OPTIMIZER: Partial<TrainConfig> = { warmup: 0.1, decay: "linear",
 
 export const GLUE_PRESETS: Record<Preset, GlueSettings> = {
   // CI: a few steps, to check the chain end to end.
-  tiny: { batchSize: 8, maxLen: 32, epochs: 1, maxSteps: 30, evalBatchSize: 64, train: { ...FINETUNE_OPTIMIZER, lr: 1e-3, checkpointEvery: 10 } },
+  tiny: { batchSize: 8, maxLen: 32, epochs: 1, maxSteps: 30, evalBatchSize: 64, positionTable: "repeat", train: { ...FINETUNE_OPTIMIZER, lr: 1e-3, checkpointEvery: 10 } },
   // Small models (D = 64) fine-tune best with a larger lr than BERT-base's (our choice).
-  small: { batchSize: 32, maxLen: 64, epochs: 3, maxSteps: 2000, evalBatchSize: 128, train: { ...FINETUNE_OPTIMIZER, lr: 3e-4, checkpointEvery: 250 } },
-  paper: { batchSize: 32, maxLen: 128, epochs: 3, maxSteps: 100_000, evalBatchSize: 128, train: { ...FINETUNE_OPTIMIZER, lr: 2e-5, checkpointEvery: 1000 } },
+  small: { batchSize: 32, maxLen: 64, epochs: 3, maxSteps: 2000, evalBatchSize: 128, positionTable: "repeat", train: { ...FINETUNE_OPTIMIZER, lr: 3e-4, checkpointEvery: 250 } },
+  paper: { batchSize: 32, maxLen: 128, epochs: 3, maxSteps: 100_000, evalBatchSize: 128, positionTable: "repeat", train: { ...FINETUNE_OPTIMIZER, lr: 2e-5, checkpointEvery: 1000 } },
 };
 
 /** The preset's search space with T = the GLUE preset's maxLen (the position table the encoder needs). */
@@ -55,6 +66,25 @@ export function glueSpace(preset: Preset, vocabSize: number): SearchSpace {
   const space = makeSpace(preset, vocabSize);
   const { maxLen } = GLUE_PRESETS[preset];
   return maxLen === space.seqLen ? space : { ...space, seqLen: maxLen, id: `${space.id}-glueT${maxLen}` };
+}
+
+/** Position table `t` ([T, D]) extended to `rows` >= T rows by the `repeat` policy: row i is row i mod T of `t`. */
+export function repeatPositions(t: CheckpointTensor, rows: number): CheckpointTensor {
+  const [from, d] = t.shape;
+  if (t.shape.length !== 2 || rows < from) throw new Error(`repeatPositions: cannot extend a [${t.shape}] table to ${rows} rows`);
+  const data = new Float32Array(rows * d);
+  for (let r = 0; r < rows; r++) data.set(t.data.subarray((r % from) * d, ((r % from) + 1) * d), r * d);
+  return { name: t.name, shape: [rows, d], data };
+}
+
+/** The loader's adapter of `policy`: a shorter position table of the same width is extended; everything else is left to the strict check. */
+export function positionTableAdapter(policy: PositionTablePolicy): WeightAdapter {
+  return (name, t, shape) => {
+    const shorter = name === "emb/pos" && t.shape.length === 2 && shape.length === 2 && t.shape[1] === shape[1] && t.shape[0] < shape[0];
+    if (!shorter) return t;
+    if (policy === "repeat") return repeatPositions(t, shape[0]);
+    throw new Error(`unknown position-table policy '${policy as string}'`);
+  };
 }
 
 export interface GlueRunArgs {
@@ -132,11 +162,12 @@ export function prepareGlueRun(args: GlueRunArgs) {
   let from: GlueResult["from"] = null;
   if (args.from) {
     try {
-      from = { dir: path.resolve(args.from), ...loadWeights(path.resolve(args.from), encoder) };
+      from = { dir: path.resolve(args.from), ...loadWeights(path.resolve(args.from), encoder, { adapt: positionTableAdapter(settings.positionTable) }) };
     } catch (e) {
       encoder.dispose();
       if (!(e instanceof CheckpointError)) throw e;
-      throw new CheckpointError(`${e.message} (the ${preset} GLUE encoder is space ${space.id}, T = ${space.seqLen}: pre-train with that space)`);
+      throw new CheckpointError(`${e.message} (the ${preset} GLUE encoder is space ${space.id}: pre-train a child of the ${preset} space, ` +
+        `hidden size ${space.hidden}; a shorter position table is extended (positionTable: ${settings.positionTable}), nothing else)`);
     }
   }
   const model = new SequenceClassifier({ encoder, numLabels: numLabels(task), seed: seedFrom(seed, 0x7a5c) });
@@ -163,6 +194,17 @@ export function prepareGlueRun(args: GlueRunArgs) {
     },
   };
   return { run, model, space, splits, dev, train, from, devBatches, steps, settings };
+}
+
+/** The config hash of the run `args` describes (what keys its checkpoint), without training; frees what it built. */
+export function glueRunHash(args: GlueRunArgs): string {
+  const p = prepareGlueRun({ ...args, warn: args.warn ?? (() => undefined) });
+  try {
+    return runConfigHash(p.run);
+  } finally {
+    disposeGlueBatches(p.devBatches);
+    p.model.dispose();
+  }
 }
 
 /** Fine-tunes (or resumes) and scores the whole dev split with GLUE's metrics of the task. */

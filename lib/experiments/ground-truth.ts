@@ -8,6 +8,7 @@
 import { execSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
 import { projectPath, runsPath, tablesPath } from "../paths";
 import { readJson, readJsonIfExists, writeJsonAtomic } from "../json-file";
@@ -19,7 +20,7 @@ import { unigramLoss, type MlmData } from "../data";
 import { archId, flops, makeSpace, paramCount, randomArch } from "../nas/space";
 import type { Arch, SearchSpace } from "../nas/types";
 import { Supernet } from "../nas/supernet";
-import { train } from "../train/loop";
+import { runConfigHash, train, type TrainRun } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import { configHash } from "../train/checkpoint";
 import { kendallTau, mean } from "../metrics";
@@ -152,6 +153,11 @@ export function groundTruthTablePath(preset: Preset): string {
   return tablesPath("ground-truth", `${preset}.json`);
 }
 
+/** The checkpoint folder of `job` in the build folder `runDir`. */
+export function groundTruthJobDir(runDir: string, job: Job): string {
+  return path.join(runDir, "jobs", job.key);
+}
+
 /** The result file of `job` in the build folder `runDir`. */
 function jobResultFile(runDir: string, job: Job): string {
   return path.join(runDir, "results", `${job.key}.json`);
@@ -168,6 +174,33 @@ export function recordGroundTruthRow(runDir: string, job: Job, row: GroundTruthR
 }
 
 /**
+ * The untrained run of `job` (a fresh child with the job's seed, the config's recipe) without its checkpoint
+ * folder: what runGroundTruthJob trains, and what pre-trains the GLUE sweep's models (glue-sweep.ts).
+ */
+export function groundTruthJobRun(config: GroundTruthConfig, data: MlmData, job: Job): TrainRun & { model: Supernet } {
+  const space = makeSpace(config.preset, data.vocabSize);
+  const model = new Supernet({ space, seed: job.seed, only: job.arch });
+  return {
+    model,
+    arch: job.arch,
+    data: { trainBatch: (s) => data.trainBatch(s, job.seed), validation: data.validationBatches(config.evalBatches) },
+    config: { ...config.train, steps: config.steps, seed: job.seed, evalEvery: config.budgetEvery, checkpointEvery: config.budgetEvery },
+    hashExtra: { data: data.settings, job: job.key },
+  };
+}
+
+/** The config hash of `job`'s run (the hash its checkpoint carries), without training. */
+export function groundTruthJobHash(config: GroundTruthConfig, data: MlmData, job: Job): string {
+  const run = groundTruthJobRun(config, data, job);
+  try {
+    return runConfigHash(run);
+  } finally {
+    run.model.dispose();
+    tf.dispose(run.data.validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
+  }
+}
+
+/**
  * Trains one job from scratch (resuming its checkpoint) and writes its result file; returns the row, or null
  * when `stopAfter` stopped it early (it resumes from its checkpoint next time).
  */
@@ -181,22 +214,20 @@ export async function runGroundTruthJob(
   const runDir = options.runDir ?? groundTruthRunDir(config, hash);
   const finished = readGroundTruthRow(runDir, job);
   if (finished) return finished;
-  const space = makeSpace(config.preset, data.vocabSize);
-  const model = new Supernet({ space, seed: job.seed, only: job.arch });
+  const run = groundTruthJobRun(config, data, job);
+  const { model } = run;
+  const space = model.space;
   const t0 = Date.now();
   const result = await train({
-    model,
-    arch: job.arch,
-    data: { trainBatch: (s) => data.trainBatch(s, job.seed), validation: data.validationBatches(config.evalBatches) },
-    config: { ...config.train, steps: config.steps, seed: job.seed, evalEvery: config.budgetEvery, checkpointEvery: config.budgetEvery },
-    checkpointDir: path.join(runDir, "jobs", job.key),
-    hashExtra: { data: data.settings, job: job.key },
+    ...run,
+    checkpointDir: groundTruthJobDir(runDir, job),
     progress: false,
     stopAfter: options.stopAfter,
     onStep: (e) => options.onStep?.(e.step),
   });
   const last = result.history[result.history.length - 1];
   model.dispose();
+  tf.dispose(run.data.validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
   if (!result.done) return null;
   if (last?.valLoss === undefined || last.valAccuracy === undefined) throw new Error(`ground truth ${job.key}: no final validation`);
   const row: GroundTruthRow = {

@@ -108,10 +108,18 @@ interface Meta {
   history: HistoryEntry[];
 }
 
-/** Sets every variable of `named` from the checkpoint tensors `var/<name>`; extra tensors are ignored. */
-function assignWeights(file: string, byName: Map<string, CheckpointTensor>, named: Map<string, tf.Variable>): void {
+/**
+ * Reshapes a checkpoint tensor for the variable `name` of shape `shape` before it is loaded (e.g. a position
+ * table extended to a longer sequence); returns the tensor unchanged when it has no rule for it, so any other
+ * difference stays an error.
+ */
+export type WeightAdapter = (name: string, tensor: CheckpointTensor, shape: number[]) => CheckpointTensor;
+
+/** Sets every variable of `named` from the checkpoint tensors `var/<name>` (through `adapt`); extra tensors are ignored. */
+function assignWeights(file: string, byName: Map<string, CheckpointTensor>, named: Map<string, tf.Variable>, adapt?: WeightAdapter): void {
   for (const [name, v] of named) {
-    const t = byName.get(`var/${name}`);
+    const stored = byName.get(`var/${name}`);
+    const t = stored && adapt ? adapt(name, stored, [...v.shape]) : stored;
     if (!t) {
       throw new CheckpointError(
         `checkpoint ${file} has no variable ${name}: written by another model or space (a standalone child holds only its own ops)`,
@@ -126,13 +134,18 @@ function assignWeights(file: string, byName: Map<string, CheckpointTensor>, name
 
 /**
  * Loads the weights of the checkpoint in `dir` into `model` by variable name (e.g. a standalone child from a
- * supernet checkpoint: the child's variables are a subset). Returns the checkpoint's step and config hash.
+ * supernet checkpoint: the child's variables are a subset), each through `options.adapt` when given. Returns
+ * the checkpoint's step and config hash.
  */
-export function loadWeights(dir: string, model: { namedVariables(): Map<string, tf.Variable> }): { step: number; configHash: string } {
+export function loadWeights(
+  dir: string,
+  model: { namedVariables(): Map<string, tf.Variable> },
+  options: { adapt?: WeightAdapter } = {},
+): { step: number; configHash: string } {
   const file = checkpointPath(dir);
   if (!fs.existsSync(file)) throw new CheckpointError(`no checkpoint at ${file}`);
   const ck = readCheckpoint(file);
-  assignWeights(file, new Map(ck.tensors.map((t) => [t.name, t])), model.namedVariables());
+  assignWeights(file, new Map(ck.tensors.map((t) => [t.name, t])), model.namedVariables(), options.adapt);
   return { step: ck.step, configHash: ck.configHash };
 }
 
