@@ -7,6 +7,7 @@ import { max, mean, median, min, quantileSeq, std } from "mathjs";
 import type { GroundTruthTable } from "./experiments/ground-truth";
 import type { InterferenceReport } from "./experiments/interference";
 import type { RankResult } from "./experiments/ranking";
+import type { GlueUnit } from "./experiments/glue-sweep";
 
 export { DataFrame };
 
@@ -71,6 +72,23 @@ export function rankingRunsFrame(results: RankResult[]): DataFrame {
       precision_at_k: p, top_k: Number(k), mean_supernet_loss: r.meanSupernetLoss, seconds_per_step: r.secondsPerStep, source: r.source ?? "",
     };
   }), columns);
+}
+
+/**
+ * GLUE fine-tunings of notebook 05, one row per (model, task, fine-tuning seed): `model` (a hand-designed
+ * baseline, `searched-<scheme>`, or a ground-truth child's id), `kind` (`model` or `ground-truth`), `arch`,
+ * `params`, `task`, `seed`, `score` (the task's GLUE score: the mean of its metrics), one column per GLUE
+ * metric (`accuracy`, `f1`, `matthews`, `pearson`, `spearman`; empty where the task does not define it),
+ * `dev_loss`, `steps`, `pretrain_val_loss` (the encoder's validation MLM loss) and `source`.
+ */
+export function glueUnitsFrame(units: GlueUnit[]): DataFrame {
+  const metrics = ["accuracy", "f1", "matthews", "pearson", "spearman"] as const;
+  const columns = ["model", "kind", "arch", "params", "task", "seed", "score", ...metrics, "dev_loss", "steps", "pretrain_val_loss", "source"];
+  return frameOf(units.map((u) => ({
+    model: u.model, kind: u.kind, arch: u.archId, params: u.params, task: u.task, seed: u.seed, score: u.score,
+    ...Object.fromEntries(metrics.map((m) => [m, u.metrics[m] ?? null])),
+    dev_loss: u.devLoss, steps: u.steps, pretrain_val_loss: u.pretrain.valLoss, source: u.source ?? "",
+  })), columns);
 }
 
 /**

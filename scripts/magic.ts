@@ -42,7 +42,7 @@ import { GLUE_TASKS, glueFiles, type GlueTask } from "../lib/data/glue";
 import { runGlue } from "../lib/experiments/glue";
 import { commitSearchResult, defaultMaxParams, SEARCH_METHODS, SEARCH_PRESETS, searchScheme, type SearchMethod } from "../lib/experiments/search";
 import { checkBudget } from "../lib/nas/search";
-import { commitGlueUnit, glueSweepPlan, GLUE_SWEEPS, sweepModels, sweepUnit, unitLabel } from "../lib/experiments/glue-sweep";
+import { commitGlueUnit, glueModels, glueSweepPlan, GLUE_SWEEPS, sweepUnit, unitLabel } from "../lib/experiments/glue-sweep";
 
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
@@ -444,8 +444,9 @@ program
 
 program
   .command("glue-all")
-  .description("issue 12: pre-train every model of the GLUE sweep (GLUE_SWEEPS: the baselines), fine-tune it on every task with every seed, " +
-    "and fine-tune the first ground-truth children (resumable; committed units are loaded, not recomputed)")
+  .description("issue 12: pre-train every model of the GLUE sweep (GLUE_SWEEPS' baselines and the child each SEARCH_PRESETS scheme's supernet finds " +
+    "under their budget), fine-tune it on every task with every seed, and fine-tune the first ground-truth children " +
+    "(resumable; committed units are loaded, not recomputed; missing searches run first)")
   .addOption(presetOption())
   .addOption(shardOption())
   .option("--commit", "write every unit computed here or found finished under runs/ to data/glue-results/<preset>/")
@@ -457,7 +458,7 @@ program
     const data = prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
     const config = GLUE_SWEEPS[o.preset];
-    const models = sweepModels(config, makeSpace(o.preset, data.vocabSize));
+    const { models } = await glueModels(config, SEARCH_PRESETS[o.preset], data, gt);
     const units = glueSweepPlan(config, models, gt).filter((_, i) => i % count === index);
     for (const [i, spec] of units.entries()) {
       const unit = (await sweepUnit(config, spec, data, gt, { progress: unitLabel(spec) }))!;

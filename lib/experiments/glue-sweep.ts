@@ -36,6 +36,7 @@ import {
 } from "./ground-truth";
 import { glueRunHash, runGlue, type GlueResult } from "./glue";
 import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance } from "./verify";
+import { searchScheme, type SearchConfig, type SearchResult } from "./search";
 
 /** A model of the sweep: a child of the preset's MLM space (makeSpace) with a name for tables and files. */
 export interface GlueModel {
@@ -133,6 +134,23 @@ export function sweepModels(config: GlueSweepConfig, space: SearchSpace, extra: 
   const models = [...baselineModels(config, space), ...extra];
   checkModels(config, space, models);
   return models;
+}
+
+/** Name of the model searched with `scheme`'s supernet of ranking seed `seed` (the seed shown only when a config searches several). */
+export function searchedModelName(search: SearchConfig, scheme: string, seed: number): string {
+  return search.seeds.length > 1 ? `searched-${scheme}-seed${seed}` : `searched-${scheme}`;
+}
+
+/**
+ * The sweep's models: the hand-designed baselines, then for every scheme and seed of `search` the child its
+ * supernet finds under the sweep's budget by regularized evolution (committed searches load; missing ones
+ * run, training the ranking supernet when it is missing). Also returns the searches.
+ */
+export async function glueModels(config: GlueSweepConfig, search: SearchConfig, data: MlmData, gt: GroundTruthTable) {
+  const searches: SearchResult[] = [];
+  for (const scheme of search.schemes) for (const seed of search.seeds) searches.push(await searchScheme(search, scheme, seed, config.maxParams, data, gt));
+  const searched = searches.map((s) => ({ name: searchedModelName(search, s.scheme, s.seed), arch: s.best.arch }));
+  return { models: sweepModels(config, makeSpace(config.preset, data.vocabSize), searched), searches };
 }
 
 /** One unit of the sweep: a model's pre-training, a model's fine-tuning, or a ground-truth child's fine-tuning. */

@@ -5,7 +5,9 @@ import type { GlueTask } from "../data/glue";
 import { bootstrapCI, glueAverage, glueTaskScore, kendallTau, mean, type BootstrapOptions } from "../metrics";
 import { claimVerdict, pairedEffect, pairedPermutationTest, signTest, type Verdict } from "../paired";
 import type { RankResult } from "./ranking";
-import type { GlueUnit } from "./glue-sweep";
+import type { GlueUnit, PretrainUnit } from "./glue-sweep";
+import type { SearchResult } from "./search";
+import type { PlotlyFigure } from "../display";
 
 /** Mean over seeds and its (1 - alpha) Student-t interval ((-inf, inf) for one seed). */
 export interface SeedInterval {
@@ -132,4 +134,139 @@ export function fineTunedTau(rank: RankResult, units: GlueUnit[], task: GlueTask
     ci: bootstrapCI([supernet, fineTuned], (x, y) => kendallTau(x, y), options),
     mlmGroundTruthTau: kendallTau(children.map((c) => c.groundTruth), fineTuned),
   };
+}
+
+// ---- Notebook 05's tables, figures and text (every number from the units and searches passed in) ----
+
+const fixed = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
+const interval = (ci: [number, number], digits = 3) => `[${fixed(ci[0], digits)}, ${fixed(ci[1], digits)}]`;
+
+/** One row per search: the child found, its estimate and size, and what the search cost. */
+export function searchRows(searches: SearchResult[]) {
+  return searches.map((s) => ({
+    scheme: s.scheme,
+    seed: s.seed,
+    method: s.method,
+    "best child": s.best.id,
+    "estimated loss": fixed(s.best.estimatedLoss, 4),
+    params: s.best.params,
+    budget: s.maxParams,
+    "feasible share": fixed(s.feasibleFraction, 2),
+    evaluations: `${s.evaluations} (${s.uniqueEvaluations} distinct)`,
+    "search seconds": fixed(s.seconds, 0),
+    source: s.source ?? "computed",
+  }));
+}
+
+/** The search curves: best estimated loss so far against evaluations, evolution solid, random dotted. */
+export function searchCurveFigure(searches: SearchResult[], title: string): PlotlyFigure {
+  return {
+    data: searches.map((s) => ({
+      type: "scatter",
+      mode: "lines",
+      name: `${s.scheme} seed ${s.seed} (${s.method})`,
+      x: s.history.map((h) => h.evaluation + 1),
+      y: s.history.map((h) => h.bestSoFar),
+      line: { dash: s.method === "evolution" ? "solid" : "dot" },
+    })),
+    layout: { title: { text: title }, xaxis: { title: { text: "child evaluations" } }, yaxis: { title: { text: "supernet-estimated validation MLM loss" } } },
+  };
+}
+
+/** Where the searches came from, one sentence (notebook provenance). */
+export function searchSources(searches: SearchResult[], preset: string): string {
+  const count = (s: SearchResult["source"]) => searches.filter((r) => r.source === s).length;
+  return `${searches.length} searches: ${count("committed")} loaded from \`data/search/${preset}/\`, ${count("cache")} from runs under \`runs/search/\`, ${count("computed")} run now.`;
+}
+
+/** Where the sweep's units came from, one sentence (notebook provenance). */
+export function sweepSources(units: (PretrainUnit | GlueUnit)[], preset: string): string {
+  const count = (s: GlueUnit["source"]) => units.filter((u) => u.source === s).length;
+  return `${units.length} GLUE sweep units (pre-trainings and fine-tunings): ${count("committed")} loaded from \`data/glue-results/${preset}/\`, ` +
+    `${count("cache")} from runs under \`runs/glue/\`, ${count("computed")} trained now.`;
+}
+
+/** One row per pre-trained model: its architecture, size and validation MLM loss. */
+export function pretrainRows(pretrained: PretrainUnit[]) {
+  return pretrained.map((p) => ({ model: p.model, arch: p.archId, params: p.params, "validation MLM loss": fixed(p.row.valLoss, 4), steps: p.row.steps, encoder: p.origin }));
+}
+
+/** Per model: every task's score and the GLUE average, "mean [95 % interval]" over fine-tuning seeds. */
+export function glueTableRows(units: GlueUnit[], tasks: GlueTask[]) {
+  const cells = glueTaskCells(units);
+  return glueAverageCells(units, tasks).map((avg) => ({
+    model: avg.model,
+    ...Object.fromEntries(tasks.map((task) => {
+      const c = cells.find((x) => x.model === avg.model && x.task === task)!;
+      return [task, `${fixed(c.mean)} ${interval(c.ci)}`];
+    })),
+    "GLUE average": `${fixed(avg.mean)} ${interval(avg.ci)}`,
+    seeds: avg.seeds,
+  }));
+}
+
+/** Grouped bars: per task (and the average), each model's mean score with its 95 % interval over seeds. */
+export function glueTaskFigure(units: GlueUnit[], tasks: GlueTask[], title: string): PlotlyFigure {
+  const cells = glueTaskCells(units), averages = glueAverageCells(units, tasks);
+  const errors = (xs: SeedInterval[]) => ({
+    type: "data", symmetric: false,
+    array: xs.map((x) => (Number.isFinite(x.ci[1]) ? x.ci[1] - x.mean : 0)),
+    arrayminus: xs.map((x) => (Number.isFinite(x.ci[0]) ? x.mean - x.ci[0] : 0)),
+  });
+  return {
+    data: averages.map(({ model }) => {
+      const own = [...tasks.map((task) => cells.find((c) => c.model === model && c.task === task)!), averages.find((a) => a.model === model)!];
+      return { type: "bar", name: model, x: [...tasks, "GLUE average"], y: own.map((c) => c.mean), error_y: errors(own) };
+    }),
+    layout: { title: { text: title }, barmode: "group", yaxis: { title: { text: "task score (mean of its metrics)" } } },
+  };
+}
+
+/** One row per claim: the paired difference, its interval, p, wins and the verdict. */
+export function comparisonRows(comparisons: ModelComparison[]) {
+  return comparisons.map((c) => ({
+    claim: c.claim, "(task, seed) pairs": c.pairs, "mean difference": fixed(c.meanDiff, 4), "95 % interval": interval(c.ci, 4),
+    p: fixed(c.pValue, 3), wins: `${c.wins}/${c.pairs}`, verdict: c.verdict,
+  }));
+}
+
+/**
+ * Per scheme and task: the mean over ranking seeds of tau against the fine-tuned scores, and the MLM ground
+ * truth's own tau. Tau is undefined (NaN) when every child fine-tunes to the same score (e.g. all predict the
+ * majority class); such seeds are left out of the mean and counted.
+ */
+export function fineTunedTauRows(taus: FineTunedTau[]) {
+  const keys = distinct(taus.map((t) => `${t.scheme}|${t.task}`));
+  return keys.map((key) => {
+    const own = taus.filter((t) => `${t.scheme}|${t.task}` === key);
+    const defined = own.filter((t) => Number.isFinite(t.tau));
+    const tau = defined.length ? seedInterval(defined.map((t) => t.tau)) : null;
+    return {
+      scheme: own[0].scheme, task: own[0].task, children: own[0].children, seeds: `${defined.length} of ${own.length} with a defined tau`,
+      "tau vs fine-tuned": tau ? `${fixed(tau.mean)} ${interval(tau.ci)}` : "undefined (every child scores the same)",
+      "MLM ground truth vs fine-tuned": fixed(own[0].mlmGroundTruthTau),
+    };
+  });
+}
+
+/** The fine-tuning unit that is cheapest to recompute: the fewest training steps (its pre-training is paid either way). */
+export function cheapestUnit(units: GlueUnit[]): GlueUnit {
+  const own = modelUnits(units);
+  if (own.length === 0) throw new Error("cheapestUnit: no fine-tuning units of the sweep's models");
+  return own.reduce((best, u) => (u.steps < best.steps ? u : best));
+}
+
+/** The verdict paragraph: each claim's verdict with its numbers, then what the fine-tuned ground truth says. */
+export function verdictText(comparisons: ModelComparison[], taus: FineTunedTau[]): string {
+  const claims = comparisons.map((c) => `- **${c.claim}** on GLUE: **${c.verdict}** (mean difference ${fixed(c.meanDiff, 4)}, 95 % interval ${interval(c.ci, 4)}, p ${fixed(c.pValue, 3)}, ${c.wins}/${c.pairs} (task, seed) pairs won).`);
+  const rows = fineTunedTauRows(taus);
+  const tauLines = rows.map((r) => `${r.scheme} on ${r.task}: tau ${r["tau vs fine-tuned"]}`);
+  return [...claims, "", `Against the fine-tuned ground truth (${rows[0]?.children ?? 0} children): ${tauLines.join("; ")}.`].join("\n");
+}
+
+/** One line for the index page. */
+export function keyResultText(units: GlueUnit[], tasks: GlueTask[], comparisons: ModelComparison[]): string {
+  const averages = glueAverageCells(units, tasks).map((a) => `${a.model} ${fixed(a.mean)}`).join(", ");
+  const count = (v: Verdict) => comparisons.filter((c) => c.verdict === v).length;
+  return `GLUE average: ${averages}; claims: ${count("reproduced")} reproduced, ${count("contradicted")} contradicted, ${count("inconclusive")} inconclusive of ${comparisons.length}`;
 }
