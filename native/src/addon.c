@@ -675,8 +675,8 @@ static napi_value conv(napi_env env, napi_callback_info info, const char *fn, in
   TRY(conv_geom(&a, 3, depthwise, x, filter, y, &g));
   int status = 0;
   if (depthwise) {
-    if (op == CONV_FORWARD) k_dwconv2d_forward(A.data, B.data, O.data, &g);
-    else if (op == CONV_INPUT) k_dwconv2d_backprop_input(A.data, B.data, O.data, &g);
+    if (op == CONV_FORWARD) status = k_dwconv2d_forward(A.data, B.data, O.data, &g);
+    else if (op == CONV_INPUT) status = k_dwconv2d_backprop_input(A.data, B.data, O.data, &g);
     else status = k_dwconv2d_backprop_filter(A.data, B.data, O.data, &g);
   } else {
     if (op == CONV_FORWARD) status = k_conv2d_forward(A.data, B.data, O.data, &g);

@@ -17,10 +17,10 @@ int k_conv2d_forward(const float *x, const float *filter, float *out, const Conv
 int k_conv2d_backprop_input(const float *dy, const float *filter, float *dx, const ConvGeom *g);
 int k_conv2d_backprop_filter(const float *x, const float *dy, float *dfilter, const ConvGeom *g);
 
-// Depthwise conv, channel multiplier 1: direct loops vectorised over channels. The filter gradient returns -1
-// when its accumulators cannot be allocated.
-void k_dwconv2d_forward(const float *x, const float *filter, float *out, const ConvGeom *g);
-void k_dwconv2d_backprop_input(const float *dy, const float *filter, float *dx, const ConvGeom *g);
+// Depthwise conv, channel multiplier 1: direct loops vectorised over channels. Return 0, or -1 when a scratch
+// buffer (tap lists, accumulators) cannot be allocated.
+int k_dwconv2d_forward(const float *x, const float *filter, float *out, const ConvGeom *g);
+int k_dwconv2d_backprop_input(const float *dy, const float *filter, float *dx, const ConvGeom *g);
 int k_dwconv2d_backprop_filter(const float *x, const float *dy, float *dfilter, const ConvGeom *g);
 
 // BatchNorm over the rows of x [rows, c] with batch statistics: y = act((x - mean) * rstd * gamma + beta),
