@@ -139,6 +139,8 @@ const CONV_CASES: Case[] = [
   depthwise([2, 9, 9, 6], 5, 2, "same"),
   depthwise([1, 8, 8, 3], 7, 1, "same"),
   depthwise([2, 14, 14, 17], 7, 2, "same"),
+  depthwise([2, 9, 9, 41], 3, 2, "same"), // channel blocks of 32, 8 and 1 (native/src/conv.c dw_gather)
+  depthwise([1, 6, 7, 64], 5, 1, "same"),
   depthwise([2, 10, 9, 4], 3, 2, "valid"),
   depthwise([1, 9, 8, 3], 3, 1, [[0, 0], [2, 0], [1, 1], [0, 0]]),
   depthwise([1, 7, 7, 3], 3, 1, "same", 2),

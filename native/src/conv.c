@@ -184,8 +184,9 @@ static int64_t *tap_lists(const ConvGeom *g) { return malloc(sizeof(int64_t) * 2
 
 int k_dwconv2d_forward(const float *x, const float *filter, float *out, const ConvGeom *g) {
   const int64_t C = g->cin;
-  int64_t *offx = tap_lists(g), *offw = offx + g->kh * g->kw;
+  int64_t *offx = tap_lists(g);
   if (!offx) return -1;
+  int64_t *offw = offx + g->kh * g->kw;
   for (int64_t m = 0; m < g->n; m++)
     for (int64_t oy = 0; oy < g->oh; oy++) {
       const int64_t y0 = oy * g->sh - g->pt;
@@ -210,8 +211,9 @@ int k_dwconv2d_forward(const float *x, const float *filter, float *out, const Co
 // is exact and the pixel exists.
 int k_dwconv2d_backprop_input(const float *dy, const float *filter, float *dx, const ConvGeom *g) {
   const int64_t C = g->cin;
-  int64_t *offg = tap_lists(g), *offw = offg + g->kh * g->kw;
+  int64_t *offg = tap_lists(g);
   if (!offg) return -1;
+  int64_t *offw = offg + g->kh * g->kw;
   for (int64_t m = 0; m < g->n; m++)
     for (int64_t y = 0; y < g->h; y++)
       for (int64_t x = 0; x < g->w; x++) {
