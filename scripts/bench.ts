@@ -1,10 +1,13 @@
 // Backend benchmark: matmul GFLOP/s and ms per training step of scripts/bench-model.ts (a one-block
 // transformer) on each tfjs backend, raw OpenBLAS through the addon, and the same model in PyTorch
 // (scripts/bench_torch.py); plus ms per step of the project's default supernet (small preset) per backend
-// and of its PyTorch twin (scripts/bench_torch_supernet.py: same space, batch, loss, lazy Adam, clipping).
+// and of its PyTorch twin (scripts/bench_torch_supernet.py: same space, batch, loss, lazy Adam, clipping); plus
+// ms per step of a small MobileNetV2-style CNN (scripts/bench-cnn.ts: convs, depthwise convs, BatchNorm + ReLU6,
+// Adam) per backend and of its PyTorch twin (scripts/bench_torch_cnn.py, torch.nn.Conv2d), with the ratios.
+// PyTorch comes from Debian: apt-get install python3-torch (the rows say so when it is missing).
 // Every measurement runs in its own child process (MAGIC_BACKEND set for that child only), so peak RSS
 // is per backend and a step that is too slow can be killed. Prints a table, writes reports/bench.json.
-//   npm run bench [-- --backends native,wasm --no-torch]
+//   npm run bench [-- --backends native,wasm --kinds matmul,step,supernet,cnn --no-torch]
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -14,6 +17,7 @@ import { initBackend } from "../lib/backend";
 import { addonAvailable } from "../lib/native/index";
 import { loadAddon } from "../lib/native/addon";
 import { BENCH_MODEL, BenchModel, BenchModelConfig, benchBatch } from "./bench-model";
+import { CNN_BENCH_MODEL, CnnBenchModel, cnnBenchBatch } from "./bench-cnn";
 import { DATA_PRESETS, prepareMlmData } from "../lib/data";
 import { resolveTokenizerSettings } from "../lib/data/tokenizer";
 import { makeSpace } from "../lib/nas/space";
@@ -37,14 +41,27 @@ const CONFIG = {
   torchThreads: [1, 2],
   /** Timed steps of the PyTorch supernet twin (after its own 3 warm-up steps). */
   torchSupernetSteps: 20,
+  /** CNN step jobs: the stock cpu backend takes tens of seconds per step, so its first step may take this long. */
+  cnnMaxStepMs: 180_000,
+  /** Timed steps of the PyTorch CNN twin (after its own 3 warm-up steps). */
+  torchCnnSteps: 10,
   python: "/usr/bin/python3",
   report: path.join(__dirname, "..", "reports", "bench.json"),
 };
 
 interface MatmulRow { backend: string; n: number; gflops: number }
-interface StepRow { backend: string; model: string; loss: string; ms: number | null; note?: string; peakRssMb?: number }
+interface StepRow {
+  backend: string;
+  model: string;
+  loss: string;
+  ms: number | null;
+  note?: string;
+  peakRssMb?: number;
+  /** A killed job: its first step took longer than this. */
+  atLeastMs?: number;
+}
 interface Job {
-  kind: "matmul" | "step" | "supernet";
+  kind: "matmul" | "step" | "supernet" | "cnn";
   backend: string;
   label: string;
   env: NodeJS.ProcessEnv;
@@ -96,27 +113,45 @@ function benchRawBlas(): MatmulRow[] {
   });
 }
 
-/** Child side of a step job: prints `ready`, `first <ms>` and the result, one JSON line each. */
-function benchStep(job: Job): StepRow {
-  const cfg = { ...BENCH_MODEL, loss: job.loss };
-  const model = new BenchModel(cfg);
-  const batch = benchBatch(cfg);
+/**
+ * Child side of a step or cnn job: prints `ready`, `first <ms>` (so that the parent can kill a step that is too
+ * slow), then times steps of `step` after warm-up; returns the median ms and the peak RSS.
+ */
+function timeSteps(step: () => void): { ms: number; peakRssMb: number } {
   let peak = process.memoryUsage().rss;
-  const step = () => {
+  const timedStep = () => {
     const t = performance.now();
-    model.step(batch);
+    step();
     peak = Math.max(peak, process.memoryUsage().rss);
     return performance.now() - t;
   };
   console.log(JSON.stringify({ ready: true }));
-  const first = step();
+  const first = timedStep();
   console.log(JSON.stringify({ first }));
   const timed = Math.max(2, Math.min(CONFIG.timedSteps, Math.floor(CONFIG.stepBudgetMs / first)));
-  for (let i = 0; i < CONFIG.warmupSteps && first * (i + 1) < CONFIG.stepBudgetMs / 2; i++) step();
-  const ms = median(Array.from({ length: timed }, step));
+  for (let i = 0; i < CONFIG.warmupSteps && first * (i + 1) < CONFIG.stepBudgetMs / 2; i++) timedStep();
+  const ms = median(Array.from({ length: timed }, timedStep));
+  return { ms, peakRssMb: peak / 2 ** 20 };
+}
+
+function benchStep(job: Job): StepRow {
+  const cfg = { ...BENCH_MODEL, loss: job.loss };
+  const model = new BenchModel(cfg);
+  const batch = benchBatch(cfg);
+  const timing = timeSteps(() => model.step(batch));
   model.dispose();
   tf.dispose(Object.values(batch));
-  return { backend: job.label, model: cfg.id, loss: job.loss, ms, peakRssMb: peak / 2 ** 20 };
+  return { backend: job.label, model: cfg.id, loss: job.loss, ...timing };
+}
+
+/** Child side of a cnn job: CNN_BENCH_MODEL's forward + backward + Adam step (scripts/bench-cnn.ts). */
+function benchCnn(job: Job): StepRow {
+  const model = new CnnBenchModel(CNN_BENCH_MODEL);
+  const batch = cnnBenchBatch(CNN_BENCH_MODEL);
+  const timing = timeSteps(() => model.step(batch));
+  model.dispose();
+  tf.dispose(Object.values(batch));
+  return { backend: job.label, model: CNN_BENCH_MODEL.id, loss: "fused", ...timing };
 }
 
 /**
@@ -153,8 +188,8 @@ async function benchSupernet(job: Job): Promise<StepRow> {
 async function child(job: Job): Promise<void> {
   const info = await initBackend({ quiet: true });
   if (info.name !== job.backend) throw new Error(`asked for ${job.backend}, got ${info.name}`);
-  if (job.kind === "step") {
-    console.log(JSON.stringify({ step: benchStep(job) }));
+  if (job.kind === "step" || job.kind === "cnn") {
+    console.log(JSON.stringify({ step: job.kind === "cnn" ? benchCnn(job) : benchStep(job) }));
     return;
   }
   if (job.kind === "supernet") {
@@ -165,7 +200,7 @@ async function child(job: Job): Promise<void> {
   console.log(JSON.stringify({ matmul: rows }));
 }
 
-/** Runs a job in a child; a step job is killed when its first step outlasts maxStepMs. */
+/** Runs a job in a child; a step (cnn) job is killed when its first step outlasts maxStepMs (cnnMaxStepMs). */
 function runJob(job: Job): Promise<{ matmul?: MatmulRow[]; step?: StepRow; error?: string }> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, ["--import", "tsx", __filename, "--child", JSON.stringify(job)], {
@@ -175,22 +210,25 @@ function runJob(job: Job): Promise<{ matmul?: MatmulRow[]; step?: StepRow; error
     let err = "";
     let killedAfterMs: number | null = null;
     let timer: NodeJS.Timeout | undefined;
+    const timed = job.kind === "step" || job.kind === "cnn";
+    const maxStepMs = job.kind === "cnn" ? CONFIG.cnnMaxStepMs : CONFIG.maxStepMs;
+    const model = job.kind === "cnn" ? CNN_BENCH_MODEL.id : BENCH_MODEL.id;
     proc.stderr.on("data", (d) => (err += d));
     proc.stdout.on("data", (d) => {
       out += d;
-      if (job.kind === "step" && !timer && out.includes('{"ready":true}')) {
+      if (timed && !timer && out.includes('{"ready":true}')) {
         timer = setTimeout(() => {
           if (out.includes('{"first"')) return;
-          killedAfterMs = CONFIG.maxStepMs;
+          killedAfterMs = maxStepMs;
           proc.kill();
-        }, CONFIG.maxStepMs);
+        }, maxStepMs);
       }
     });
     proc.on("close", (code) => {
       clearTimeout(timer);
       if (killedAfterMs !== null) {
         const note = `skipped: first step still running after ${killedAfterMs / 1000} s (killed)`;
-        return resolve({ step: { backend: job.label, model: BENCH_MODEL.id, loss: job.loss, ms: null, note } });
+        return resolve({ step: { backend: job.label, model, loss: job.loss, ms: null, note, atLeastMs: killedAfterMs } });
       }
       const last = out.trim().split("\n").pop() ?? "";
       if (code !== 0 || !last.startsWith("{")) return resolve({ error: `${job.label} ${job.kind} failed: ${err.trim().split("\n").slice(-3).join(" | ")}` });
@@ -202,17 +240,27 @@ function runJob(job: Job): Promise<{ matmul?: MatmulRow[]; step?: StepRow; error
 /** A PyTorch measurement (best of torchThreads), or why there is none. */
 type TorchResult = { model: string; ms: number; threads: number; peakRssMb: number } | string;
 
-function runTorch(): TorchResult {
-  const m = BENCH_MODEL;
+const TORCH_HINT = "Debian's PyTorch: apt-get install python3-torch";
+
+/**
+ * Runs a PyTorch twin (`script` THREADS ...args, printing {"ms", "threads", "maxrss_mb"} last) once per thread
+ * count of torchThreads; the fastest, or why it did not run.
+ */
+function bestTorch(what: string, model: string, script: string, args: (threads: number) => string[]): TorchResult {
   let best: { ms: number; threads: number; maxrss_mb: number } | null = null;
   for (const threads of CONFIG.torchThreads) {
-    const args = [threads, m.batch, m.seqLen, m.hidden, m.heads, m.ffnInner, m.vocab, CONFIG.torchSteps].map(String);
-    const r = spawnSync(CONFIG.python, [path.join(__dirname, "bench_torch.py"), ...args], { encoding: "utf8" });
-    if (r.status !== 0) return `pytorch unavailable: ${(r.stderr || String(r.error)).trim().split("\n").pop()}`;
+    const r = spawnSync(CONFIG.python, [path.join(__dirname, script), String(threads), ...args(threads)], { encoding: "utf8" });
+    if (r.status !== 0) return `${what} unavailable: ${(r.stderr || String(r.error)).trim().split("\n").pop()} (${TORCH_HINT})`;
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number; threads: number; maxrss_mb: number };
     if (!best || out.ms < best.ms) best = out;
   }
-  return { model: m.id, ms: best!.ms, threads: best!.threads, peakRssMb: best!.maxrss_mb };
+  return { model, ms: best!.ms, threads: best!.threads, peakRssMb: best!.maxrss_mb };
+}
+
+function runTorch(): TorchResult {
+  const m = BENCH_MODEL;
+  const args = [m.batch, m.seqLen, m.hidden, m.heads, m.ffnInner, m.vocab, CONFIG.torchSteps].map(String);
+  return bestTorch("pytorch", m.id, "bench_torch.py", () => args);
 }
 
 /** The space of the "supernet" job: makeSpace("small", V) with the vocabulary size DATA_PRESETS.small asks for. */
@@ -237,15 +285,12 @@ function runTorchSupernet(): TorchResult {
     maskFrac: data.masking.selectProb,
     seed: 0,
   };
-  let best: { ms: number; threads: number; maxrss_mb: number } | null = null;
-  for (const threads of CONFIG.torchThreads) {
-    const args = [String(threads), String(CONFIG.torchSupernetSteps), JSON.stringify(spec)];
-    const r = spawnSync(CONFIG.python, [path.join(__dirname, "bench_torch_supernet.py"), ...args], { encoding: "utf8" });
-    if (r.status !== 0) return `pytorch supernet unavailable: ${(r.stderr || String(r.error)).trim().split("\n").pop()}`;
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number; threads: number; maxrss_mb: number };
-    if (!best || out.ms < best.ms) best = out;
-  }
-  return { model: space.id, ms: best!.ms, threads: best!.threads, peakRssMb: best!.maxrss_mb };
+  return bestTorch("pytorch supernet", space.id, "bench_torch_supernet.py", () => [String(CONFIG.torchSupernetSteps), JSON.stringify(spec)]);
+}
+
+/** The PyTorch twin of the "cnn" jobs: CNN_BENCH_MODEL built with torch.nn.Conv2d, best of torchThreads. */
+function runTorchCnn(): TorchResult {
+  return bestTorch("pytorch cnn", CNN_BENCH_MODEL.id, "bench_torch_cnn.py", () => [String(CONFIG.torchCnnSteps), JSON.stringify(CNN_BENCH_MODEL)]);
 }
 
 function jobs(backends: string[]): Job[] {
@@ -258,17 +303,31 @@ function jobs(backends: string[]): Job[] {
     const job = { backend, label: backend, env: {}, loss: "tfjs" as const };
     list.push({ ...job, kind: "matmul" }, { ...job, kind: "step" });
     if (backend !== "cpu") list.push({ ...job, kind: "supernet" }); // cpu: minutes per step
+    // tfjs-backend-wasm has no Conv2DBackpropFilter kernel: no CNN training step there.
+    if (backend !== "wasm") list.push({ ...job, kind: "cnn", loss: "fused" });
     if (backend !== "native") continue;
     // The fused sparse cross-entropy of lib/native/losses (PyTorch's F.cross_entropy is fused too).
     list.push({ ...job, kind: "step", label: "native-fusedCE", loss: "fused" });
     // OpenBLAS starts one thread per core; on a busy 2-core machine one thread can be faster.
     const one = { ...job, label: "native-blas1t", env: { OPENBLAS_NUM_THREADS: "1" } };
-    list.push({ ...one, kind: "matmul" }, { ...one, kind: "step", loss: "fused" });
+    list.push({ ...one, kind: "matmul" }, { ...one, kind: "step", loss: "fused" }, { ...one, kind: "cnn", loss: "fused" });
   }
   return list;
 }
 
-function printTables(matmul: MatmulRow[], step: StepRow[], torch: TorchResult, torchSupernet: TorchResult): void {
+/** PyTorch twins of the step rows: the result, the model id its rows carry, and how its line is labelled. */
+interface TorchRows {
+  supernet: TorchResult;
+  cnn: TorchResult;
+  block: TorchResult;
+}
+
+function printTorch(what: string, r: TorchResult): void {
+  if (typeof r === "string") return console.log(`${what}: ${r}`);
+  console.log(`${`pytorch-${r.threads}t`.padEnd(16)}${r.ms.toFixed(1).padStart(9)}${r.peakRssMb.toFixed(0).padStart(8)}  torch ${r.model}, best of ${CONFIG.torchThreads.join("/")} threads`);
+}
+
+function printTables(matmul: MatmulRow[], step: StepRow[], torch: TorchRows): void {
   console.log("\nmatmul [n x n] @ [n x n], GFLOP/s");
   console.log(["backend".padEnd(16), ...CONFIG.matmulSizes.map((n) => String(n).padStart(8))].join(""));
   for (const label of new Set(matmul.map((r) => r.backend))) {
@@ -277,46 +336,53 @@ function printTables(matmul: MatmulRow[], step: StepRow[], torch: TorchResult, t
   }
   console.log(`\ntraining step: median ms, peak RSS MB, loss`);
   const supernetModel = smallSupernetSpace().id;
+  const nativeCnn = step.find((s) => s.model === CNN_BENCH_MODEL.id && s.backend === "native")?.ms ?? null;
   for (const s of step) {
-    // Supernet rows: the ratio to the PyTorch twin of the same step.
-    const ratio = typeof torchSupernet !== "string" && s.model === supernetModel && s.ms !== null ? `  ${(s.ms / torchSupernet.ms).toFixed(2)}x pytorch` : "";
+    // Supernet and CNN rows: the ratio to the PyTorch twin of the same step; CNN rows of other backends: their
+    // time over the native backend's (what the native kernels gain).
+    const twin = s.model === supernetModel ? torch.supernet : s.model === CNN_BENCH_MODEL.id ? torch.cnn : null;
+    let ratio = twin && typeof twin !== "string" && s.ms !== null ? `  ${(s.ms / twin.ms).toFixed(2)}x pytorch` : "";
+    if (s.model === CNN_BENCH_MODEL.id && s.backend !== "native" && nativeCnn) {
+      if (s.ms !== null) ratio += `, ${(s.ms / nativeCnn).toFixed(1)}x native`;
+      else if (s.atLeastMs) ratio += `  > ${(s.atLeastMs / nativeCnn).toFixed(0)}x native`;
+    }
     console.log(`${s.backend.padEnd(16)}${(s.ms?.toFixed(1) ?? "-").padStart(9)}${(s.peakRssMb?.toFixed(0) ?? "-").padStart(8)}  ${s.loss.padEnd(6)}${s.model}  ${s.note ?? ""}${ratio}`);
   }
-  if (typeof torchSupernet === "string") console.log(`pytorch supernet: ${torchSupernet}`);
-  else {
-    const label = `pytorch-${torchSupernet.threads}t`.padEnd(16);
-    console.log(`${label}${torchSupernet.ms.toFixed(1).padStart(9)}${torchSupernet.peakRssMb.toFixed(0).padStart(8)}  torch ${torchSupernet.model}, best of ${CONFIG.torchThreads.join("/")} threads`);
-  }
-  if (typeof torch === "string") console.log(`pytorch: ${torch}`);
-  else {
-    const label = `pytorch-${torch.threads}t`.padEnd(16);
-    console.log(`${label}${torch.ms.toFixed(1).padStart(9)}${torch.peakRssMb.toFixed(0).padStart(8)}  fused ${torch.model}, best of ${CONFIG.torchThreads.join("/")} threads`);
-  }
+  printTorch("pytorch supernet", torch.supernet);
+  printTorch("pytorch cnn", torch.cnn);
+  printTorch("pytorch", torch.block);
 }
+
+const KINDS: Job["kind"][] = ["matmul", "step", "supernet", "cnn"];
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === "--child") return child(JSON.parse(argv[1]) as Job);
   const backends = argv.includes("--backends") ? argv[argv.indexOf("--backends") + 1].split(",") : ["cpu", "wasm", "native"];
+  const kinds = argv.includes("--kinds") ? argv[argv.indexOf("--kinds") + 1].split(",") : KINDS;
+  const unknown = kinds.filter((k) => !KINDS.includes(k as Job["kind"]));
+  if (unknown.length) throw new Error(`--kinds: unknown ${unknown.join(", ")}; choose from ${KINDS.join(",")}`);
   const matmul: MatmulRow[] = [];
   const step: StepRow[] = [];
-  for (const job of jobs(backends)) {
+  for (const job of jobs(backends).filter((j) => kinds.includes(j.kind))) {
     console.log(`running ${job.label} ${job.kind} ...`);
     const r = await runJob(job);
     if (r.error) console.log(r.error);
     matmul.push(...(r.matmul ?? []));
     if (r.step) step.push(r.step);
   }
-  const noTorch = argv.includes("--no-torch");
-  const torch = noTorch ? "skipped (--no-torch)" : runTorch();
-  const torchSupernet = noTorch ? "skipped (--no-torch)" : runTorchSupernet();
-  printTables(matmul, step, torch, torchSupernet);
+  const torchFor = (kind: string, run: () => TorchResult): TorchResult =>
+    argv.includes("--no-torch") ? "skipped (--no-torch)" : !kinds.includes(kind) ? `skipped (--kinds ${kinds.join(",")})` : run();
+  const torch: TorchRows = { block: torchFor("step", runTorch), supernet: torchFor("supernet", runTorchSupernet), cnn: torchFor("cnn", runTorchCnn) };
+  printTables(matmul, step, torch);
   const loadavg = os.loadavg();
   console.log(`\nload average at the end: ${loadavg.map((x) => x.toFixed(2)).join(" ")} (${os.cpus().length} cores; other processes slow every row)`);
   fs.mkdirSync(path.dirname(CONFIG.report), { recursive: true });
-  const pytorch = typeof torch === "string" ? null : torch;
-  const pytorchSupernet = typeof torchSupernet === "string" ? null : torchSupernet;
-  const report = { matmul, step, pytorch, pytorchSupernet, meta: { date: new Date().toISOString(), loadavg, cores: os.cpus().length } };
+  const orNull = (r: TorchResult) => (typeof r === "string" ? null : r);
+  const report = {
+    matmul, step, pytorch: orNull(torch.block), pytorchSupernet: orNull(torch.supernet), pytorchCnn: orNull(torch.cnn),
+    meta: { date: new Date().toISOString(), loadavg, cores: os.cpus().length },
+  };
   fs.writeFileSync(CONFIG.report, JSON.stringify(report, null, 2) + "\n");
   console.log(`wrote ${path.relative(process.cwd(), CONFIG.report)}`);
 }

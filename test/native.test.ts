@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { assertClose, uniform } from "./helpers/kernel-check";
 import { fallbackCounts, loadNativeBackend, maskedSoftmaxCrossEntropy, nativeKernelNames, sparseSoftmaxCrossEntropyRows } from "../lib/native/index";
+import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_KERNEL } from "../lib/native/batchnorm";
 import { FUSED_KERNELS } from "../lib/native/fused";
 import { NativeBackend } from "../lib/native/native-backend";
 import { BENCH_MODEL, BenchModel, benchBatch } from "../scripts/bench-model";
@@ -103,6 +104,47 @@ const UNARY: [string, (x: tf.Tensor) => tf.Tensor, Kind][] = [
   ["Reciprocal", tf.reciprocal, "positive"], ["Erf", tf.erf, "normal"],
 ];
 const x3 = { shape: [7, 33, 5] };
+
+type Pad = "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
+const CONV = ["Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"];
+const DEPTHWISE = ["DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter"];
+const conv = (x: number[], f: number[], stride: number, pad: Pad, extra: Partial<Case> = {}): Case => ({
+  name: `Conv2D x [${x}] filter [${f}] stride ${stride} pad ${JSON.stringify(pad)}`, kernels: CONV, tol: MATMUL_TOL,
+  inputs: [{ shape: x }, { shape: f }], f: (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), ...extra,
+});
+const depthwise = (x: number[], k: number, stride: number, pad: Pad, multiplier = 1): Case => ({
+  name: `DepthwiseConv2dNative x [${x}] kernel ${k} stride ${stride} pad ${JSON.stringify(pad)} multiplier ${multiplier}`, kernels: DEPTHWISE,
+  inputs: [{ shape: x }, { shape: [k, k, x[3], multiplier] }], f: (a, b) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad),
+  // A channel multiplier other than 1 is left to the cpu kernels (lib/native/conv.ts).
+  fallback: multiplier === 1 ? undefined : DEPTHWISE,
+});
+/** NHWC float32 convs on odd sizes, stride 1, 2 (and 3), 'same' / 'valid' / explicit pads; dilation 2 falls back. */
+const CONV_CASES: Case[] = [
+  conv([2, 7, 7, 3], [3, 3, 3, 5], 1, "same"),
+  conv([2, 9, 9, 4], [3, 3, 4, 6], 2, "same"),
+  conv([1, 8, 11, 3], [3, 3, 3, 2], 2, "valid"),
+  conv([2, 11, 11, 1], [3, 3, 1, 16], 1, "same"), // the CNN stem: one input channel
+  conv([1, 9, 8, 2], [5, 5, 2, 3], 1, [[0, 0], [1, 2], [2, 0], [0, 0]]),
+  conv([2, 7, 9, 3], [3, 3, 3, 4], 1, 1),
+  conv([3, 5, 7, 9], [1, 1, 9, 4], 1, "same"), // one sgemm
+  conv([2, 7, 7, 5], [1, 1, 5, 3], 2, "valid"), // 1x1 with stride: im2col
+  conv([1, 10, 10, 2], [3, 3, 2, 3], 3, "same"),
+  conv([1, 9, 9, 2], [2, 2, 2, 3], 2, "same"), // even kernel: more pad at the bottom
+  conv([5, 64, 64, 32], [3, 3, 32, 4], 1, "same"), // im2col in two chunks of images (3 + 2)
+  {
+    name: "Conv2D dilation 2 (falls back)", kernels: ["Conv2D"], inputs: [{ shape: [1, 9, 9, 2] }, { shape: [3, 3, 2, 3] }],
+    f: (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same", "NHWC", 2), grad: false, fallback: ["Conv2D"], tol: MATMUL_TOL,
+  },
+  depthwise([2, 7, 7, 5], 3, 1, "same"),
+  depthwise([2, 9, 9, 6], 5, 2, "same"),
+  depthwise([1, 8, 8, 3], 7, 1, "same"),
+  depthwise([2, 14, 14, 17], 7, 2, "same"),
+  depthwise([2, 9, 9, 41], 3, 2, "same"), // channel blocks of 32, 8 and 1 (native/src/conv.c dw_gather)
+  depthwise([1, 6, 7, 64], 5, 1, "same"),
+  depthwise([2, 10, 9, 4], 3, 2, "valid"),
+  depthwise([1, 9, 8, 3], 3, 1, [[0, 0], [2, 0], [1, 1], [0, 0]]),
+  depthwise([1, 7, 7, 3], 3, 1, "same", 2),
+];
 
 const CASES: Case[] = [
   { name: "matmul 7x33 @ 33x5", kernels: ["BatchMatMul"], inputs: [{ shape: [7, 33] }, { shape: [33, 5] }], f: mm(), tol: MATMUL_TOL },
@@ -208,6 +250,7 @@ const CASES: Case[] = [
     name: "UnsortedSegmentSum", kernels: ["UnsortedSegmentSum"], inputs: [{ shape: [6, 5] }, { shape: [6], kind: "int", max: 4 }],
     f: (x, ids) => tf.unsortedSegmentSum(x, ids as tf.Tensor1D, 4),
   },
+  ...CONV_CASES,
 ];
 
 test("native backend registers", { skip: SKIP }, async () => {
@@ -218,7 +261,7 @@ test("native backend registers", { skip: SKIP }, async () => {
   for (const name of nativeKernelNames()) assert.ok(tf.getKernel(name, "native"), `${name} registered`);
   const cpu = tf.getKernelsForBackend("cpu").map((k) => k.kernelName);
   const native = tf.getKernelsForBackend("native").map((k) => k.kernelName);
-  assert.deepEqual(native.filter((k) => !cpu.includes(k)).sort(), ["MagicAttention", "MagicAttentionGrad", "MagicSparseXent", "MagicSparseXentGrad", ...FUSED_KERNELS].sort());
+  assert.deepEqual(native.filter((k) => !cpu.includes(k)).sort(), ["MagicAttention", "MagicAttentionGrad", "MagicSparseXent", "MagicSparseXentGrad", ...FUSED_KERNELS, BATCH_NORM_KERNEL, BATCH_NORM_GRAD_KERNEL].sort());
   assert.deepEqual(cpu.filter((k) => !native.includes(k)), []);
 });
 

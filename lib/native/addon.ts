@@ -72,6 +72,29 @@ export interface NativeAddon {
   /** Writes dq, dk, dv (every element) of attentionForward given its P and the upstream dctx. */
   attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, dctx: Float32Array, dq: Float32Array,
     dk: Float32Array, dv: Float32Array, batch: number, seq: number, heads: number): void;
+  /**
+   * 2-D convs on NHWC float32 with dilation 1; geom = [n, h, w, cin, kh, kw, cout, oh, ow, sh, sw, padTop, padLeft]
+   * (CONV_GEOM in lib/native/conv.ts). x [n, h, w, cin], filter [kh, kw, cin, cout], out [n, oh, ow, cout]; output
+   * pixel (oy, ox) reads input (oy*sh - padTop + i, ox*sw - padLeft + j), zeros outside the image.
+   */
+  conv2dForward(x: Float32Array, filter: Float32Array, out: Float32Array, geom: Int32Array): void;
+  /** dx [n, h, w, cin] of conv2dForward given dy [n, oh, ow, cout]. */
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  /** dfilter [kh, kw, cin, cout] of conv2dForward. */
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geom: Int32Array): void;
+  /** The depthwise versions: filter [kh, kw, cin, 1] (channel multiplier 1), cout = cin in geom. */
+  depthwiseConv2dForward(x: Float32Array, filter: Float32Array, out: Float32Array, geom: Int32Array): void;
+  depthwiseConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geom: Int32Array): void;
+  /**
+   * BatchNorm with batch statistics over the rows of x [rows, c] (c = gamma.length): y = act((x - mean) * rsqrt(var
+   * + eps) * gamma + beta), act = clamp to [0, 6] when relu6; writes y, mean [c] and var [c] (biased).
+   */
+  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, relu6: boolean, y: Float32Array,
+    mean: Float32Array, variance: Float32Array): void;
+  /** Writes dx [rows, c], dgamma [c], dbeta [c] of batchNormForward given its mean and var. */
+  batchNormBackward(x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array,
+    eps: number, relu6: boolean, dy: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   /** Sets OpenBLAS's thread count when n > 0; returns the count in effect. */
   setThreads(n: number): number;
   blasConfig(): string;

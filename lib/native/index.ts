@@ -1,11 +1,14 @@
 // The "native" tfjs backend: the stock cpu backend (MathBackendCPU: same tensor storage, plus a buffer pool,
 // see native-backend.ts) whose hot kernels run in C through an OpenBLAS N-API addon (native/). Every cpu
-// kernel is registered for "native"; the ones in nativeKernels() are replaced by native versions that fall
-// back to the cpu kernel for the cases they skip. losses.ts adds a fused sparse cross-entropy, fused.ts a fused
-// LayerNorm, GELU and depthwise conv, attention.ts a fused attention core.
+// kernel is registered for "native"; the ones in nativeKernels() (matmul, elementwise, reductions, layout, 2-D
+// convs) are replaced by native versions that fall back to the cpu kernel for the cases they skip. losses.ts adds
+// a fused sparse cross-entropy, fused.ts a fused LayerNorm, GELU and depthwise conv, attention.ts a fused
+// attention core, batchnorm.ts a fused training-mode BatchNorm(+ReLU6).
 import * as tf from "@tensorflow/tfjs";
 import { loadAddon } from "./addon";
 import { attentionKernelConfigs } from "./attention";
+import { batchNormKernelConfigs } from "./batchnorm";
+import { convKernels } from "./conv";
 import { elementwiseKernels } from "./elementwise";
 import { fusedKernelConfigs } from "./fused";
 import { NativeKernel, withFallback } from "./kernel-util";
@@ -17,6 +20,7 @@ import { xentKernelConfigs } from "./xent-kernels";
 
 export { addonAvailable } from "./addon";
 export { attention, attentionAvailable } from "./attention";
+export { batchNormTrain, updateRunningStats } from "./batchnorm";
 export { fallbackCounts } from "./kernel-util";
 export { maskedSoftmaxCrossEntropy, sparseSoftmaxCrossEntropyRows } from "./losses";
 
@@ -26,7 +30,7 @@ const PRIORITY = 0;
 
 function nativeKernels(): Record<string, NativeKernel> {
   const addon = loadAddon();
-  return { ...matmulKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon), ...layoutKernels(addon) };
+  return { ...matmulKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon), ...layoutKernels(addon), ...convKernels(addon) };
 }
 
 /** Names of the tfjs kernels that run natively (the others are the cpu kernels, registered as they are). */
@@ -49,5 +53,6 @@ export function loadNativeBackend(): void {
   for (const config of xentKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
   for (const config of fusedKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
   for (const config of attentionKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
+  for (const config of batchNormKernelConfigs(loadAddon(), NATIVE_BACKEND)) tf.registerKernel(config);
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), PRIORITY);
 }

@@ -17,6 +17,7 @@
 #include "kernels.h"
 #include "optim.h"
 #include "attention.h"
+#include "conv.h"
 
 #define MAX_ARGS 13
 // Dims and counts up to 2^53, the largest range in which JS numbers are exact integers.
@@ -618,6 +619,140 @@ static napi_value attention_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// Convolutions (conv.c). geom is an Int32Array of the ConvGeom fields in order; the array sizes follow from it.
+static const char *const GEOM_FIELDS[CONV_GEOM_LEN] = {"n", "h", "w", "cin", "kh", "kw", "cout", "oh", "ow",
+                                                       "sh", "sw", "pt", "pl"};
+
+// Reads geom (argument i) into g and checks the three arrays against it: x [n, h, w, cin], the filter
+// [kh, kw, cin, cout] (depthwise: [kh, kw, cin, 1] with cout = cin) and y [n, oh, ow, cout]. Every size, and
+// one image's im2col block, must fit an int (cblas dims).
+static int conv_geom(const Args *a, int i, int depthwise, const Arr *x, const Arr *filter, const Arr *y, ConvGeom *g) {
+  Arr G;
+  if (!i32(a, i, "geom", &G) || !has_len(a, &G, CONV_GEOM_LEN, "the 13 ConvGeom fields")) return 0;
+  const int32_t *v = G.data;
+  int64_t f[CONV_GEOM_LEN];
+  for (int k = 0; k < CONV_GEOM_LEN; k++) {
+    const int pad = k >= 11;
+    if (v[k] < (pad ? 0 : 1))
+      return FAIL(a, "argument %d (geom): geom[%d] (%s) = %d must be %s", i, k, GEOM_FIELDS[k], v[k],
+                  pad ? "non-negative" : "positive");
+    f[k] = v[k];
+  }
+  *g = (ConvGeom){f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12]};
+  if (depthwise && g->cout != g->cin)
+    return FAIL(a, "argument %d (geom): cout = %lld must equal cin = %lld (depthwise, channel multiplier 1)", i,
+                (long long)g->cout, (long long)g->cin);
+  const int64_t block = mul(mul(g->oh * g->ow, g->kh * g->kw), g->cin); // each factor < 2^31: no overflow inside
+  if (block < 0 || block > INT_MAX)
+    return FAIL(a, "argument %d (geom): oh*ow*kh*kw*cin = %lld exceeds %d (one image's im2col block)", i,
+                (long long)block, INT_MAX);
+  if (!has_len(a, x, mul(mul(mul(g->n, g->h), g->w), g->cin), "n*h*w*cin") ||
+      !has_len(a, filter, mul(mul(mul(g->kh, g->kw), g->cin), depthwise ? 1 : g->cout), depthwise ? "kh*kw*cin" : "kh*kw*cin*cout") ||
+      !has_len(a, y, mul(mul(mul(g->n, g->oh), g->ow), g->cout), "n*oh*ow*cout"))
+    return 0;
+  const Arr *arrs[] = {x, filter, y};
+  for (int k = 0; k < 3; k++)
+    if (arrs[k]->len > INT_MAX)
+      return FAIL(a, "argument %d (%s) has %lld elements, more than %d", arrs[k]->arg, arrs[k]->name,
+                  (long long)arrs[k]->len, INT_MAX);
+  return 1;
+}
+
+enum ConvOp { CONV_FORWARD, CONV_INPUT, CONV_FILTER };
+
+// One entry point per (dense | depthwise) x (forward | backprop input | backprop filter), all (a, b, out, geom):
+// forward (x, filter, out), backprop input (dy, filter, dx), backprop filter (x, dy, dfilter).
+static napi_value conv(napi_env env, napi_callback_info info, const char *fn, int depthwise, enum ConvOp op) {
+  static const char *const NAMES[3][3] = {{"x", "filter", "out"}, {"dy", "filter", "dx"}, {"x", "dy", "dfilter"}};
+  const char *const *n = NAMES[op];
+  Args a;
+  Arr A, B, O;
+  ConvGeom g;
+  TRY(get_args(env, info, fn, 4, &a));
+  TRY(f32(&a, 0, n[0], &A) && f32(&a, 1, n[1], &B) && f32(&a, 2, n[2], &O));
+  // The operands in the (x, filter, y) roles conv_geom checks.
+  const Arr *x = op == CONV_INPUT ? &O : &A, *filter = op == CONV_FILTER ? &O : &B, *y = op == CONV_FORWARD ? &O : op == CONV_INPUT ? &A : &B;
+  TRY(conv_geom(&a, 3, depthwise, x, filter, y, &g));
+  int status = 0;
+  if (depthwise) {
+    if (op == CONV_FORWARD) status = k_dwconv2d_forward(A.data, B.data, O.data, &g);
+    else if (op == CONV_INPUT) status = k_dwconv2d_backprop_input(A.data, B.data, O.data, &g);
+    else status = k_dwconv2d_backprop_filter(A.data, B.data, O.data, &g);
+  } else {
+    if (op == CONV_FORWARD) status = k_conv2d_forward(A.data, B.data, O.data, &g);
+    else if (op == CONV_INPUT) status = k_conv2d_backprop_input(A.data, B.data, O.data, &g);
+    else status = k_conv2d_backprop_filter(A.data, B.data, O.data, &g);
+  }
+  if (status) throwf(&a, "out of memory");
+  return NULL;
+}
+
+static napi_value conv2d_forward(napi_env env, napi_callback_info info) {
+  return conv(env, info, "conv2dForward", 0, CONV_FORWARD);
+}
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
+  return conv(env, info, "conv2dBackpropInput", 0, CONV_INPUT);
+}
+static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
+  return conv(env, info, "conv2dBackpropFilter", 0, CONV_FILTER);
+}
+static napi_value dwconv2d_forward(napi_env env, napi_callback_info info) {
+  return conv(env, info, "depthwiseConv2dForward", 1, CONV_FORWARD);
+}
+static napi_value dwconv2d_backprop_input(napi_env env, napi_callback_info info) {
+  return conv(env, info, "depthwiseConv2dBackpropInput", 1, CONV_INPUT);
+}
+static napi_value dwconv2d_backprop_filter(napi_env env, napi_callback_info info) {
+  return conv(env, info, "depthwiseConv2dBackpropFilter", 1, CONV_FILTER);
+}
+
+// BatchNorm's x [rows, c] with c = gamma's length >= 1: rows, or -1 after throwing.
+static int64_t batchnorm_rows(const Args *a, const Arr *x, const Arr *gamma) {
+  if (gamma->len == 0) return FAIL(a, "argument %d (gamma) is empty", gamma->arg) - 1;
+  if (x->len % gamma->len)
+    return FAIL(a, "argument %d (x) has %lld elements, not a multiple of c = %lld (gamma's length)", x->arg,
+                (long long)x->len, (long long)gamma->len) - 1;
+  return x->len / gamma->len;
+}
+
+// batchNormForward(x, gamma, beta, eps, relu6, y, mean, var)
+static napi_value batchnorm_forward(napi_env env, napi_callback_info info) {
+  Args a;
+  Arr X, G, B, Y, M, V;
+  double eps;
+  int relu6;
+  TRY(get_args(env, info, "batchNormForward", 8, &a));
+  TRY(f32(&a, 0, "x", &X) && f32(&a, 1, "gamma", &G) && f32(&a, 2, "beta", &B) && get_f64(&a, 3, "eps", &eps) &&
+      get_bool(&a, 4, "relu6", &relu6) && f32(&a, 5, "y", &Y) && f32(&a, 6, "mean", &M) && f32(&a, 7, "var", &V));
+  const int64_t rows = batchnorm_rows(&a, &X, &G);
+  TRY(rows >= 0 && has_len(&a, &B, G.len, "gamma's length") && has_len(&a, &Y, X.len, "x's length") &&
+      has_len(&a, &M, G.len, "gamma's length") && has_len(&a, &V, G.len, "gamma's length"));
+  if (k_batchnorm_forward(X.data, G.data, B.data, (float)eps, relu6, Y.data, M.data, V.data, rows, G.len))
+    throwf(&a, "out of memory");
+  return NULL;
+}
+
+// batchNormBackward(x, gamma, beta, mean, var, eps, relu6, dy, dx, dgamma, dbeta)
+static napi_value batchnorm_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  Arr X, G, B, M, V, dY, dX, dG, dB;
+  double eps;
+  int relu6;
+  TRY(get_args(env, info, "batchNormBackward", 11, &a));
+  TRY(f32(&a, 0, "x", &X) && f32(&a, 1, "gamma", &G) && f32(&a, 2, "beta", &B) && f32(&a, 3, "mean", &M) &&
+      f32(&a, 4, "var", &V) && get_f64(&a, 5, "eps", &eps) && get_bool(&a, 6, "relu6", &relu6) &&
+      f32(&a, 7, "dy", &dY) && f32(&a, 8, "dx", &dX) && f32(&a, 9, "dgamma", &dG) && f32(&a, 10, "dbeta", &dB));
+  const int64_t rows = batchnorm_rows(&a, &X, &G);
+  TRY(rows >= 0 && has_len(&a, &B, G.len, "gamma's length") && has_len(&a, &M, G.len, "gamma's length") &&
+      has_len(&a, &V, G.len, "gamma's length") && has_len(&a, &dY, X.len, "x's length") &&
+      has_len(&a, &dX, X.len, "x's length") && has_len(&a, &dG, G.len, "gamma's length") &&
+      has_len(&a, &dB, G.len, "gamma's length"));
+  if (k_batchnorm_backward(X.data, G.data, B.data, M.data, V.data, (float)eps, relu6, dY.data, dX.data, dG.data,
+                           dB.data, rows, G.len))
+    throwf(&a, "out of memory");
+  return NULL;
+}
+
 // setThreads(n): OpenBLAS thread count when n > 0 (OpenBLAS caps it at its MAX_THREADS; the elementwise
 // kernels are single-threaded). Returns the count in effect.
 static napi_value set_threads(napi_env env, napi_callback_info info) {
@@ -676,6 +811,10 @@ static napi_value init(napi_env env, napi_value exports) {
     {"layerNormForward", layer_norm_forward}, {"layerNormBackward", layer_norm_backward},
     {"geluForward", gelu_forward}, {"geluBackward", gelu_backward},
     {"depthwiseConv1dForward", dwconv1d_forward}, {"depthwiseConv1dBackward", dwconv1d_backward},
+    {"conv2dForward", conv2d_forward}, {"conv2dBackpropInput", conv2d_backprop_input},
+    {"conv2dBackpropFilter", conv2d_backprop_filter}, {"depthwiseConv2dForward", dwconv2d_forward},
+    {"depthwiseConv2dBackpropInput", dwconv2d_backprop_input}, {"depthwiseConv2dBackpropFilter", dwconv2d_backprop_filter},
+    {"batchNormForward", batchnorm_forward}, {"batchNormBackward", batchnorm_backward},
     {"setThreads", set_threads}, {"blasConfig", blas_config},
     {"attentionForward", attention_forward}, {"attentionForwardMasked", attention_forward_masked}, {"attentionBackward", attention_backward},
   };

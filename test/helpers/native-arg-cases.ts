@@ -82,6 +82,20 @@ export const ENTRY_POINTS: EntryPoint[] = [
     num("dim", "batch", 1), num("dim", "seq", 4), num("dim", "heads", 2)] },
   { fn: "attentionBackward", args: [f32("q", 16), f32("k", 16), f32("v", 16), f32("p", 32), f32("dctx", 16), f32("dq", 16),
     f32("dk", 16), f32("dv", 16), num("dim", "batch", 1), num("dim", "seq", 4), num("dim", "heads", 2)] },
+  // x [1, 3, 3, 2], filter [3, 3, 2, 2] (depthwise [3, 3, 2, 1]), stride 2, pads 1 -> y [1, 2, 2, 2]
+  ...([["conv2d", 36], ["depthwiseConv2d", 18]] as const).flatMap(([prefix, filterLen]) => {
+    const geom = () => ints("dims", "geom", 1, 3, 3, 2, 3, 3, 2, 2, 2, 2, 2, 1, 1);
+    return [
+      { fn: `${prefix}Forward`, args: [f32("x", 18), f32("filter", filterLen), f32("out", 8), geom()] },
+      { fn: `${prefix}BackpropInput`, args: [f32("dy", 8), f32("filter", filterLen), f32("dx", 18), geom()] },
+      { fn: `${prefix}BackpropFilter`, args: [f32("x", 18), f32("dy", 8), f32("dfilter", filterLen), geom()] },
+    ];
+  }),
+  // x [2, 3]
+  { fn: "batchNormForward", args: [f32("x", 6), f32("gamma", 3), f32("beta", 3), num("num", "eps", 1e-5), num("bool", "relu6", true),
+    f32("y", 6), f32("mean", 3), f32("var", 3)] },
+  { fn: "batchNormBackward", args: [f32("x", 6), f32("gamma", 3), f32("beta", 3), f32("mean", 3), f32("var", 3), num("num", "eps", 1e-5),
+    num("bool", "relu6", true), f32("dy", 6), f32("dx", 6), f32("dgamma", 3), f32("dbeta", 3)] },
   { fn: "setThreads", args: [num("int", "n", 0)] }, // 0 only reads the thread count
   { fn: "blasConfig", args: [] },
 ];
