@@ -33,7 +33,11 @@ import {
   verifyGlueUnit,
   type GlueUnit,
 } from "../lib/experiments/glue-sweep";
-import { compareModels, fineTunedTau, glueAverageBySeed, glueAverageCells, glueTaskCells } from "../lib/experiments/glue-views";
+import {
+  cheapestUnit, comparisonRows, compareModels, fineTunedTau, fineTunedTauRows, glueAverageBySeed, glueAverageCells, glueTableRows, glueTaskCells,
+  keyResultText, searchCurveFigure, searchRows, verdictText, type FineTunedTau,
+} from "../lib/experiments/glue-views";
+import type { SearchResult } from "../lib/experiments/search";
 import { projectPath, runsPath } from "../lib/paths";
 import { UserError } from "../lib/errors";
 import "./helpers/checkout-state";
@@ -246,4 +250,38 @@ test("views on hand-made numbers: t intervals over seeds, GLUE average per seed,
   assert.equal(tau.mlmGroundTruthTau, 1, "the MLM ground truth orders c3/c4 as the fine-tuned scores do");
   assert.ok(tau.ci[0] <= tau.tau && tau.tau <= tau.ci[1]);
   assert.throws(() => fineTunedTau(rank, fineTuned, "mrpc"), /shares 0 children with the fine-tuned mrpc scores/);
+});
+
+test("notebook 05's tables and text on hand-made numbers: cells as mean [interval], claims with verdicts, undefined taus named, the cheapest unit", () => {
+  const units = [
+    ...[0.8, 0.82, 0.84].map((acc, seed) => ({ ...unit("a", "sst2", seed, { accuracy: acc }), steps: 100 + seed })),
+    ...[0.7, 0.72, 0.74].map((acc, seed) => ({ ...unit("b", "sst2", seed, { accuracy: acc }), steps: 50 + seed })),
+  ];
+  const rows = glueTableRows(units, ["sst2"]);
+  assert.deepEqual(rows.map((r) => [r.model, (r as Record<string, unknown>).sst2, r["GLUE average"], r.seeds]), [
+    ["a", "0.820 [0.770, 0.870]", "0.820 [0.770, 0.870]", 3], // t half-width 0.0497 (test above)
+    ["b", "0.720 [0.670, 0.770]", "0.720 [0.670, 0.770]", 3],
+  ]);
+  const ab = compareModels(units, "a", "b");
+  assert.deepEqual(comparisonRows([ab]).map((r) => [r.claim, r.wins, r.verdict]), [["a > b", "3/3", ab.verdict]]);
+  assert.equal(cheapestUnit(units).model, "b");
+  assert.equal(cheapestUnit(units).seed, 0);
+  assert.equal(keyResultText(units, ["sst2"], [ab]), `GLUE average: a 0.820, b 0.720; claims: ${ab.verdict === "reproduced" ? 1 : 0} reproduced, 0 contradicted, ${ab.verdict === "inconclusive" ? 1 : 0} inconclusive of 1`);
+
+  const tau = (seed: number, value: number): FineTunedTau => ({ scheme: "s", seed, task: "sst2", children: 4, tau: value, ci: [value - 0.1, value + 0.1], mlmGroundTruthTau: 0.5 });
+  const [defined] = fineTunedTauRows([tau(1, 0.2), tau(2, 0.4), tau(3, NaN)]);
+  assert.equal(defined.seeds, "2 of 3 with a defined tau");
+  assert.match(defined["tau vs fine-tuned"], /^0\.300 \[/);
+  const [undefinedRow] = fineTunedTauRows([tau(1, NaN)]);
+  assert.equal(undefinedRow["tau vs fine-tuned"], "undefined (every child scores the same)");
+  assert.match(verdictText([ab], [tau(1, 0.2)]), /\*\*a > b\*\* on GLUE: \*\*\w+\*\* \(mean difference 0\.1000[^]*s on sst2: tau 0\.200/);
+
+  const search = (method: "evolution" | "random"): SearchResult => ({
+    scheme: "magic-at", seed: 1, method, maxParams: 10, feasibleFraction: 0.5, evaluations: 2, uniqueEvaluations: 2, seconds: 1,
+    best: { arch: [0], id: "att4", estimatedLoss: 5, params: 9, flops: 1 },
+    history: [{ evaluation: 0, id: "x", estimatedLoss: 6, params: 9, bestSoFar: 6 }, { evaluation: 1, id: "att4", estimatedLoss: 5, params: 9, bestSoFar: 5 }],
+  } as SearchResult);
+  assert.deepEqual(searchRows([search("evolution")]).map((r) => [r["best child"], r.evaluations, r.source]), [["att4", "2 (2 distinct)", "computed"]]);
+  const figure = searchCurveFigure([search("evolution"), search("random")], "t");
+  assert.deepEqual((figure.data as { y: number[]; line: { dash: string } }[]).map((d) => [d.y, d.line.dash]), [[[6, 5], "solid"], [[6, 5], "dot"]]);
 });
