@@ -229,6 +229,8 @@ export interface GlueUnitOptions {
   reuseGroundTruthBuild?: boolean;
   /** Stop (resumably) after this many steps of the training this call runs (pre-training or fine-tuning); the unit is then null. */
   stopAfter?: number;
+  /** Notes of a fine-tuning that runs (malformed rows, examples cut to the maximum length); default console.warn. */
+  warn?: (line: string) => void;
   /** Progress bar label of the fine-tuning (the pre-training, when it trains, gets a bar too); default none. */
   progress?: string | false;
 }
@@ -376,6 +378,7 @@ export async function glueUnit(
     checkpointDir: dir,
     stopAfter: options.stopAfter,
     progress: options.progress ?? false,
+    warn: options.warn,
   });
   if (!result.done) return null;
   const space = makeSpace(config.preset, data.vocabSize);
