@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/rng";
 import type { Arch } from "../lib/nas/types";
-import { cnnArchId, cnnFlops, cnnLayers, cnnParamCount, makeCnnSpace, parseCnnArch, randomCnnArch, validateCnnArch } from "../lib/nas/cnn-space";
+import { checkCnnSpace, cnnArchId, cnnFlops, cnnLayers, cnnParamCount, makeCnnSpace, parseCnnArch, randomCnnArch, validateCnnArch } from "../lib/nas/cnn-space";
 import { CnnSupernet } from "../lib/nas/cnn-supernet";
 import type { ImageBatch } from "../lib/data/images";
 
@@ -50,6 +50,9 @@ test("presets: ops, layer geometry, identity only where the shape is kept", () =
   // 80 -> 96 channels at stride 1 (paper's layer 12): a channel change alone also rules identity out.
   assert.deepEqual([paperLayers[12].stride, paperLayers[12].inChannels, paperLayers[12].outChannels, paperLayers[12].choices.length], [1, 80, 96, 6]);
   assert.throws(() => validateCnnArch(paper, paperLayers.map((l, i) => (i === 12 ? op("skip") : l.choices[0]))), /layer 12: value 6 is not allowed.*80 -> 96 channels, so no identity/);
+  // Identity last: every layer's choices are 0..n-1, so per-layer counts describe the choice sets.
+  for (const layer of [...cnnLayers(small), ...paperLayers]) assert.deepEqual(layer.choices, [...layer.choices.keys()]);
+  assert.throws(() => checkCnnSpace({ ...tiny, ops: [tiny.ops[6], ...tiny.ops.slice(0, 6)] }), /identity op 'skip' must be the last op/);
 });
 
 test("arch ids, parsing and validation: identity is rejected at stride-2 layers with the reason", () => {

@@ -7,6 +7,8 @@
 // are equal. The first layer of every stage (stride 2, or a channel change) must pick an MBConv block, so its
 // choice set is the six MBConv ops; validateCnnArch rejects identity there. Arch values are indices into the
 // space's `ops` list (the same list at every layer, as in the BERT space), restricted per layer by `choices`.
+// Identity must be the last op, so a layer's choices are always 0..n-1 (n = 6 or 7): a sampler that draws from
+// per-layer counts produces valid archs without knowing which op is which.
 import type { Arch } from "./types";
 import type { Preset } from "../preset";
 import type { Rng } from "../rng";
@@ -124,6 +126,9 @@ export function checkCnnSpace(space: CnnSpace): void {
       throw new Error(`space ${space.id}: op name '${op.name}' must be non-empty, unique and without '-'`);
     }
     names.add(op.name);
+    if (op.kind === "identity" && op !== space.ops[space.ops.length - 1]) {
+      throw new Error(`space ${space.id}: the identity op '${op.name}' must be the last op (layers that change shape then choose among 0..n-2)`);
+    }
     if (op.kind === "mbconv" && (op.kernel % 2 !== 1 || op.kernel < 1 || !Number.isInteger(op.expansion) || op.expansion < 1)) {
       throw new Error(`space ${space.id}: op ${op.name} needs an odd kernel and an integer expansion >= 1`);
     }
