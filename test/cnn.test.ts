@@ -7,8 +7,12 @@ import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/rng";
 import type { Arch } from "../lib/nas/types";
 import { checkCnnSpace, cnnArchId, cnnFlops, cnnLayers, cnnParamCount, makeCnnSpace, parseCnnArch, randomCnnArch, validateCnnArch } from "../lib/nas/cnn-space";
-import { CnnSupernet } from "../lib/nas/cnn-supernet";
-import type { ImageBatch } from "../lib/data/images";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CnnSupernet, fixedArchTrainable } from "../lib/nas/cnn-supernet";
+import { prepareImageData, type ImageBatch } from "../lib/data/images";
+import { train } from "../lib/train";
 
 const tiny = makeCnnSpace("tiny");
 const small = makeCnnSpace("small");
@@ -291,5 +295,43 @@ test("small preset: a child's forward + backward at batch 64 (time printed, not 
   } finally {
     disposeBatch(batch);
     net.dispose();
+  }
+});
+
+test("the unchanged training loop trains a standalone child on Fashion-MNIST and resumes bit for bit", async (t) => {
+  const data = prepareImageData("tiny");
+  const arch = named("k3e6", "skip", "k5e6", "k7e3");
+  const dirs = [fs.mkdtempSync(path.join(os.tmpdir(), "magic-cnn-")), fs.mkdtempSync(path.join(os.tmpdir(), "magic-cnn-"))];
+  const run = async (dir: string, stopAfter?: number) => {
+    const net = new CnnSupernet({ space: tiny, seed: 1, only: arch });
+    const calibration = [data.trainBatch(0, 99)];
+    const validation = data.validationBatches(2);
+    net.setCalibration(calibration);
+    try {
+      if (noConvGradients(t, net, arch, calibration[0])) return null;
+      const result = await train<ImageBatch>({
+        model: fixedArchTrainable(net), arch, data: { trainBatch: (s) => data.trainBatch(s, 1), validation },
+        config: { steps: 16, evalEvery: 8, lr: 3e-3 }, checkpointDir: dir, stopAfter, progress: false,
+      });
+      return result;
+    } finally {
+      tf.dispose([...calibration, ...validation].flatMap((b) => [b.images, b.labels]));
+      net.dispose();
+    }
+  };
+  try {
+    const before = tf.memory().numTensors;
+    const whole = await run(dirs[0]);
+    if (!whole) return;
+    const first = await run(dirs[1], 8);
+    const resumed = await run(dirs[1]);
+    assert.equal(first!.step, 8);
+    assert.equal(resumed!.resumedFrom, 8);
+    assert.deepEqual(resumed!.history, whole.history);
+    const [start, end] = [whole.history[0].loss, whole.history.at(-1)!];
+    assert.ok(end.valLoss! < Math.log(10) && end.loss < start, `loss ${start} -> ${end.loss}, validation ${end.valLoss}`);
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }
 });
