@@ -63,7 +63,11 @@ export interface ImageDataSettings {
 
 const COMMON = { seed: 0, padding: 2, flip: true }; // padding 2: 28 px images, the usual 4 px of 32 px CIFAR scaled down
 
-/** Per-preset defaults: tiny (CI) reads the committed subset; small and paper the full set when installed. */
+/**
+ * Per-preset defaults: tiny (CI) reads the committed subset; small and paper the full set when installed. The
+ * paper CNN space is ImageNet-sized (224x224x3; no ImageNet here), so its data preset does not fit it: the
+ * supernet rejects the 28x28x1 images with a clear error.
+ */
 export const IMAGE_DATA_PRESETS: Record<Preset, ImageDataSettings> = {
   tiny: { ...COMMON, source: "subset", batchSize: 32, validationPerClass: 50 },
   small: { ...COMMON, source: "auto", batchSize: 64, validationPerClass: 500 },
