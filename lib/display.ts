@@ -82,6 +82,12 @@ function enqueue(send: RawSender, msg: Queued["msg"], update: boolean): void {
   flush();
 }
 
+/** A number in a table or sentence: `digits` decimals, "n/a" when not finite (an undefined statistic). */
+export const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : "n/a");
+
+/** An interval as "[lo, hi]" with `fmt`. */
+export const fmtInterval = (ci: readonly [number, number], digits = 3) => `[${fmt(ci[0], digits)}, ${fmt(ci[1], digits)}]`;
+
 /** True when running inside a tslab kernel that can show rich output. */
 export function inNotebook(): boolean {
   return rawSender() !== null;
