@@ -7,6 +7,7 @@ import { claimVerdict, pairedEffect, pairedPermutationTest, signTest, type Verdi
 import type { RankResult } from "./ranking";
 import type { GlueUnit, PretrainUnit } from "./glue-sweep";
 import type { SearchResult } from "./search";
+import { sourcesSentence } from "./verify";
 import { fmt, fmtInterval, type PlotlyFigure } from "../display";
 
 /** Mean over seeds and its (1 - alpha) Student-t interval ((-inf, inf) for one seed). */
@@ -173,15 +174,13 @@ export function searchCurveFigure(searches: SearchResult[], title: string): Plot
 
 /** Where the searches came from, one sentence (notebook provenance). */
 export function searchSources(searches: SearchResult[], preset: string): string {
-  const count = (s: SearchResult["source"]) => searches.filter((r) => r.source === s).length;
-  return `${searches.length} searches: ${count("committed")} loaded from \`data/search/${preset}/\`, ${count("cache")} from runs under \`runs/search/\`, ${count("computed")} run now.`;
+  return sourcesSentence(searches, "searches", { committed: `\`data/search/${preset}/\``, cached: "runs under `runs/search/`", computed: "run now" });
 }
 
 /** Where the sweep's units came from, one sentence (notebook provenance). */
 export function sweepSources(units: (PretrainUnit | GlueUnit)[], preset: string): string {
-  const count = (s: GlueUnit["source"]) => units.filter((u) => u.source === s).length;
-  return `${units.length} GLUE sweep units (pre-trainings and fine-tunings): ${count("committed")} loaded from \`data/glue-results/${preset}/\`, ` +
-    `${count("cache")} from runs under \`runs/glue/\`, ${count("computed")} trained now.`;
+  return sourcesSentence(units, "GLUE sweep units (pre-trainings and fine-tunings)",
+    { committed: `\`data/glue-results/${preset}/\``, cached: "runs under `runs/glue/`", computed: "trained now" });
 }
 
 /** One row per pre-trained model: its architecture, size and validation MLM loss. */

@@ -3,7 +3,8 @@
 // clustered one (supernet seeds, then batches); the pair-level ones are shown only to compare.
 import { fmt, fmtInterval as ci, type PlotlyFigure } from "../display";
 import type { ByK, Estimate } from "../interference";
-import type { CheckpointAnalysis, InterferenceReport, SchemeRow } from "./interference";
+import type { CheckpointAnalysis, InterferenceReport, InterferenceUnit, SchemeRow } from "./interference";
+import { sourcesSentence } from "./verify";
 import { RANK_PRESETS } from "./ranking";
 import { mean } from "../metrics";
 
@@ -302,4 +303,10 @@ export function keyLine(report: InterferenceReport): string {
   return `step ${c.step}, ${c.seeds.length} seeds: Spearman(k, grad cos) ${fmt(c.kCorrelation.spearman, 2)} ${ci(c.kCorrelation.clusteredCi, 2)}; ` +
     `partial Spearman(output sim, grad cos | k, where) ${fmt(c.partial.output.value, 2)} ${ci(c.partial.output.clusteredCi, 2)}; ` +
     `cos vs ${report.schemes.base}: ${diffs.join(", ")}`;
+}
+
+/** Where the units came from, one sentence (the notebook's provenance line and its run summary). */
+export function unitSources(units: InterferenceUnit[], preset: string): string {
+  return sourcesSentence(units, "interference (scheme, seed) units",
+    { committed: `\`data/interference/${preset}/\``, cached: "earlier measurements under `runs/`", computed: "measured now" });
 }

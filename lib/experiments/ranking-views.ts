@@ -8,6 +8,7 @@ import { beatsBaseline } from "./baselines";
 import { budgetSettling, groundTruthChildren, seedToSeedTau, type GroundTruthTable } from "./ground-truth";
 import type { SourcedGroundTruth } from "./ground-truth-run";
 import type { RankResult } from "./ranking";
+import { sourcesSentence } from "./verify";
 
 
 export function bySchemeOf(results: RankResult[]): Map<string, RankResult[]> {
@@ -462,7 +463,6 @@ export function groundTruthSource(gt: SourcedGroundTruth): string {
 }
 
 export function sourceSummary(results: RankResult[], preset: string): string {
-  const count = (s: RankResult["source"]) => results.filter((r) => r.source === s).length;
-  return `${results.length} (scheme, seed) units: ${count("committed")} loaded from the committed tables \`data/ranking/${preset}/\`, ` +
-    `${count("cache")} from finished runs under \`runs/\`, ${count("computed")} trained now.`;
+  return sourcesSentence(results, "(scheme, seed) units",
+    { committed: `the committed tables \`data/ranking/${preset}/\``, cached: "finished runs under `runs/`", computed: "trained now" });
 }
