@@ -21,7 +21,7 @@ import { archId, flops, makeSpace, paramCount, parseArch } from "../nas/space";
 import type { Arch, SearchSpace } from "../nas/types";
 import { glueTaskScore } from "../metrics";
 import { progress as startProgress } from "../progress";
-import { checkpointPath, configHash, readCheckpoint } from "../train/checkpoint";
+import { configHash, isFinishedCheckpoint } from "../train/checkpoint";
 import {
   codeVersion,
   groundTruthChildren,
@@ -243,14 +243,6 @@ function pretrainJob(config: GlueSweepConfig, space: SearchSpace, model: GlueMod
 
 const backendName = () => backendInfo()?.name ?? "unknown";
 
-/** Whether `dir` holds the finished checkpoint (all `steps`) of the run hashed `hash`. */
-function finishedCheckpoint(dir: string, hash: string, steps: number): boolean {
-  const file = checkpointPath(dir);
-  if (!fs.existsSync(file)) return false;
-  const ck = readCheckpoint(file);
-  return ck.configHash === hash && ck.step === steps;
-}
-
 /**
  * A ground-truth child's finished checkpoint in a ground-truth build of the committed table (any code
  * digest, this backend), used only when the build's row has exactly the committed table's validation loss.
@@ -264,7 +256,7 @@ function groundTruthBuildCheckpoint(gt: GroundTruthTable, job: Job, hash: string
     const runDir = path.join(root, name);
     const row = readGroundTruthRow(runDir, job);
     const dir = groundTruthJobDir(runDir, job);
-    if (row && row.valLoss === committed.valLoss && finishedCheckpoint(dir, hash, gt.config.steps)) return { dir, row };
+    if (row && row.valLoss === committed.valLoss && isFinishedCheckpoint(dir, hash, gt.config.steps)) return { dir, row };
   }
   return null;
 }
@@ -286,7 +278,7 @@ async function pretrainedEncoder(config: GlueSweepConfig, model: GlueModel, data
   const runDir = path.join(options.runRoot ?? runsPath("glue"), config.preset, "pretrain", `${model.name}-${hash}-${codeDigest()}-${backendName()}`);
   const dir = groundTruthJobDir(runDir, job);
   const cached = readGroundTruthRow(runDir, job);
-  if (cached && finishedCheckpoint(dir, hash, gtConfig.steps)) return { dir, row: cached, hash, job, origin: "run" as PretrainOrigin };
+  if (cached && isFinishedCheckpoint(dir, hash, gtConfig.steps)) return { dir, row: cached, hash, job, origin: "run" as PretrainOrigin };
   // A result file whose checkpoint is gone: train again (the same numbers) so that there are weights to load.
   if (cached) fs.rmSync(path.join(runDir, "results", `${job.key}.json`), { force: true });
   const bar = options.progress ? startProgress({ total: gtConfig.steps, label: `${model.name} pre-training` }) : null;

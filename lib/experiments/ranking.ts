@@ -17,7 +17,7 @@ import { makeSpace } from "../nas/space";
 import { Coverage } from "../nas/samplers";
 import type { Arch, MlmBatch, SearchSpace } from "../nas/types";
 import { loadWeights, runConfigHash, train, type HistoryEntry } from "../train/loop";
-import { checkpointPath, readCheckpoint } from "../train/checkpoint";
+import { isFinishedCheckpoint } from "../train/checkpoint";
 import type { Supernet } from "../nas/supernet";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
@@ -237,14 +237,6 @@ export function rankRunHash(config: RankConfig, scheme: string, seed: number, da
 /** Children whose supernet scores must equal the ranking result's before a run of earlier code is reused. */
 const REUSE_CHECK_CHILDREN = 4;
 
-/** Whether `dir` holds the finished checkpoint of the run hashed `hash` (`steps` completed). */
-function finishedCheckpoint(dir: string, hash: string, steps: number): boolean {
-  const file = checkpointPath(dir);
-  if (!fs.existsSync(file)) return false;
-  const ck = readCheckpoint(file);
-  return ck.configHash === hash && ck.step === steps;
-}
-
 /** A trained supernet of the ranking plan, where it came from, and its ranking result. */
 export interface RankedSupernet {
   model: Supernet;
@@ -287,7 +279,7 @@ export async function rankedSupernet(
     loadWeights(checkpointDir, prepared.model);
     return { model: prepared.model, scoring: prepared.validation, rank, checkpointDir, origin, release: prepared.release };
   };
-  if (finishedCheckpoint(prepared.dir, prepared.hash, steps)) return ready(prepared.dir, rank.source === "computed" ? "trained" : "run");
+  if (isFinishedCheckpoint(prepared.dir, prepared.hash, steps)) return ready(prepared.dir, rank.source === "computed" ? "trained" : "run");
   const parent = path.dirname(prepared.dir), backend = backendInfo()?.name ?? "unknown";
   const earlier = fs.existsSync(parent)
     ? fs.readdirSync(parent).filter((name) => name.startsWith(`${scheme}-seed${seed}-${prepared.hash}-`) && name.endsWith(`-${backend}`)).sort()
@@ -295,13 +287,13 @@ export async function rankedSupernet(
   const groundTruth = groundTruthChildren(gt).slice(0, REUSE_CHECK_CHILDREN);
   for (const name of earlier) {
     const dir = path.join(parent, name);
-    if (!finishedCheckpoint(dir, prepared.hash, steps)) continue;
+    if (!isFinishedCheckpoint(dir, prepared.hash, steps)) continue;
     loadWeights(dir, prepared.model);
     const scores = groundTruth.map((row) => prepared.model.evaluate(row.arch, prepared.validation).loss);
     if (agreement(rank.children.slice(0, scores.length).map((c) => c.supernet), scores, rank.backend === backend).ok) return ready(dir, "earlier-code run");
   }
   if (rank.source !== "computed") rank = await rankScheme(config, scheme, seed, data, gt, { ...options, useCommitted: false });
-  if (!finishedCheckpoint(prepared.dir, prepared.hash, steps)) {
+  if (!isFinishedCheckpoint(prepared.dir, prepared.hash, steps)) {
     // result.json without its checkpoint: train the run again on a fresh model (prepared.model may hold another run's weights)
     const fresh = prepareScheme(config, scheme, seed, data, gt, options.runRoot);
     await trainPrepared(fresh, `${scheme} seed ${seed}`);
