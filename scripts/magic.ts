@@ -297,7 +297,7 @@ program
     if (o.out) writeJsonAtomic(path.resolve(o.out), storedTable(table), 1);
     const ceiling = seedToSeedTau(table);
     console.log(`data/ground-truth/${o.preset}.json: ${table.rows.length} jobs (config hash ${table.configHash}, ${table.createdAt}); ` +
-      `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it.`);
+      `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it (resumable).`);
   });
 
 program

@@ -291,16 +291,19 @@ export function mergeGroundTruth(
   return table;
 }
 
-/** The committed table if it matches this config (null if absent); a mismatch is an error unless `recompute`. */
-export function loadGroundTruth(config: GroundTruthConfig, hash: string): GroundTruthTable | null {
+/** The committed table if it matches this config; null if absent, or of another config when `otherConfig` is "ignore" (a build). */
+export function loadGroundTruth(
+  config: GroundTruthConfig,
+  hash: string,
+  options: { otherConfig: "error" | "ignore" } = { otherConfig: "error" },
+): GroundTruthTable | null {
   const file = groundTruthTablePath(config.preset);
   if (!fs.existsSync(file)) return null;
   const table = readJson<GroundTruthTable>(file);
-  if (table.configHash !== hash) {
-    throw new UserError(`${file} was computed for config hash ${table.configHash}, the current config hashes to ${hash}; ` +
-      `recompute it with \`MAGIC_RECOMPUTE=1 npm run magic -- ground-truth --preset ${config.preset}\``);
-  }
-  return table;
+  if (table.configHash === hash) return table;
+  if (options.otherConfig === "ignore") return null;
+  throw new UserError(`${file} was computed for config hash ${table.configHash}, the current config hashes to ${hash}; ` +
+    `rebuild it with \`npm run magic -- ground-truth --preset ${config.preset}\` (resumable)`);
 }
 
 /** One child of the table: its loss averaged over the seeds (the ground truth a supernet should rank). */
