@@ -292,6 +292,7 @@ program
     if (o.out) checkWritableFile("--out", o.out);
     checkRunsFolder();
     const queue = await reachableQueue(o.queue);
+    await initBackend(); // the build folder is keyed by the backend the workers use (the same MAGIC_BACKEND)
     const data = prepareMlmData(o.preset);
     const table = await groundTruthFor(o.preset, data, { build: true, target: { workers: o.workers, queue } });
     if (o.out) writeJsonAtomic(path.resolve(o.out), storedTable(table), 1);

@@ -143,6 +143,7 @@ test("a build replaces a committed table of another config, and a recompute resu
   const before = { MAGIC_RUNS_DIR: process.env.MAGIC_RUNS_DIR, MAGIC_TABLES_DIR: process.env.MAGIC_TABLES_DIR };
   Object.assign(process.env, dirs);
   try {
+    await initBackend({ quiet: true });
     const committed = JSON.parse(fs.readFileSync(projectPath("data", "ground-truth", "tiny.json"), "utf8")) as GroundTruthTable;
     const config = GROUND_TRUTH_PRESETS.tiny;
     const hash = groundTruthHash(config, space, data);

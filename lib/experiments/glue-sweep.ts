@@ -11,7 +11,7 @@ import * as path from "node:path";
 import type { Preset } from "../preset";
 import { runsPath, tablesPath } from "../paths";
 import { UserError } from "../errors";
-import { backendInfo } from "../backend";
+import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { recomputeRequested } from "../env";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
@@ -241,7 +241,6 @@ function pretrainJob(config: GlueSweepConfig, space: SearchSpace, model: GlueMod
   return { arch: model.arch, seed: config.pretrainSeed, key: `${id}-seed${config.pretrainSeed}` };
 }
 
-const backendName = () => backendInfo()?.name ?? "unknown";
 
 /**
  * A ground-truth child's finished checkpoint in a ground-truth build of the committed table (any code

@@ -14,7 +14,7 @@ import { projectPath, runsPath, tablesPath } from "../paths";
 import { readJson, readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { UserError } from "../errors";
 import { Rng, seedFrom } from "../rng";
-import { backendInfo } from "../backend";
+import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { unigramLoss, type MlmData } from "../data";
 import { archId, flops, makeSpace, paramCount, randomArch } from "../nas/space";
@@ -145,7 +145,7 @@ export function groundTruthHash(config: GroundTruthConfig, space: SearchSpace, d
 
 /** Where the jobs of a build run: keyed by the code digest and backend too, so changed code never resumes an old job. */
 export function groundTruthRunDir(config: GroundTruthConfig, hash: string): string {
-  return runsPath("ground-truth", `${config.preset}-${hash}-${codeDigest()}-${backendInfo()?.name ?? "unknown"}`);
+  return runsPath("ground-truth", `${config.preset}-${hash}-${codeDigest()}-${backendName()}`);
 }
 
 /** Where the committed table of `preset` is loaded from and written to. */
@@ -242,7 +242,7 @@ export async function runGroundTruthJob(
     resumedFrom: result.resumedFrom,
     steps: config.steps,
     budgets: Object.fromEntries(result.history.flatMap((h) => (h.valLoss === undefined ? [] : [[String(h.step), h.valLoss]]))),
-    backend: backendInfo()?.name ?? "unknown",
+    backend: backendName(),
   };
   recordGroundTruthRow(runDir, job, row);
   return row;

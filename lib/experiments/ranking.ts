@@ -24,7 +24,7 @@ import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
 import { groundTruthChildren, codeVersion, type GroundTruthTable } from "./ground-truth";
 import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
-import { backendInfo } from "../backend";
+import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { recomputeRequested } from "../env";
@@ -214,7 +214,7 @@ function prepareScheme(config: RankConfig, scheme: string, seed: number, data: M
     model.dispose();
     tf.dispose([...validation, ...(anchorSelection ?? [])].flatMap((b) => [b.inputs, b.labels, b.weights]));
   };
-  const backend = backendInfo()?.name ?? "unknown";
+  const backend = backendName();
   return { run, model, validation, hash, release, dir: path.join(runRoot, config.preset, `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}`) };
 }
 
@@ -280,7 +280,7 @@ export async function rankedSupernet(
     return { model: prepared.model, scoring: prepared.validation, rank, checkpointDir, origin, release: prepared.release };
   };
   if (isFinishedCheckpoint(prepared.dir, prepared.hash, steps)) return ready(prepared.dir, rank.source === "computed" ? "trained" : "run");
-  const parent = path.dirname(prepared.dir), backend = backendInfo()?.name ?? "unknown";
+  const parent = path.dirname(prepared.dir), backend = backendName();
   const earlier = fs.existsSync(parent)
     ? fs.readdirSync(parent).filter((name) => name.startsWith(`${scheme}-seed${seed}-${prepared.hash}-`) && name.endsWith(`-${backend}`)).sort()
     : [];
@@ -387,7 +387,7 @@ export async function rankScheme(
     secondsPerStep: result.secondsPerStep,
     configHash: hash,
     codeDigest: codeDigest(),
-    backend: backendInfo()?.name ?? "unknown",
+    backend: backendName(),
   };
   writeJsonAtomic(resultFile, out, 1);
   return { ...out, source: "computed" };
