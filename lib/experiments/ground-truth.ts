@@ -18,7 +18,8 @@ import { backendInfo } from "../backend";
 import { codeDigest } from "../code-digest";
 import { unigramLoss, type MlmData } from "../data";
 import { archId, flops, makeSpace, paramCount, randomArch } from "../nas/space";
-import type { Arch, SearchSpace } from "../nas/types";
+import type { Arch, MlmBatch, SearchSpace } from "../nas/types";
+import type { Distiller } from "../train/distill";
 import { Supernet } from "../nas/supernet";
 import { runConfigHash, train, type TrainRun } from "../train/loop";
 import type { TrainConfig } from "../train/config";
@@ -209,7 +210,13 @@ export async function runGroundTruthJob(
   data: MlmData,
   job: Job,
   hash: string,
-  options: { onStep?: (step: number) => void; stopAfter?: number; runDir?: string } = {},
+  options: {
+    onStep?: (step: number) => void;
+    stopAfter?: number;
+    runDir?: string;
+    /** Knowledge distillation into the job's model (compression.ts): builds the run's Distiller, disposed after the run. */
+    distill?: (student: Supernet) => Distiller<MlmBatch>;
+  } = {},
 ): Promise<GroundTruthRow | null> {
   const runDir = options.runDir ?? groundTruthRunDir(config, hash);
   const finished = readGroundTruthRow(runDir, job);
@@ -218,13 +225,15 @@ export async function runGroundTruthJob(
   const { model } = run;
   const space = model.space;
   const t0 = Date.now();
+  const distill = options.distill?.(model);
   const result = await train({
     ...run,
+    distill,
     checkpointDir: groundTruthJobDir(runDir, job),
     progress: false,
     stopAfter: options.stopAfter,
     onStep: (e) => options.onStep?.(e.step),
-  });
+  }).finally(() => distill?.dispose());
   const last = result.history[result.history.length - 1];
   model.dispose();
   tf.dispose(run.data.validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
