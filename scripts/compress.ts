@@ -11,7 +11,7 @@ import type { Preset } from "../lib/preset";
 import { DATA_PRESETS, prepareMlmData } from "../lib/data";
 import { glueAverage } from "../lib/metrics";
 import { archId, flops, largestArch, makeSpace, paramCount } from "../lib/nas/space";
-import { budgetParams } from "../lib/nas/budgets";
+import { budgetParams, type ParamCounting } from "../lib/nas/budgets";
 import { latencyTable } from "../lib/nas/latency";
 import { groundTruthFor, requireGroundTruthTable } from "../lib/experiments/ground-truth-run";
 import {
@@ -26,8 +26,9 @@ const checkRunsFolder = () => checkWritableFolder("MAGIC_RUNS_DIR", runsPath());
 
 export interface CompressOptions {
   scheme: string;
-  /** Budget in the preset's counting (sub-layer parameters by default). */
+  /** Budget, counted as `counting`. */
   maxParams: number;
+  counting: ParamCounting;
   preset: Preset;
   /** Fine-tuning seed. */
   seed: number;
@@ -40,10 +41,11 @@ export async function compressCommand(o: CompressOptions): Promise<void> {
   if (o.scheme !== "hand" && !c.schemes.includes(o.scheme)) throw new UserError(`--scheme ${o.scheme}: the ${o.preset} preset searches with ${c.schemes.join(", ")}; or use 'hand'`);
   // The tokenizer's configured size: the space of the data prepared below, known before preparing it.
   const space = makeSpace(o.preset, DATA_PRESETS[o.preset].tokenizer.vocabSize!);
-  const budget = budgetOf(c, space, o.maxParams);
-  const hand = o.scheme === "hand" ? handStudents(c, space).find((s) => s.budget.maxParams === o.maxParams) : undefined;
+  const budget = budgetOf(space, o.maxParams, o.counting);
+  const hand = o.scheme === "hand" ? handStudents(c, space).find((s) => s.budget.maxParams === o.maxParams && s.budget.counting === o.counting) : undefined;
   if (o.scheme === "hand" && !hand) {
-    throw new UserError(`--scheme hand: the ${o.preset} hand-designed students are at --max-params ${handStudents(c, space).map((s) => s.budget.maxParams).join(", ")}; use one of these or a search scheme`);
+    throw new UserError(`--scheme hand: the ${o.preset} hand-designed students are at --max-params ${handStudents(c, space).map((s) => s.budget.maxParams).join(", ")} ` +
+      `(--counting ${c.counting}); use one of these or a search scheme`);
   }
   checkWritableFile("--out", o.out);
   checkRunsFolder();

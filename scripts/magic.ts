@@ -477,7 +477,9 @@ program
   .description("issue 14: a student under a parameter budget (searched by a scheme's supernet, or hand-designed), pre-trained and fine-tuned " +
     "on the preset's tasks with knowledge distillation from the GLUE sweep's best model; its size, latency and GLUE scores (JSON)")
   .addOption(new Option("--scheme <name>", "how the student is found: a ranking scheme's supernet searches it, or 'hand' (the preset's hand-designed student of that budget)").choices(COMPRESS_SCHEMES).makeOptionMandatory())
-  .requiredOption("--max-params <n>", "budget in sub-layer parameters (lib/nas/budgets.ts: embeddings and MLM head not counted)", intOption("--max-params", 1))
+  .requiredOption("--max-params <n>", "parameter budget, counted as --counting says", intOption("--max-params", 0))
+  .addOption(new Option("--counting <how>", "'sublayers': the sub-layers only (embeddings and MLM head, the same in every child, not counted); 'total': everything (lib/nas/budgets.ts)")
+    .choices(["sublayers", "total"]).default("sublayers"))
   .addOption(presetOption())
   .option("--seed <n>", "fine-tuning seed (head init, data order); the search uses the preset's ranking seed", intOption("--seed", 0), 0)
   .requiredOption("--out <file>", "where to write the JSON result")

@@ -48,7 +48,9 @@ test("every preset: >= 4 budgets from <= 20 % to 100 % of the largest child in s
   const tooBig = { ...c, handDesigned: [{ pairs: 2, att: "att8", ffn: "ffn128" }, ...c.handDesigned.slice(1)] };
   assert.throws(() => handStudents(tooBig, space), (e: unknown) => e instanceof UserError && /att8-ffn128-att8-ffn128 has 25408 parameters \(sublayers\), over its budget 6732/.test(e.message));
   const smallest = childParamRange(space, "sublayers").smallest.params;
-  assert.throws(() => budgetOf(c, space, smallest - 1), (e: unknown) => e instanceof UserError && new RegExp(`use a budget of at least ${smallest}`).test(e.message));
+  assert.equal(smallest, 0, "identities only");
+  assert.equal(budgetOf(space, 0, "sublayers").maxParams, 0);
+  assert.throws(() => budgetOf(space, 35999, "total"), (e: unknown) => e instanceof UserError && /use a budget of at least 36000/.test(e.message));
 });
 
 test("tiny: every searched student (magic-at and uniform supernets, each budget) is within its budget", async () => {

@@ -158,10 +158,13 @@ export function compressionBudgets(c: CompressionConfig, space: SearchSpace): Pa
   return parameterBudgets(space, c.budgetFractions, c.counting);
 }
 
-/** A budget of exactly `maxParams` (the CLI's --max-params), checked against the smallest child before any work. */
-export function budgetOf(c: CompressionConfig, space: SearchSpace, maxParams: number): ParamBudget {
-  checkParamBudget(space, maxParams, c.counting);
-  return { fraction: maxParams / childParamRange(space, c.counting).largest.params, maxParams, counting: c.counting };
+/**
+ * A budget of exactly `maxParams` (the CLI's --max-params) counted as `counting`, checked against the smallest
+ * child before any work (in sub-layer parameters the smallest child, identities only, has 0).
+ */
+export function budgetOf(space: SearchSpace, maxParams: number, counting: ParamCounting): ParamBudget {
+  checkParamBudget(space, maxParams, counting);
+  return { fraction: maxParams / childParamRange(space, counting).largest.params, maxParams, counting };
 }
 
 /** The hand-designed student of `design` in `space` (pairs, then identities). */
