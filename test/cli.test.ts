@@ -194,7 +194,7 @@ test("glue-all: a bad --shard and a missing ground-truth table are one line befo
 test("compress and compress-all: a budget below the smallest child, a hand-designed student at no preset budget, a missing teacher, a bad --shard are one line before any work", async () => {
   const compress = (extra: string[], env?: Record<string, string>) => magic(["compress", "--preset", "tiny", "--out", path.join(tmp, "c.json"), ...extra], env);
   const noTables = path.join(tmp, "no-compression-tables");
-  const noTeacher = `no teacher: ${path.join(noTables, "glue-results", "tiny")} holds no GLUE-sweep model with committed units of rte at seed 0; ` +
+  const noTeacher = `no teacher: ${path.join(noTables, "glue-results", "tiny")} holds no GLUE-sweep model with units of rte at seed 0; ` +
     "build them with `npm run magic -- glue-all --preset tiny --commit`";
   await assertUserErrors([
     [compress(["--scheme", "spos", "--max-params", "5000"]), "option '--scheme <name>' argument 'spos' is invalid. Allowed choices are magic-at, uniform, hand."],

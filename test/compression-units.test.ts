@@ -18,7 +18,9 @@ import {
   budgetOf, chooseTeacher, commitCompressionUnit, commitLatencyUnit, compressionContext, compressionPlan, compressionStudents, COMPRESSION_PRESETS,
   committedCompressionFile, handStudents, latencyUnit, studentGlueUnit, studentPretrainUnit, verifyCompressionUnit, type StudentGlueUnit,
 } from "../lib/experiments/compression";
-import { budgetTables, budgetVerdicts, paretoFigure, paretoFront, paretoPoints } from "../lib/experiments/compression-views";
+import {
+  budgetTables, budgetVerdicts, compressionKeyResult, compressionVerdictText, paretoFigure, paretoFront, paretoPoints, studentRows, verdictRows,
+} from "../lib/experiments/compression-views";
 import "./helpers/checkout-state";
 
 const tables = useTinyTables("magic-compression-");
@@ -75,7 +77,7 @@ function fakeSweepUnit(model: string, accuracy: number): GlueUnit {
 }
 
 test("the teacher: the committed sweep model with the best GLUE average; none is an error naming glue-all", () => {
-  assert.throws(() => chooseTeacher(c), (e: unknown) => e instanceof UserError && /no teacher: .* build them with `npm run magic -- glue-all --preset tiny --commit`/.test(e.message));
+  assert.throws(() => chooseTeacher(c), (e: unknown) => e instanceof UserError && /no teacher: .* holds no GLUE-sweep model with units of rte at seed 0; build them with `npm run magic -- glue-all --preset tiny --commit`/.test(e.message));
   const dir = path.join(tables.scratch, "tables", "glue-results", "tiny");
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, "a-rte-seed0.json"), JSON.stringify(fakeSweepUnit("a", 0.5)));
@@ -85,7 +87,7 @@ test("the teacher: the committed sweep model with the best GLUE average; none is
   assert.equal(choice.model.name, "b");
   assert.deepEqual(choice.candidates, [{ name: "a", glueAverage: 0.5 }, { name: "b", glueAverage: 0.7 }], "c has no rte unit");
   assert.equal(chooseTeacher({ ...c, teacher: "a" }).model.name, "a");
-  assert.throws(() => chooseTeacher({ ...c, teacher: "c" }), /teacher 'c' has no committed units of rte at seed 0 .* committed: a, b/);
+  assert.throws(() => chooseTeacher({ ...c, teacher: "c" }), /teacher 'c' has no units of rte at seed 0 in .*; there are: a, b/);
   assert.throws(() => compressionContext(c, tables.data), /b-rte-seed0\.json was computed for config hash fake.*glue-all --preset tiny --commit/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -199,4 +201,14 @@ test("views on hand-made numbers: Pareto points and front, a table per budget, v
   assert.equal(verdicts[0].comparisons[0].pValue, 2 / 64);
   assert.ok(Math.abs(verdicts[0].comparisons[0].meanDiff - 0.1) < 1e-12);
   assert.deepEqual(verdicts[1].comparisons.map((v) => [v.claim, v.verdict]), [["magic-at-p100 > hand-p100", "contradicted"]]);
+  assert.deepEqual(verdictRows(verdicts).map((r) => [r.budget, r.claim, r.wins]), [
+    ["50 (50 %)", "magic-at-p50 > hand-p50", "6/6"], ["50 (50 %)", "uniform-p50 > hand-p50", "3/6"], ["50 (50 %)", "magic-at-p50 > uniform-p50", "6/6"],
+    ["50 (50 %)", "magic-at-p50 > magic-at-p50-nokd", "6/6"], ["100 (100 %)", "magic-at-p100 > hand-p100", "0/6"],
+  ]);
+  assert.match(compressionVerdictText(verdicts), /^- budget 50 \(50 %\): \*\*magic-at-p50 > hand-p50\*\*: \*\*reproduced\*\* \(mean difference 0\.1000, 95 % interval \[0\.1000, 0\.1000\], p 0\.031, 6\/6/);
+  assert.equal(compressionKeyResult(points, verdicts), "claims: 3 reproduced, 1 contradicted, 1 inconclusive of 5; Pareto front (params): hand-p50 0.525, magic-at-p50 0.625, hand-p100 0.700");
+
+  const space = makeSpace("tiny", 1024);
+  const [hand] = handStudents(c, space);
+  assert.deepEqual(studentRows(space, [hand]), [{ budget: "6732 (20 %)", student: "hand-p6732", kind: "hand", arch: "att2-ffn32-id-id", params: 6464, "share of budget": "0.96" }]);
 });

@@ -229,30 +229,34 @@ export interface TeacherChoice {
 const glueAllCommand = (preset: Preset) => `npm run magic -- glue-all --preset ${preset} --commit`;
 
 /**
- * The teacher: `c.teacher`, else the committed GLUE-sweep model (data/glue-results/<preset>/) with the best
- * GLUE average over `c.tasks` (seeds with every task; the teacher seed's units required). Reads files only,
- * so the CLI calls it before any heavy work; no candidate is a UserError naming the command that builds them.
+ * The teacher among the GLUE-sweep fine-tuning units `units` (`where` names their origin in errors):
+ * `c.teacher`, else the model with the best GLUE average over `c.tasks` (mean over its seeds with every task;
+ * the teacher seed's units required). None is a UserError naming the command that builds them.
  */
-export function chooseTeacher(c: CompressionConfig): TeacherChoice {
-  const dir = tablesPath("glue-results", c.preset);
-  const units = fs.existsSync(dir)
-    ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => readJson<GlueUnit>(path.join(dir, f))).filter((u) => u.kind === "model")
-    : [];
-  const candidates = [...new Set(units.map((u) => u.model))].flatMap((name) => {
-    const own = units.filter((u) => u.model === name);
-    const score = (task: GlueTask, seed: number) => own.find((u) => u.task === task && u.seed === seed);
-    const seeds = [...new Set(own.map((u) => u.seed))].filter((seed) => c.tasks.every((task) => score(task, seed)));
+export function chooseTeacherFrom(c: CompressionConfig, units: GlueUnit[], where: string): TeacherChoice {
+  const own = units.filter((u) => u.kind === "model");
+  const candidates = [...new Set(own.map((u) => u.model))].flatMap((name) => {
+    const model = own.filter((u) => u.model === name);
+    const unitOf = (task: GlueTask, seed: number) => model.find((u) => u.task === task && u.seed === seed);
+    const seeds = [...new Set(model.map((u) => u.seed))].filter((seed) => c.tasks.every((task) => unitOf(task, seed)));
     if (!seeds.includes(c.teacherSeed)) return [];
-    const average = mean(seeds.map((seed) => glueAverage(c.tasks.map((task) => glueTaskScore(score(task, seed)!.metrics)))));
-    return [{ name, glueAverage: average, arch: own[0].arch }];
+    const average = mean(seeds.map((seed) => glueAverage(c.tasks.map((task) => glueTaskScore(unitOf(task, seed)!.metrics)))));
+    return [{ name, glueAverage: average, arch: model[0].arch }];
   });
   if (candidates.length === 0) {
-    throw new UserError(`no teacher: ${dir} holds no GLUE-sweep model with committed units of ${c.tasks.join(", ")} at seed ${c.teacherSeed}; ` +
+    throw new UserError(`no teacher: ${where} holds no GLUE-sweep model with units of ${c.tasks.join(", ")} at seed ${c.teacherSeed}; ` +
       `build them with \`${glueAllCommand(c.preset)}\``);
   }
   const pick = c.teacher === null ? candidates.reduce((a, b) => (b.glueAverage > a.glueAverage ? b : a)) : candidates.find((x) => x.name === c.teacher);
-  if (!pick) throw new UserError(`teacher '${c.teacher}' has no committed units of ${c.tasks.join(", ")} at seed ${c.teacherSeed} in ${dir}; committed: ${candidates.map((x) => x.name).join(", ")}`);
+  if (!pick) throw new UserError(`teacher '${c.teacher}' has no units of ${c.tasks.join(", ")} at seed ${c.teacherSeed} in ${where}; there are: ${candidates.map((x) => x.name).join(", ")}`);
   return { model: { name: pick.name, arch: pick.arch }, glueAverage: pick.glueAverage, candidates: candidates.map(({ name, glueAverage }) => ({ name, glueAverage })) };
+}
+
+/** The teacher among the committed GLUE-sweep units (data/glue-results/<preset>/): reads files only, so the CLI calls it before any heavy work. */
+export function chooseTeacher(c: CompressionConfig): TeacherChoice {
+  const dir = tablesPath("glue-results", c.preset);
+  const units = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => readJson<GlueUnit>(path.join(dir, f))) : [];
+  return chooseTeacherFrom(c, units, dir);
 }
 
 /** The teacher as units record it: its name, arch and the hashes of the sweep units whose checkpoints teach. */

@@ -138,8 +138,8 @@ export function fineTunedTau(rank: RankResult, units: GlueUnit[], task: GlueTask
 
 // ---- Notebook 05's tables, figures and text (every number from the units and searches passed in) ----
 
-const fixed = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
-const interval = (ci: [number, number], digits = 3) => `[${fixed(ci[0], digits)}, ${fixed(ci[1], digits)}]`;
+export const fixed = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
+export const interval = (ci: [number, number], digits = 3) => `[${fixed(ci[0], digits)}, ${fixed(ci[1], digits)}]`;
 
 /** One row per search: the child found, its estimate and size, and what the search cost. */
 export function searchRows(searches: SearchResult[]) {
