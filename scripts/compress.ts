@@ -15,7 +15,7 @@ import { budgetParams, type ParamCounting } from "../lib/nas/budgets";
 import { latencyTable } from "../lib/nas/latency";
 import { groundTruthFor, requireGroundTruthTable } from "../lib/experiments/ground-truth-run";
 import {
-  budgetOf, chooseTeacher, commitCompressionUnit, commitLatencyUnit, compressionContext, compressionLabel, compressionPlan, compressionStudents,
+  budgetOf, chooseTeacher, compressionBudgets, commitCompressionUnit, commitLatencyUnit, compressionContext, compressionLabel, compressionPlan, compressionStudents,
   compressionUnit, COMPRESSION_PRESETS, handStudents, latencyUnit, searchedStudent, studentGlueUnit, type StudentGlueUnit,
 } from "../lib/experiments/compression";
 
@@ -41,7 +41,8 @@ export async function compressCommand(o: CompressOptions): Promise<void> {
   if (o.scheme !== "hand" && !c.schemes.includes(o.scheme)) throw new UserError(`--scheme ${o.scheme}: the ${o.preset} preset searches with ${c.schemes.join(", ")}; or use 'hand'`);
   // The tokenizer's configured size: the space of the data prepared below, known before preparing it.
   const space = makeSpace(o.preset, DATA_PRESETS[o.preset].tokenizer.vocabSize!);
-  const budget = budgetOf(space, o.maxParams, o.counting);
+  // A preset budget keeps its fraction (and so the students and units of compress-all); any other is checked here.
+  const budget = compressionBudgets(c, space).find((b) => b.maxParams === o.maxParams && b.counting === o.counting) ?? budgetOf(space, o.maxParams, o.counting);
   const hand = o.scheme === "hand" ? handStudents(c, space).find((s) => s.budget.maxParams === o.maxParams && s.budget.counting === o.counting) : undefined;
   if (o.scheme === "hand" && !hand) {
     throw new UserError(`--scheme hand: the ${o.preset} hand-designed students are at --max-params ${handStudents(c, space).map((s) => s.budget.maxParams).join(", ")} ` +

@@ -7,13 +7,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { useTinyTables } from "./helpers/tiny-tables";
 import { DATA_PRESETS } from "../lib/data";
 import { PRESETS } from "../lib/preset";
-import { makeSpace, sharedParamCount } from "../lib/nas/space";
+import { flops, makeSpace, sharedParamCount } from "../lib/nas/space";
+import { projectPath } from "../lib/paths";
 import { budgetParams, childParamRange } from "../lib/nas/budgets";
 import { UserError } from "../lib/errors";
-import { baselineModels, commitGlueUnit, committedGlueFile, glueUnit, GLUE_SWEEPS, type GlueUnit } from "../lib/experiments/glue-sweep";
+import { baselineModels, commitGlueUnit, glueUnit, GLUE_SWEEPS, type GlueUnit } from "../lib/experiments/glue-sweep";
 import {
   budgetOf, chooseTeacher, commitCompressionUnit, commitLatencyUnit, compressionContext, compressionPlan, compressionStudents, COMPRESSION_PRESETS,
   committedCompressionFile, handStudents, latencyUnit, studentGlueUnit, studentPretrainUnit, verifyCompressionUnit, type StudentGlueUnit,
@@ -148,6 +150,29 @@ test("a tiny student end to end with KD: pre-train and fine-tune from the teache
   for (const r of latency.rows) assert.equal(r.withinBudget, r.medianMs <= latency.maxMs);
   commitLatencyUnit(latency);
   assert.equal(latencyUnit(c, space, [student, handStudents(c, space)[3]]).source, "committed");
+});
+
+test("compress (CLI) at tiny: a hand-designed student with KD as the documented JSON", async () => {
+  const space = makeSpace("tiny", tables.data.vocabSize);
+  const teacherModel = baselineModels(GLUE_SWEEPS.tiny, space)[0];
+  commitGlueUnit((await glueUnit(GLUE_SWEEPS.tiny, { kind: "model", model: teacherModel, task: "rte", seed: 0 }, tables.data, null))!);
+  const student = handStudents(c, space)[1];
+  const out = path.join(tables.scratch, "student.json");
+  const env = { ...process.env, MAGIC_RUNS_DIR: path.join(tables.scratch, "runs"), MAGIC_TABLES_DIR: path.join(tables.scratch, "tables") };
+  const args = ["--import", "tsx", "scripts/magic.ts", "compress", "--scheme", "hand", "--max-params", String(student.budget.maxParams), "--preset", "tiny", "--seed", "0", "--out", out];
+  const run = spawnSync(process.execPath, args, { cwd: projectPath(), env, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  const result = JSON.parse(fs.readFileSync(out, "utf8"));
+  assert.deepEqual(result.budget, { maxParams: student.budget.maxParams, counting: "sublayers", fraction: student.budget.fraction });
+  assert.deepEqual([result.student.arch, result.student.archId, result.student.params], [student.arch, "att4-ffn64-id-id", budgetParams(space, student.arch)]);
+  assert.equal(result.student.flops, flops(space, student.arch));
+  assert.ok(result.student.latencyMs > 0 && result.student.largestChildLatencyMs > 0);
+  assert.deepEqual([result.teacher.name, result.teacher.arch], [teacherModel.name, teacherModel.arch]);
+  assert.deepEqual(Object.keys(result.glue), ["rte"]);
+  assert.equal(result.glueAverage, result.glue.rte.accuracy, "one task: its score is its accuracy");
+  const committedLike = await studentGlueUnit(compressionContext(c, tables.data), { kind: "finetune", student, kd: true, task: "rte", seed: 0 });
+  assert.equal(committedLike.source, "cache", "the CLI's unit is the library's");
+  assert.deepEqual(committedLike.metrics, result.glue.rte);
 });
 
 /** A fine-tuning unit with only what the views read. */

@@ -26,7 +26,7 @@ export function seedInterval(values: number[], alpha = 0.05): SeedInterval {
 }
 
 /** The fine-tuning units of the sweep's models (the ground-truth children's left out). */
-function modelUnits(units: GlueUnit[]): GlueUnit[] {
+function modelUnits<U extends GlueUnit>(units: U[]): U[] {
   return units.filter((u) => u.kind === "model");
 }
 
@@ -250,7 +250,7 @@ export function fineTunedTauRows(taus: FineTunedTau[]) {
 }
 
 /** The fine-tuning unit that is cheapest to recompute: the fewest training steps (its pre-training is paid either way). */
-export function cheapestUnit(units: GlueUnit[]): GlueUnit {
+export function cheapestUnit<U extends GlueUnit>(units: U[]): U {
   const own = modelUnits(units);
   if (own.length === 0) throw new Error("cheapestUnit: no fine-tuning units of the sweep's models");
   return own.reduce((best, u) => (u.steps < best.steps ? u : best));
