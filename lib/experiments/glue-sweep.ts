@@ -229,6 +229,8 @@ export interface GlueUnitOptions {
   reuseGroundTruthBuild?: boolean;
   /** Stop (resumably) after this many steps of the training this call runs (pre-training or fine-tuning); the unit is then null. */
   stopAfter?: number;
+  /** Notes of a fine-tuning that runs (malformed rows, examples cut to the maximum length); default console.warn. */
+  warn?: (line: string) => void;
   /** Progress bar label of the fine-tuning (the pre-training, when it trains, gets a bar too); default none. */
   progress?: string | false;
 }
@@ -394,6 +396,7 @@ export async function glueUnit(
     checkpointDir: dir,
     stopAfter: options.stopAfter,
     progress: options.progress ?? false,
+    warn: options.warn,
   });
   if (!result.done) return null;
   const space = makeSpace(config.preset, data.vocabSize);
@@ -476,10 +479,10 @@ export function checkedNumbers(unit: GlueUnit): number[] {
  * a fresh folder and compares the pre-training loss, the metrics and the dev predictions: how the main job
  * shows the committed GLUE results still hold.
  */
-export async function verifyGlueUnit(config: GlueSweepConfig, committed: GlueUnit, data: MlmData): Promise<GlueCheck> {
+export async function verifyGlueUnit(config: GlueSweepConfig, committed: GlueUnit, data: MlmData, options: Pick<GlueUnitOptions, "warn"> = {}): Promise<GlueCheck> {
   const spec = { kind: committed.kind, model: { name: committed.model, arch: committed.arch }, task: committed.task, seed: committed.seed };
   const { value: fresh, seconds } = await inFreshRunFolder(`glue-${unitLabel(spec)}`, async (runRoot) =>
-    (await glueUnit(config, spec, data, null, { runRoot, useCommitted: false, reuseGroundTruthBuild: false }))!,
+    (await glueUnit(config, spec, data, null, { runRoot, useCommitted: false, reuseGroundTruthBuild: false, warn: options.warn }))!,
   );
   const sameLength = fresh.predictions.length === committed.predictions.length;
   const check = agreement(checkedNumbers(committed), checkedNumbers(fresh), fresh.backend === committed.backend);
