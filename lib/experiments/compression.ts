@@ -356,6 +356,8 @@ export interface CompressionUnitOptions {
   useCommitted?: boolean;
   /** Progress bar label (default none). */
   progress?: string | false;
+  /** Notes of a fine-tuning that runs (malformed rows, examples cut to the maximum length); default console.warn. */
+  warn?: (line: string) => void;
 }
 
 const backendName = () => backendInfo()?.name ?? "unknown";
@@ -472,7 +474,7 @@ export async function studentGlueUnit(ctx: CompressionContext, spec: Extract<Com
   const { student, task, seed, kd } = spec;
   const encoder = await pretrainedStudent(ctx, student, kd, options);
   const teacherDir = kd
-    ? await fineTunedCheckpoint(ctx.sweep, { kind: "model", model: ctx.teacher.model, task, seed: ctx.config.teacherSeed }, ctx.data, { progress: options.progress && `teacher ${task}` })
+    ? await fineTunedCheckpoint(ctx.sweep, { kind: "model", model: ctx.teacher.model, task, seed: ctx.config.teacherSeed }, ctx.data, { progress: options.progress && `teacher ${task}`, warn: options.warn })
     : null;
   const result = await runGlue({
     task,
@@ -483,6 +485,7 @@ export async function studentGlueUnit(ctx: CompressionContext, spec: Extract<Com
     teacher: teacherDir ? { arch: ctx.teacher.model.arch, checkpointDir: teacherDir, config: ctx.config.kd } : undefined,
     checkpointDir: dir,
     progress: options.progress ?? false,
+    warn: options.warn,
   });
   const unit: StudentGlueUnit = {
     kind: "model",
@@ -539,10 +542,10 @@ export function commitCompressionUnit(unit: StudentPretrainUnit | StudentGlueUni
  * fine-tuning from scratch; the teacher's checkpoints from its sweep runs, which glue-sweep verification
  * covers) and compares the pre-training loss, the metrics and every dev prediction.
  */
-export async function verifyCompressionUnit(ctx: CompressionContext, committed: StudentGlueUnit): Promise<GlueCheck> {
+export async function verifyCompressionUnit(ctx: CompressionContext, committed: StudentGlueUnit, options: Pick<CompressionUnitOptions, "warn"> = {}): Promise<GlueCheck> {
   const student: Student = { name: committed.student, kind: committed.studentKind, budget: committed.budget, arch: committed.arch };
   const spec = { kind: "finetune" as const, student, kd: committed.kd !== null, task: committed.task, seed: committed.seed };
-  const { value: fresh, seconds } = await inFreshRunFolder(`compression-${compressionLabel(spec)}`, (runRoot) => studentGlueUnit(ctx, spec, { runRoot, useCommitted: false }));
+  const { value: fresh, seconds } = await inFreshRunFolder(`compression-${compressionLabel(spec)}`, (runRoot) => studentGlueUnit(ctx, spec, { runRoot, useCommitted: false, warn: options.warn }));
   const sameLength = fresh.predictions.length === committed.predictions.length;
   const check = agreement(checkedNumbers(committed), checkedNumbers(fresh), fresh.backend === committed.backend);
   return { model: committed.model, task: committed.task, seed: committed.seed, ...check, ok: check.ok && sameLength, seconds };
