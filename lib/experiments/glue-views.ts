@@ -27,7 +27,7 @@ export function seedInterval(values: number[], alpha = 0.05): SeedInterval {
 }
 
 /** The fine-tuning units of the sweep's models (the ground-truth children's left out). */
-function modelUnits(units: GlueUnit[]): GlueUnit[] {
+function modelUnits<U extends GlueUnit>(units: U[]): U[] {
   return units.filter((u) => u.kind === "model");
 }
 
@@ -139,7 +139,6 @@ export function fineTunedTau(rank: RankResult, units: GlueUnit[], task: GlueTask
 
 // ---- Notebook 05's tables, figures and text (every number from the units and searches passed in) ----
 
-
 /** One row per search: the child found, its estimate and size, and what the search cost. */
 export function searchRows(searches: SearchResult[]) {
   return searches.map((s) => ({
@@ -247,7 +246,7 @@ export function fineTunedTauRows(taus: FineTunedTau[]) {
 }
 
 /** The fine-tuning unit that is cheapest to recompute: the fewest training steps (its pre-training is paid either way). */
-export function cheapestUnit(units: GlueUnit[]): GlueUnit {
+export function cheapestUnit<U extends GlueUnit>(units: U[]): U {
   const own = modelUnits(units);
   if (own.length === 0) throw new Error("cheapestUnit: no fine-tuning units of the sweep's models");
   return own.reduce((best, u) => (u.steps < best.steps ? u : best));

@@ -18,7 +18,8 @@ import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { unigramLoss, type MlmData } from "../data";
 import { archId, flops, makeSpace, paramCount, randomArch } from "../nas/space";
-import type { Arch, SearchSpace } from "../nas/types";
+import type { Arch, MlmBatch, SearchSpace } from "../nas/types";
+import type { Distiller } from "../train/distill";
 import { Supernet } from "../nas/supernet";
 import { runConfigHash, train, type TrainRun } from "../train/loop";
 import type { TrainConfig } from "../train/config";
@@ -189,12 +190,17 @@ export function groundTruthJobRun(config: GroundTruthConfig, data: MlmData, job:
   };
 }
 
-/** The config hash of `job`'s run (the hash its checkpoint carries), without training. */
-export function groundTruthJobHash(config: GroundTruthConfig, data: MlmData, job: Job): string {
+/** Knowledge distillation into a job's model (compression.ts): builds the run's Distiller; the caller of the factory disposes it. */
+export type JobDistill = (student: Supernet) => Distiller<MlmBatch>;
+
+/** The config hash of `job`'s run (the hash its checkpoint carries; with `distill`, the KD run's), without training. */
+export function groundTruthJobHash(config: GroundTruthConfig, data: MlmData, job: Job, distill?: JobDistill): string {
   const run = groundTruthJobRun(config, data, job);
+  const kd = distill?.(run.model);
   try {
-    return runConfigHash(run);
+    return runConfigHash({ ...run, distill: kd });
   } finally {
+    kd?.dispose();
     run.model.dispose();
     tf.dispose(run.data.validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
   }
@@ -209,7 +215,13 @@ export async function runGroundTruthJob(
   data: MlmData,
   job: Job,
   hash: string,
-  options: { onStep?: (step: number) => void; stopAfter?: number; runDir?: string } = {},
+  options: {
+    onStep?: (step: number) => void;
+    stopAfter?: number;
+    runDir?: string;
+    /** Knowledge distillation into the job's model: its Distiller, disposed after the run. */
+    distill?: JobDistill;
+  } = {},
 ): Promise<GroundTruthRow | null> {
   const runDir = options.runDir ?? groundTruthRunDir(config, hash);
   const finished = readGroundTruthRow(runDir, job);
@@ -218,13 +230,15 @@ export async function runGroundTruthJob(
   const { model } = run;
   const space = model.space;
   const t0 = Date.now();
+  const distill = options.distill?.(model);
   const result = await train({
     ...run,
+    distill,
     checkpointDir: groundTruthJobDir(runDir, job),
     progress: false,
     stopAfter: options.stopAfter,
     onStep: (e) => options.onStep?.(e.step),
-  });
+  }).finally(() => distill?.dispose());
   const last = result.history[result.history.length - 1];
   model.dispose();
   tf.dispose(run.data.validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
