@@ -16,7 +16,7 @@ import * as path from "node:path";
 import type { Preset } from "../preset";
 import { runsPath, tablesPath } from "../paths";
 import { UserError } from "../errors";
-import { backendInfo } from "../backend";
+import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { recomputeRequested } from "../env";
 import { readJson, readJsonIfExists, writeJsonAtomic } from "../json-file";
@@ -401,7 +401,6 @@ export interface CompressionUnitOptions {
   warn?: (line: string) => void;
 }
 
-const backendName = () => backendInfo()?.name ?? "unknown";
 
 /** The students' pre-training recipe: the ground-truth one over `pretrainSteps` steps (a validation at the last). */
 export function studentPretrainConfig(c: CompressionConfig): GroundTruthConfig {
