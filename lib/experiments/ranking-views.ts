@@ -421,6 +421,23 @@ export function coverageRows(results: RankResult[], childSteps: number): Record<
 }
 
 /**
+ * How far the supernets' operator training is from a ground-truth child's (one update per step for each of its
+ * operators, `childSteps` in all): the uniform supernets' mean updates per (layer, op), and the supernet steps
+ * that would match `childSteps` at that rate, as a multiple of this budget. Computed, so it stays true when the
+ * ground truth's steps or the supernets' budget change.
+ */
+export function coverageGapText(results: RankResult[], childSteps: number): string {
+  const uniform = results.filter((r) => r.scheme === "uniform");
+  if (!uniform.length) return `A ground-truth child's operators get ${childSteps} updates each; no uniform supernet here to compare with.`;
+  const steps = uniform[0].steps;
+  const perOp = mean(uniform.map((r) => mean(r.coverage.flat())));
+  const needed = (childSteps / perOp) * steps;
+  return `A ground-truth child's operators get ${childSteps.toLocaleString("en-US")} updates each (one per step). In ${steps.toLocaleString("en-US")} ` +
+    `steps a uniform supernet's (layer, operator) gets ${fmt(perOp, 0)} on average (${fmt((100 * perOp) / childSteps, 1)} % of that); ` +
+    `matching the child would take ~${Math.round(needed).toLocaleString("en-US")} supernet steps, ${fmt(needed / steps, 0)}x the budget here.`;
+}
+
+/**
  * Does a child's ranking error go with how little its ops were trained? Per child of `result`: the sum over
  * its sub-layers of the (layer, op) update count, against |rank by supernet - rank by ground truth|.
  */
