@@ -17,7 +17,7 @@ import { runsPath } from "../lib/paths";
 import { currentPreset, PRESETS, type Preset } from "../lib/preset";
 import { seedFrom } from "../lib/rng";
 import { DATA_PRESETS, prepareMlmData } from "../lib/data";
-import { makeSpace, parseArch, archId, SPACE_PRESETS } from "../lib/nas/space";
+import { bertArchSpace, makeSpace, parseArch, archId, SPACE_PRESETS } from "../lib/nas/space";
 import { Supernet } from "../lib/nas/supernet";
 import type { AnchorKind } from "../lib/nas/align";
 import type { Arch } from "../lib/nas/types";
@@ -377,7 +377,7 @@ program
   .action(async (o: { scheme: string; preset: Preset; seed: number; maxParams?: number; method: SearchMethod; out: string; commit?: boolean }) => {
     checkWritableFile("--out", o.out);
     // The tokenizer's configured size: the space of the data prepared below, known before preparing it.
-    const space = makeSpace(o.preset, DATA_PRESETS[o.preset].tokenizer.vocabSize!);
+    const space = bertArchSpace(makeSpace(o.preset, DATA_PRESETS[o.preset].tokenizer.vocabSize!));
     const config = SEARCH_PRESETS[o.preset];
     const maxParams = o.maxParams ?? defaultMaxParams(config, space);
     checkBudget(space, maxParams, "--max-params");

@@ -13,9 +13,9 @@ import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
 import { runsPath, tablesPath } from "../paths";
 import type { MlmData } from "../data";
-import { makeSpace } from "../nas/space";
+import { bertArchSpace, makeSpace } from "../nas/space";
 import { Coverage } from "../nas/samplers";
-import type { Arch, MlmBatch, SearchSpace } from "../nas/types";
+import type { Arch, ArchSpace, MlmBatch } from "../nas/types";
 import { loadWeights, runConfigHash, train, type HistoryEntry } from "../train/loop";
 import { isFinishedCheckpoint } from "../train/checkpoint";
 import type { Supernet } from "../nas/supernet";
@@ -378,7 +378,7 @@ export async function rankScheme(
     preset: config.preset,
     steps: result.step,
     children,
-    ...statsAgainstGroundTruth(config, space, children, seed),
+    ...statsAgainstGroundTruth(config, model.archSpace, children, seed),
     groundTruthHash: gt.configHash,
     meanSupernetLoss: children.reduce((a, c) => a + c.supernet, 0) / children.length,
     coverage: coverage.toJSON().counts,
@@ -394,7 +394,7 @@ export async function rankScheme(
 }
 
 /** Tau, rho, P@k, their intervals and the zero-cost baselines of `children` against their `groundTruth` column. */
-function statsAgainstGroundTruth(config: RankConfig, space: SearchSpace, children: RankChild[], seed: number) {
+function statsAgainstGroundTruth(config: RankConfig, space: ArchSpace, children: RankChild[], seed: number) {
   return {
     ...rankStats(children, config.topK, config.resamples, seed),
     baselines: baselineStats(space, children.map((c) => c.arch), children.map((c) => c.groundTruth), config.topK, config.resamples, seed),
@@ -414,7 +414,7 @@ export function rebaseRankResult(config: RankConfig, result: RankResult, gt: Gro
     if (groundTruth === undefined) throw new Error(`${result.scheme} seed ${result.seed}: child ${c.id} is not in ground truth ${gt.configHash}`);
     return { ...c, groundTruth };
   });
-  return { ...result, children, ...statsAgainstGroundTruth(config, gt.space, children, result.seed), groundTruthHash: gt.configHash };
+  return { ...result, children, ...statsAgainstGroundTruth(config, bertArchSpace(gt.space), children, result.seed), groundTruthHash: gt.configHash };
 }
 
 /**

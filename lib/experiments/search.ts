@@ -16,8 +16,9 @@ import type { Preset } from "../preset";
 import { progress } from "../progress";
 import { Rng, seedFrom } from "../rng";
 import { checkBudget, randomSearch, regularizedEvolution, type SearchOutcome } from "../nas/search";
-import { flops, makeSpace, paramCount, randomArch } from "../nas/space";
-import type { Arch, SearchSpace } from "../nas/types";
+import { bertArchSpace, makeSpace } from "../nas/space";
+import { randomChild } from "../nas/arch-space";
+import type { Arch, ArchSpace } from "../nas/types";
 import { configHash } from "../train/checkpoint";
 import { codeVersion, type GroundTruthTable } from "./ground-truth";
 import { parseScheme, RANK_PRESETS, rankedSupernet, rankRunHash } from "./ranking";
@@ -66,20 +67,20 @@ export const SEARCH_PRESETS: Record<Preset, SearchConfig> = {
 const BUDGET_DRAWS = 20_000;
 
 /** Sorted parameter counts of BUDGET_DRAWS fixed uniform random children of `space`. */
-function childSizes(space: SearchSpace): number[] {
+function childSizes(space: ArchSpace): number[] {
   const rng = new Rng(seedFrom(0, 0xb0d6e7));
-  return Array.from({ length: BUDGET_DRAWS }, () => paramCount(space, randomArch(space, rng))).sort((a, b) => a - b);
+  return Array.from({ length: BUDGET_DRAWS }, () => space.paramCount(randomChild(space, rng))).sort((a, b) => a - b);
 }
 
 /** The default budget of `space`: the `budgetQuantile` of its children's parameter counts, rounded up to a multiple of 1000. */
-export function defaultMaxParams(config: SearchConfig, space: SearchSpace): number {
+export function defaultMaxParams(config: SearchConfig, space: ArchSpace): number {
   const sizes = childSizes(space);
   const index = Math.min(sizes.length - 1, Math.max(0, Math.ceil(config.budgetQuantile * sizes.length) - 1));
   return Math.ceil(sizes[index] / 1000) * 1000;
 }
 
 /** Fraction of uniformly random children of `space` within `maxParams` (over the same fixed draws). */
-export function feasibleFraction(space: SearchSpace, maxParams: number): number {
+export function feasibleFraction(space: ArchSpace, maxParams: number): number {
   return childSizes(space).filter((p) => p <= maxParams).length / BUDGET_DRAWS;
 }
 
@@ -147,7 +148,7 @@ export async function searchScheme(
 ): Promise<SearchResult> {
   const method = options.method ?? "evolution";
   parseScheme(scheme);
-  const space = makeSpace(config.preset, data.vocabSize);
+  const space = bertArchSpace(makeSpace(config.preset, data.vocabSize));
   checkBudget(space, maxParams, "the parameter budget");
   const rankConfig = RANK_PRESETS[config.preset];
   const hash = searchHash(config, method, maxParams, rankRunHash(rankConfig, scheme, seed, data, gt));
@@ -190,7 +191,7 @@ export async function searchScheme(
       maxParams,
       method,
       feasibleFraction: feasibleFraction(space, maxParams),
-      best: { arch: best.arch, id: best.id, estimatedLoss: best.score, params: best.params, flops: flops(space, best.arch) },
+      best: { arch: best.arch, id: best.id, estimatedLoss: best.score, params: best.params, flops: space.flops(best.arch) },
       history: outcome.history.map((h) => ({ evaluation: h.evaluation, id: h.id, estimatedLoss: h.score, params: h.params, bestSoFar: h.bestSoFar })),
       evaluations: outcome.evaluations,
       uniqueEvaluations: outcome.uniqueEvaluations,

@@ -1,9 +1,9 @@
 // MAGIC-A: align each trained child's per-sub-layer hidden states with those of an anchor child, so that
 // shared ops see consistent inputs across children. The anchor is a constant target (no gradient).
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, MlmBatch, MlmModel } from "./types";
+import type { Arch, ArchSpace, MlmBatch } from "./types";
 import type { Supernet } from "./supernet";
-import { largestArch, randomArch, validateArch } from "./space";
+import { largestChild, randomChild } from "./arch-space";
 import { Rng, seedFrom } from "../rng";
 
 /**
@@ -41,6 +41,12 @@ export function alignedLoss(model: Supernet, arch: Arch, anchorArch: Arch, batch
 }
 
 export type AnchorKind = "best" | "random" | "largest";
+
+/** What the anchor policy reads of a model: its space's children and a validation loss (any space, any batches). */
+export interface AnchorModel<B> {
+  readonly archSpace: ArchSpace;
+  evaluate(arch: Arch, batches: B[]): { loss: number };
+}
 
 export interface AnchorPolicyArgs {
   /** 'best': best validation loss in a pool; 'random': one fixed random child; 'largest': most parameters. */
@@ -85,21 +91,21 @@ export class AnchorPolicy {
   }
 
   /** The anchor for training step `step` (the pool is evaluated at most once per `refreshEvery` steps). */
-  anchor(step: number, model: MlmModel, validationBatches: MlmBatch[]): Arch {
-    const space = model.space;
-    if (this.current === null && this.kind === "random") this.current = randomArch(space, this.rng);
-    if (this.current === null && this.kind === "largest") this.current = largestArch(space);
+  anchor<B>(step: number, model: AnchorModel<B>, validationBatches: B[]): Arch {
+    const space = model.archSpace;
+    if (this.current === null && this.kind === "random") this.current = randomChild(space, this.rng);
+    if (this.current === null && this.kind === "largest") this.current = largestChild(space);
     if (this.kind === "best" && (this.current === null || this.refreshedAt === null || step - this.refreshedAt >= this.refreshEvery)) {
       const pool = this.current ? [this.current] : [];
-      while (pool.length < this.poolSize) pool.push(randomArch(space, this.rng));
+      while (pool.length < this.poolSize) pool.push(randomChild(space, this.rng));
       this.lastScores = pool
         .map((arch) => ({ arch, loss: model.evaluate(arch, validationBatches).loss }))
         .sort((a, b) => a.loss - b.loss); // stable: the incumbent wins ties
       this.current = this.lastScores[0].arch;
       this.refreshedAt = step;
     }
-    validateArch(space, this.current);
-    return [...this.current];
+    space.validate(this.current);
+    return [...this.current!];
   }
 
   state(): AnchorState {

@@ -13,8 +13,8 @@
 // those statistics (inference mode). Running statistics are derived state: not in namedVariables, never
 // checkpointed, never trained.
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, TrainableModel } from "./types";
-import { checkCnnSpace, cnnLayers, validateCnnArch, type CnnLayer, type CnnOpSpec, type CnnSpace } from "./cnn-space";
+import type { Arch, ArchSpace, TrainableModel } from "./types";
+import { checkCnnSpace, cnnArchSpace, cnnLayers, validateCnnArch, type CnnLayer, type CnnOpSpec, type CnnSpace } from "./cnn-space";
 import { batchNormTrain, updateRunningStats, type BatchNormResult } from "../native/batchnorm";
 import { sparseSoftmaxCrossEntropyRows } from "../native/losses";
 import { seedFrom } from "../rng";
@@ -139,8 +139,9 @@ class MbConvBlock {
   }
 }
 
-export class CnnSupernet {
+export class CnnSupernet implements TrainableModel<ImageBatch> {
   readonly space: CnnSpace;
+  readonly archSpace: ArchSpace;
   readonly layers: CnnLayer[];
   readonly only?: Arch;
   private readonly shared: CnnParams;
@@ -162,6 +163,7 @@ export class CnnSupernet {
       this.only = [...args.only];
     }
     this.space = space;
+    this.archSpace = cnnArchSpace(space);
     this.layers = cnnLayers(space);
     const f = (this.shared = new CnnParams(seedFrom(seed, -1)));
     const last = this.layers[this.layers.length - 1].outChannels;
@@ -345,15 +347,4 @@ export class CnnSupernet {
     const logits = tf.add(tf.matMul(pooled, this.fcW as tf.Tensor2D), this.fcB) as tf.Tensor2D; // [B, classes]
     return capture ? { logits, stages } : { logits };
   }
-}
-
-/**
- * The training loop's model type for a standalone CNN child (a fixed-arch run: `train({ model, arch, ... })`).
- * The loop reads of `model.space` only what goes into the config hash in that mode, so a CnnSupernet already
- * fits at run time; the cast stands in for TrainableModel's `space: SearchSpace` (the BERT space's type),
- * which the next step generalizes. Supernet runs (a sampler) need that step: the loop draws probe children
- * from `space.layers` and `space.ops.length`, which a CnnSpace does not have (a clear arch-length error).
- */
-export function fixedArchTrainable(net: CnnSupernet): TrainableModel<ImageBatch> {
-  return net as unknown as TrainableModel<ImageBatch>;
 }
