@@ -2,6 +2,8 @@
 // holds what the code before the refactor (commit 57713e6) computed at tiny: the ground truth's and every planned
 // ranking unit's config hash, and five full tiny rank runs (uniform, FairNAS, MAGIC-T, MAGIC-A, MAGIC-AT, seed 1).
 // The committed small ranking units (data/ranking/small) must still hash to the configuration they were computed for.
+import { bertKit } from "../lib/experiments/kit";
+import { bertArchSpace } from "../lib/nas/space";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -28,9 +30,9 @@ const tables = useTinyTables("magic-bert-unchanged-");
 test("BERT tiny: the ground truth's and every planned ranking unit's config hash are those of the code before the refactor", () => {
   const space = makeSpace("tiny", tables.data.vocabSize);
   const config = GROUND_TRUTH_PRESETS.tiny;
-  assert.equal(groundTruthHash(config, space, tables.data), before.tinyGroundTruthHash);
+  assert.equal(groundTruthHash(config, bertKit(config.preset, tables.data)), before.tinyGroundTruthHash);
   assert.equal(tables.gt.configHash, before.tinyGroundTruthHash);
-  assert.deepEqual(groundTruthJobs(config, space).map((job) => groundTruthJobHash(config, tables.data, job)), before.tinyJobHashes);
+  assert.deepEqual(groundTruthJobs(config, bertArchSpace(space)).map((job) => groundTruthJobHash(config, tables.data, job)), before.tinyJobHashes);
   const hashes = Object.fromEntries(plannedUnits(RANK_PRESETS.tiny).map((u) => [`${u.scheme}/${u.seed}`, rankRunHash(RANK_PRESETS.tiny, u.scheme, u.seed, tables.data, tables.gt)]));
   assert.deepEqual(hashes, before.tinyRankHashes);
 });
@@ -51,7 +53,7 @@ test("BERT tiny rank runs give exactly the numbers of the code before the refact
 test("the committed small ranking units still hash to the configuration they were computed for", () => {
   const data = prepareMlmData("small");
   const gt = JSON.parse(fs.readFileSync(projectPath("data", "ground-truth", "small.json"), "utf8")) as GroundTruthTable;
-  assert.equal(groundTruthHash(GROUND_TRUTH_PRESETS.small, makeSpace("small", data.vocabSize), data), gt.configHash);
+  assert.equal(groundTruthHash(GROUND_TRUTH_PRESETS.small, bertKit(GROUND_TRUTH_PRESETS.small.preset, data)), gt.configHash);
   const dir = projectPath("data", "ranking", "small");
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
   assert.ok(files.length > 0);

@@ -14,15 +14,29 @@ export function alignmentLoss(childHidden: tf.Tensor3D[], anchorHidden: tf.Tenso
   if (childHidden.length !== anchorHidden.length || childHidden.length < 2) {
     throw new Error(`alignmentLoss: need h_0..h_L of equal length >= 2, got ${childHidden.length} and ${anchorHidden.length}`);
   }
+  return stateAlignmentLoss(childHidden.slice(1), anchorHidden.slice(1));
+}
+
+/**
+ * Mean over i of MSE(child[i], anchor[i]): states of any shapes, compared pairwise (the CNN space's stage outputs
+ * have a different shape per stage, so each stage is its own mean before the average over stages).
+ */
+export function stateAlignmentLoss(child: tf.Tensor[], anchor: tf.Tensor[]): tf.Scalar {
+  if (child.length !== anchor.length || child.length < 1) {
+    throw new Error(`stateAlignmentLoss: need equally many states (>= 1), got ${child.length} and ${anchor.length}`);
+  }
+  child.forEach((c, i) => {
+    if (!tf.util.arraysEqual(c.shape, anchor[i].shape)) throw new Error(`stateAlignmentLoss: state ${i} has shape [${c.shape}] in the child, [${anchor[i].shape}] in the anchor`);
+  });
   return tf.tidy(() => {
-    const per = childHidden.slice(1).map((h, i) => tf.mean(tf.squaredDifference(h, anchorHidden[i + 1]))); // L x []
+    const per = child.map((h, i) => tf.mean(tf.squaredDifference(h, anchor[i]))); // one [] per state
     return tf.div(tf.addN(per), per.length) as tf.Scalar;
   });
 }
 
 /** Copies values into fresh tensors with no tape history: tfjs has no stopGradient. */
-function detach(xs: tf.Tensor3D[]): tf.Tensor3D[] {
-  return xs.map((x) => tf.tensor3d(x.dataSync() as Float32Array, x.shape));
+export function detach<T extends tf.Tensor>(xs: T[]): T[] {
+  return xs.map((x) => tf.tensor(x.dataSync() as Float32Array, x.shape) as T);
 }
 
 /**
