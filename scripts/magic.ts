@@ -18,7 +18,7 @@ import { currentPreset, PRESETS, type Preset } from "../lib/preset";
 import { seedFrom } from "../lib/rng";
 import { DATA_PRESETS, prepareMlmData } from "../lib/data";
 import { bertArchSpace, makeSpace, parseArch, archId, SPACE_PRESETS } from "../lib/nas/space";
-import { cnnLayers, makeCnnSpace, parseCnnArch } from "../lib/nas/cnn-space";
+import { cnnArchSpace, cnnLayers, makeCnnSpace, parseCnnArch } from "../lib/nas/cnn-space";
 import { bertKit, cnnKit, SPACE_NAMES, type CnnKit, type SpaceName } from "../lib/experiments/kit";
 import type { ImageBatch } from "../lib/data/images";
 import { Supernet } from "../lib/nas/supernet";
@@ -43,7 +43,7 @@ import { QUEUE_SETTINGS } from "../lib/queue/settings";
 import { runQueueWorker } from "../lib/queue/worker";
 import { GLUE_TASKS, glueFiles, type GlueTask } from "../lib/data/glue";
 import { runGlue } from "../lib/experiments/glue";
-import { commitSearchResult, defaultMaxParams, SEARCH_METHODS, SEARCH_PRESETS, searchScheme, type SearchMethod } from "../lib/experiments/search";
+import { commitSearchResult, defaultMaxParams, SEARCH_METHODS, SEARCH_PRESETS, searchPresets, searchScheme, type SearchMethod } from "../lib/experiments/search";
 import { checkBudget } from "../lib/nas/search";
 import { commitGlueUnit, glueModels, glueSweepPlan, GLUE_SWEEPS, sweepUnit, unitLabel } from "../lib/experiments/glue-sweep";
 
@@ -107,7 +107,7 @@ function checkCheckpointDir(flag: string, dir: string): void {
 function checkM(o: { m: number; sampler: string; preset: Preset; space?: SpaceName }): void {
   if (o.m !== 1 && o.sampler !== "magic-t") throw new UserError("--m applies to --sampler magic-t only; drop it or use --sampler magic-t");
   const layers = o.space === "cnn" ? cnnLayers(makeCnnSpace(o.preset)).length : SPACE_PRESETS[o.preset].layers;
-  if (o.m > layers) throw new UserError(`--m ${o.m}: the ${o.preset} ${o.space ?? "bert"} space has ${layers} sub-layers; use --m 1..${layers}`);
+  if (o.m > layers) throw new UserError(`--m ${o.m}: the ${o.preset}${o.space === "cnn" ? " cnn" : ""} space has ${layers} sub-layers; use --m 1..${layers}`);
 }
 
 function trainConfig(o: Common): Partial<TrainConfig> {
@@ -300,16 +300,17 @@ program
   .command("interference")
   .description("experiment 01: gradient interference between children (vs k, vs input/output similarity, per scheme) on the ranking runs' supernets (JSON)")
   .addOption(presetOption())
+  .addOption(spaceOption())
   .requiredOption("--out <file>", "where to write the JSON report")
-  .option("--commit", "measure every (scheme, seed) unit (recomputed, not loaded) and write it to data/interference/<preset>/<scheme>-seed<n>.json")
-  .action(async (o: { preset: Preset; out: string; commit?: boolean }) => {
+  .option("--commit", "measure every (scheme, seed) unit (recomputed, not loaded) and write it to data/interference/<preset>/<scheme>-seed<n>.json (cnn: cnn-<preset>/)")
+  .action(async (o: { preset: Preset; space: SpaceName; out: string; commit?: boolean }) => {
     checkWritableFile("--out", o.out);
     checkRunsFolder();
-    requireGroundTruthTable(o.preset);
+    requireGroundTruthTable(o.preset, {}, spaceField(o.space).space);
     await initBackend();
-    const data = prepareMlmData(o.preset);
+    const data = o.space === "cnn" ? cnnKit(o.preset) : prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
-    const config = interferenceConfig(o.preset);
+    const config = interferenceConfig(o.preset, {}, spaceField(o.space).space);
     const units: InterferenceUnit[] = [];
     for (const seed of config.seeds) for (const scheme of config.schemes) { // seed-major: an interrupted --commit leaves whole seeds
       const unit = await interferenceUnit(config, scheme, seed, data, gt, { useCommitted: !o.commit });
@@ -335,7 +336,6 @@ program
     if (o.out) checkWritableFile("--out", o.out);
     checkRunsFolder();
     const queue = await reachableQueue(o.queue);
-    if (o.space === "cnn") await initBackend({ quiet: true }); // the kit's data lives in tensors; the jobs run in worker processes
     const source = o.space === "cnn" ? cnnKit(o.preset) : prepareMlmData(o.preset);
     const table = await groundTruthFor(o.preset, source, { build: true, target: { workers: o.workers, queue } });
     if (o.out) writeJsonAtomic(path.resolve(o.out), storedTable(table), 1);
@@ -414,22 +414,23 @@ program
   .description("notebook 05: the best child of a ranking run's supernet under a parameter budget, by supernet-estimated loss (regularized evolution, or random search as its baseline; JSON)")
   .addOption(new Option("--scheme <name>", "the ranking scheme whose trained supernet scores the children").choices(Object.keys(SCHEMES)).makeOptionMandatory())
   .addOption(presetOption())
+  .addOption(spaceOption())
   .option("--seed <n>", "seed of the ranking run (its supernet) and of the search", intOption("--seed", 0), 1)
   .option("--max-params <n>", "parameter budget (default: the median size of the preset's children, rounded up to 1000)", intOption("--max-params", 1))
   .addOption(new Option("--method <name>", "search method").choices(SEARCH_METHODS).default("evolution"))
   .requiredOption("--out <file>", "where to write the JSON result")
   .option("--commit", "also write the result as the committed table data/search/<preset>/<scheme>-seed<n>-p<budget>[-random].json (recomputed, not loaded)")
-  .action(async (o: { scheme: string; preset: Preset; seed: number; maxParams?: number; method: SearchMethod; out: string; commit?: boolean }) => {
+  .action(async (o: { scheme: string; preset: Preset; space: SpaceName; seed: number; maxParams?: number; method: SearchMethod; out: string; commit?: boolean }) => {
     checkWritableFile("--out", o.out);
-    // The tokenizer's configured size: the space of the data prepared below, known before preparing it.
-    const space = bertArchSpace(makeSpace(o.preset, DATA_PRESETS[o.preset].tokenizer.vocabSize!));
-    const config = SEARCH_PRESETS[o.preset];
+    // BERT: the tokenizer's configured size, i.e. the space of the data prepared below, known before preparing it.
+    const space = o.space === "cnn" ? cnnArchSpace(makeCnnSpace(o.preset)) : bertArchSpace(makeSpace(o.preset, DATA_PRESETS[o.preset].tokenizer.vocabSize!));
+    const config = searchPresets(spaceField(o.space))[o.preset];
     const maxParams = o.maxParams ?? defaultMaxParams(config, space);
     checkBudget(space, maxParams, "--max-params");
     checkRunsFolder();
-    requireGroundTruthTable(o.preset);
+    requireGroundTruthTable(o.preset, {}, spaceField(o.space).space);
     await initBackend();
-    const data = prepareMlmData(o.preset);
+    const data = o.space === "cnn" ? cnnKit(o.preset) : prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
     const result = await searchScheme(config, o.scheme, o.seed, maxParams, data, gt, { method: o.method, useCommitted: !o.commit });
     writeJsonAtomic(path.resolve(o.out), result, 1);

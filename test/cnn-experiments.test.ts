@@ -24,8 +24,9 @@ import {
   verifyGroundTruth,
   type GroundTruthTable,
 } from "../lib/experiments/ground-truth";
-import { CNN_RANK_PRESETS, commitRankResult, committedRankFile, rankedSupernet, rankScheme } from "../lib/experiments/ranking";
+import { CNN_RANK_PRESETS, commitRankResult, committedRankFile, plannedUnits, rankedSupernet, rankScheme } from "../lib/experiments/ranking";
 import { baselineScores } from "../lib/experiments/baselines";
+import { commitInterferenceUnit, committedInterferenceFile, interferenceConfig, interferenceUnit, runInterference } from "../lib/experiments/interference";
 import { cnnArchSpace, cnnFlops, cnnLayers, cnnParamCount, makeCnnSpace, parseCnnArch } from "../lib/nas/cnn-space";
 import { largestChild, smallestChild } from "../lib/nas/arch-space";
 import { randomSearch, regularizedEvolution, smallestParamCount } from "../lib/nas/search";
@@ -150,9 +151,35 @@ test("CNN tiny ranking: uniform and MAGIC-AT through the one rankScheme; scores 
   assert.ok(tf.memory().numTensors <= before + 8, `tensors leak: ${before} -> ${tf.memory().numTensors}`);
 });
 
-test("kitFor: the config names the space; a kit of another space or preset is refused", () => {
+test("kitFor: the config names the space; a kit of another space or preset is refused; the CNN plan is the issue's five schemes", () => {
+  assert.deepEqual([...new Set(plannedUnits(CNN_RANK_PRESETS.small).map((u) => u.scheme))], ["uniform", "fairnas", "magic-t", "magic-a", "magic-at"]);
+  assert.equal(plannedUnits(CNN_RANK_PRESETS.small).length, 15);
   assert.equal(kitFor(CNN_RANK_PRESETS.tiny), kit);
   assert.throws(() => kitFor({ preset: "small", space: "cnn" }, kit), /cnn tiny kit was passed for a cnn small config/);
   assert.throws(() => kitFor({ preset: "tiny" }, kit), /cnn tiny kit was passed for a bert tiny config/);
   assert.throws(() => cnnKit("paper"), /ImageNet-sized.*use --preset tiny or small/);
+});
+
+test("CNN tiny interference: the one analysis measures pairs on the ranking supernets (layer inputs x_0..x_L) and summarises them", async (t) => {
+  if (cannotTrain(t) || !table) return assert.ok(tf.getBackend() === "wasm", "the ground-truth test ran first");
+  const config = interferenceConfig("tiny", { schemes: ["uniform", "magic-at"], seeds: [1], resamples: 50 }, "cnn");
+  assert.equal(config.space, "cnn");
+  const unit = await interferenceUnit(config, "uniform", 1, kit, table);
+  assert.equal(unit.source, "computed");
+  assert.equal(unit.space, "cnn");
+  assert.equal(unit.supernet.origin, "run", "the ranking test's trained supernet, not a retrain");
+  assert.equal(unit.pairs.length, 4 * 3 * config.pairsPerCell, "every (layer, k) cell");
+  for (const p of unit.pairs) {
+    kit.archSpace.validate(p.a);
+    kit.archSpace.validate(p.b);
+    assert.ok(kit.archSpace.opFamily(p.layer, p.a[p.layer]) === "mbconv" && p.a[p.layer] === p.b[p.layer], "a shared op with parameters");
+    assert.ok(Math.abs(p.gradCosine) <= 1 + 1e-6 && Number.isFinite(p.inputCosine), JSON.stringify(p));
+  }
+  const file = commitInterferenceUnit(unit);
+  assert.equal(file, path.join(scratch, "tables", "interference", "cnn-tiny", "uniform-seed1.json"));
+  assert.equal(committedInterferenceFile(config, "uniform", 1), file);
+  const report = await runInterference(config, kit, table);
+  assert.equal(report.space, kit.archSpace.id);
+  assert.equal(report.checkpoints[0].pairs.length, unit.pairs.length);
+  assert.equal(report.units.find((u) => u.scheme === "uniform")!.source, "committed");
 });

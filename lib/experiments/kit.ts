@@ -89,7 +89,7 @@ export function bertKit(preset: Preset, data: MlmData): BertKit {
     anchorBatches: (count, scoring) => data.validationBatches(count, scoring),
     anchorBatchesAvailable: (scoring) => Math.max(0, data.numValidationBatches - scoring),
     alignedLoss: (model, arch, anchor, batch, lambda) => alignedLoss(model, arch, anchor, batch, lambda),
-    rankScore: (e) => e.loss,
+    rankScore: (e) => rankingScore("bert", e),
     lossFloor: (count) => unigramLoss(data, count),
     disposeBatches: (batches) => tf.dispose(batches.flatMap((b) => [b.inputs, b.labels, b.weights])),
   };
@@ -140,7 +140,7 @@ function makeCnnKit(preset: Preset): CnnKit {
     anchorBatches: (count) => data.validationBatches(count),
     anchorBatchesAvailable: () => data.numValidationBatches,
     alignedLoss: (model, arch, anchor, batch, lambda) => model.alignedLoss(arch, anchor, batch, lambda),
-    rankScore: (e) => 1 - e.accuracy,
+    rankScore: (e) => rankingScore("cnn", e),
     lossFloor: () => Math.log(space.classes),
     disposeBatches: (batches) => tf.dispose(batches.flatMap((b) => [b.images, b.labels])),
   };
@@ -185,7 +185,12 @@ export function storedArchSpace(config: SpaceConfig, space: object): ArchSpace {
   return spaceOf(config) === "cnn" ? cnnArchSpace(space as CnnSpace) : bertArchSpace(space as SearchSpace);
 }
 
-/** The ranking key of a stored evaluation (a ground-truth row): as the kit's rankScore, without the data. */
+/** The ranking key of an evaluation in `space`, lower is better: BERT the loss, CNN the error 1 - accuracy (kit.rankScore). */
+export function rankingScore(space: SpaceName, e: { loss: number; accuracy: number }): number {
+  return space === "cnn" ? 1 - e.accuracy : e.loss;
+}
+
+/** The ranking key of a stored evaluation (a ground-truth row of a table of `config`). */
 export function storedRankScore(config: SpaceConfig, e: { valLoss: number; valAccuracy: number }): number {
-  return spaceOf(config) === "cnn" ? 1 - e.valAccuracy : e.valLoss;
+  return rankingScore(spaceOf(config), { loss: e.valLoss, accuracy: e.valAccuracy });
 }

@@ -9,7 +9,6 @@
 // result without training (`rebaseRankResult`, `npm run magic -- rank-rebase`).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
 import { runsPath, tablesPath } from "../paths";
 import type { MlmData } from "../data";
@@ -22,7 +21,7 @@ import { isFinishedCheckpoint } from "../train/checkpoint";
 import type { Supernet } from "../nas/supernet";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
-import { groundTruthChildren, codeVersion, type GroundTruthTable } from "./ground-truth";
+import { groundTruthChildren, codeVersion, spaceFlag, type GroundTruthTable } from "./ground-truth";
 import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
 import { backendInfo } from "../backend";
@@ -32,7 +31,6 @@ import { recomputeRequested } from "../env";
 import { UserError } from "../errors";
 import { supernetRun, type SchemeSpec } from "./supernet-run";
 import { kitFor, spaceDir, storedArchSpace, type AnyKit, type BertKit, type CnnKit, type KitModel, type SpaceConfig, type SpaceKit } from "./kit";
-import { spaceFlag } from "./ground-truth";
 
 export type { SchemeSpec };
 
@@ -115,7 +113,7 @@ export const RANK_PRESETS: Record<Preset, RankConfig> = {
 export const CNN_RANK_PRESETS: Record<Preset, RankConfig> = {
   tiny: { preset: "tiny", space: "cnn", steps: 12, seeds: [1, 2], ablationSeeds: [1], topK: 2, monitorEvery: 2, resamples: 200, anchorBatches: 2, budgets: [6], train: { lr: 3e-3, evalEvery: 0 } },
   small: {
-    preset: "small", space: "cnn", steps: 1200, seeds: [1, 2, 3], ablationSeeds: [1], topK: 8, monitorEvery: 20, resamples: 1000, anchorBatches: 4, budgets: [400, 800],
+    preset: "small", space: "cnn", steps: 600, seeds: [1, 2, 3], ablationSeeds: [1], topK: 8, monitorEvery: 20, resamples: 1000, anchorBatches: 4, budgets: [300],
     train: { lr: 3e-3, evalEvery: 0 },
   },
   paper: {
@@ -142,8 +140,9 @@ export const RANKING_PLAN: Record<string, { main: string[]; ablation: string[] }
   "04-magic-at": { main: ["uniform", "fairnas", "magic-t", "magic-a", "magic-at", "magic-t-balanced", "magic-at-balanced"], ablation: [] },
 };
 
-/** Every distinct (scheme, seed) of RANKING_PLAN under `config`, in plan order. */
+/** Every distinct (scheme, seed) of RANKING_PLAN under `config`, in plan order (the CNN space: CNN_SCHEMES x seeds). */
 export function plannedUnits(config: RankConfig): { scheme: string; seed: number }[] {
+  if (config.space === "cnn") return CNN_SCHEMES.flatMap((scheme) => config.seeds.map((seed) => ({ scheme, seed })));
   const seen = new Set<string>();
   const units: { scheme: string; seed: number }[] = [];
   for (const { main, ablation } of Object.values(RANKING_PLAN)) {

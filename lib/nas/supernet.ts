@@ -139,6 +139,11 @@ export class Supernet implements MlmModel, Distillable<MlmBatch> {
     return tf.tidy(() => this.encode(arch, inputs, options));
   }
 
+  /** The hidden states h_0..h_L of child `arch` on a batch's tokens (lib/interference.ts LayeredModel). */
+  layerStates(arch: Arch, batch: MlmBatch): tf.Tensor3D[] {
+    return this.hidden(arch, batch.inputs);
+  }
+
   loss(arch: Arch, batch: MlmBatch): tf.Scalar {
     this.check(arch);
     return tf.tidy(() => this.lossFromHidden(this.encode(arch, batch.inputs).at(-1)!, batch));
