@@ -22,6 +22,7 @@ export const RESULT_SOURCES = [
   "lib/wasm-kernels.ts",
   "lib/experiments/ground-truth.ts",
   "lib/experiments/supernet-run.ts",
+  "lib/experiments/kit.ts",
   "lib/experiments/ranking.ts",
   "lib/experiments/interference.ts",
   "lib/jobs/ground-truth-child.ts",

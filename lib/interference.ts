@@ -1,4 +1,6 @@
-// Interference between two children on a shared operator (the paper's Section 3), as we reconstruct it:
+// Interference between two children on a shared operator (the paper's Section 3), as we reconstruct it, in any
+// space whose model exposes its layer states (LayeredModel: the BERT supernet's h_0..h_L, the CNN supernet's layer
+// inputs x_0..x_L; the loss is the task's, MLM or cross-entropy):
 // children A and B pick the same op at sub-layer `layer` and differ in exactly `k` other sub-layers. On
 // the same batch (same masking) we take the gradient of the MLM loss w.r.t. the shared op's parameters
 // under A and under B and report their cosine (1 = no interference), plus the cosine of the shared op's
@@ -8,9 +10,9 @@
 // Summaries come with two intervals: over pairs (as if independent) and clustered (supernet seeds, then
 // batches: pairs share both), plus correlations within k and partial ones given k and position.
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, MlmBatch, SearchSpace } from "./nas/types";
-import type { Supernet } from "./nas/supernet";
+import type { Arch, ArchSpace } from "./nas/types";
 import type { Rng } from "./rng";
+import { randomChild } from "./nas/arch-space";
 import { bootstrapCI, cosineSimilarity, flatGradCosine, mean, partialSpearman, spearman } from "./metrics";
 import { clusteredBootstrap } from "./paired";
 
@@ -53,30 +55,42 @@ export interface MeasuredPair extends PairResult {
   index: number;
 }
 
-/** Ops of the space that own parameters: only those can be "shared" in the gradient sense. */
-function parametricOps(space: SearchSpace): number[] {
-  return space.ops.flatMap((op, i) => (op.kind === "identity" ? [] : [i]));
+/**
+ * What the measurement reads of a model: the variables of the op a child picks at a layer, the layer states of a
+ * child (h_0..h_L: the input of layer l is h_l, its output h_{l+1}), and the loss continued from a layer state.
+ * Implemented by lib/nas/supernet.ts and lib/nas/cnn-supernet.ts.
+ */
+export interface LayeredModel<B> {
+  readonly archSpace: ArchSpace;
+  opVariables(layer: number, arch: Arch): tf.Variable[];
+  layerStates(arch: Arch, batch: B): tf.Tensor[];
+  lossFromLayer(arch: Arch, layer: number, h: tf.Tensor, batch: B): tf.Scalar;
+}
+
+/** Choices of layer `layer` that own parameters: only those can be "shared" in the gradient sense. */
+function parametricOps(space: ArchSpace, layer: number): number[] {
+  return Array.from({ length: space.choices[layer] }, (_, k) => k).filter((k) => space.opFamily(layer, k) !== "identity");
 }
 
 /**
  * `count` pairs that share a parametric op at `layer` and differ in exactly `k` other sub-layers, chosen
  * uniformly among the other L-1 sub-layers; each differing sub-layer gets a uniformly chosen different op.
  */
-export function samplePairs(space: SearchSpace, layer: number, k: number, count: number, rng: Rng): PairSpec[] {
-  const { layers } = space;
-  const numOps = space.ops.length;
+export function samplePairs(space: ArchSpace, layer: number, k: number, count: number, rng: Rng): PairSpec[] {
+  const { choices } = space;
+  const layers = choices.length;
   if (!Number.isInteger(layer) || layer < 0 || layer >= layers) throw new Error(`samplePairs: layer must be in [0, ${layers - 1}], got ${layer}`);
   if (!Number.isInteger(k) || k < 1 || k > layers - 1) throw new Error(`samplePairs: k must be in [1, ${layers - 1}], got ${k}`);
-  if (numOps < 2) throw new Error("samplePairs: the space needs at least 2 ops per sub-layer");
-  const shareable = parametricOps(space);
-  if (shareable.length === 0) throw new Error("samplePairs: no op with parameters in the space");
+  if (choices.some((n) => n < 2)) throw new Error("samplePairs: the space needs at least 2 ops per sub-layer");
+  const shareable = parametricOps(space, layer);
+  if (shareable.length === 0) throw new Error(`samplePairs: no op with parameters at layer ${layer}`);
   const others = Array.from({ length: layers }, (_, j) => j).filter((j) => j !== layer);
   return Array.from({ length: count }, () => {
-    const a = Array.from({ length: layers }, () => rng.int(numOps));
+    const a = randomChild(space, rng);
     a[layer] = rng.choice(shareable);
     const b = [...a];
     const changed = rng.shuffle([...others]).slice(0, k);
-    for (const j of changed) b[j] = (a[j] + 1 + rng.int(numOps - 1)) % numOps; // uniform among the other ops
+    for (const j of changed) b[j] = (a[j] + 1 + rng.int(choices[j] - 1)) % choices[j]; // uniform among the layer's other ops
     const before = changed.some((j) => j < layer);
     const after = changed.some((j) => j > layer);
     const where: Where = before && after ? "both" : before ? "before" : "after";
@@ -93,18 +107,18 @@ function tensorCosine(x: tf.Tensor, y: tf.Tensor): number {
  * Child `arch`'s gradients on `batch`, from its hidden states `h` (h_0..h_L): w.r.t. the shared op's
  * variables `vars` (continuing from h_layer) and w.r.t. the op's output h_layer+1. The caller disposes them.
  */
-function gradients(model: Supernet, arch: Arch, layer: number, h: tf.Tensor3D[], batch: MlmBatch, vars: tf.Variable[]) {
+function gradients<B>(model: LayeredModel<B>, arch: Arch, layer: number, h: tf.Tensor[], batch: B, vars: tf.Variable[]) {
   const { value, grads } = tf.variableGrads(() => model.lossFromLayer(arch, layer, h[layer], batch), vars);
   value.dispose();
-  const outputGrad = tf.grad((x) => model.lossFromLayer(arch, layer + 1, x as tf.Tensor3D, batch))(h[layer + 1]);
+  const outputGrad = tf.grad((x) => model.lossFromLayer(arch, layer + 1, x, batch))(h[layer + 1]);
   return { params: vars.map((v) => grads[v.name]), outputGrad };
 }
 
 /** Measures one pair on one batch (A and B see the same tokens and the same masking). */
-export function measurePair(model: Supernet, pair: PairSpec, batch: MlmBatch): PairResult {
+export function measurePair<B>(model: LayeredModel<B>, pair: PairSpec, batch: B): PairResult {
   const vars = model.opVariables(pair.layer, pair.a); // the very same variables as under pair.b
-  const hA = model.hidden(pair.a, batch.inputs); // h_0..h_L, [B, T, D] each
-  const hB = model.hidden(pair.b, batch.inputs);
+  const hA = model.layerStates(pair.a, batch); // h_0..h_L ([B, T, D] each in the BERT space)
+  const hB = model.layerStates(pair.b, batch);
   const gA = gradients(model, pair.a, pair.layer, hA, batch, vars);
   const gB = gradients(model, pair.b, pair.layer, hB, batch, vars);
   const gradCosine = flatGradCosine(gA.params, gB.params);

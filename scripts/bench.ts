@@ -21,6 +21,7 @@ import { CNN_BENCH_MODEL, CnnBenchModel, cnnBenchBatch } from "./bench-cnn";
 import { DATA_PRESETS, prepareMlmData } from "../lib/data";
 import { resolveTokenizerSettings } from "../lib/data/tokenizer";
 import { makeSpace } from "../lib/nas/space";
+import { bertKit } from "../lib/experiments/kit";
 import { supernetRun } from "../lib/experiments/supernet-run";
 import { train } from "../lib/train/loop";
 
@@ -160,9 +161,8 @@ function benchCnn(job: Job): StepRow {
  */
 async function benchSupernet(job: Job): Promise<StepRow> {
   const data = prepareMlmData("small");
-  const space = makeSpace("small", data.vocabSize);
   const run = supernetRun({
-    space,
+    kit: bertKit("small", data),
     data: { trainBatch: (s) => data.trainBatch(s), validation: [] },
     scheme: { sampler: "uniform" },
     seed: 0,
@@ -182,7 +182,7 @@ async function benchSupernet(job: Job): Promise<StepRow> {
     },
   });
   run.model.dispose();
-  return { backend: job.label, model: space.id, loss: "tfjs", ms: median(times), peakRssMb: peak / 2 ** 20 };
+  return { backend: job.label, model: run.model.space.id, loss: "tfjs", ms: median(times), peakRssMb: peak / 2 ** 20 };
 }
 
 async function child(job: Job): Promise<void> {

@@ -18,7 +18,10 @@ import { runsPath } from "../lib/paths";
 import { currentPreset, PRESETS, type Preset } from "../lib/preset";
 import { seedFrom } from "../lib/rng";
 import { DATA_PRESETS, prepareMlmData } from "../lib/data";
-import { makeSpace, parseArch, archId, SPACE_PRESETS } from "../lib/nas/space";
+import { bertArchSpace, makeSpace, parseArch, archId, SPACE_PRESETS } from "../lib/nas/space";
+import { cnnArchSpace, cnnLayers, makeCnnSpace, parseCnnArch } from "../lib/nas/cnn-space";
+import { bertKit, cnnKit, SPACE_NAMES, type CnnKit, type SpaceName } from "../lib/experiments/kit";
+import type { ImageBatch } from "../lib/data/images";
 import { Supernet } from "../lib/nas/supernet";
 import type { AnchorKind } from "../lib/nas/align";
 import type { Arch } from "../lib/nas/types";
@@ -29,9 +32,9 @@ import { CHECKPOINT_FILE, checkpointPath } from "../lib/train/checkpoint";
 import { loadWeights, runConfigHash, train, type TrainRun } from "../lib/train/loop";
 import { commitInterferenceUnit, interferenceConfig, interferenceUnit, runInterference, saveInterferenceReport, type InterferenceUnit } from "../lib/experiments/interference";
 import { keyLine } from "../lib/experiments/interference-views";
-import { seedToSeedTau } from "../lib/experiments/ground-truth";
+import { groundTruthTablePath, seedToSeedTau } from "../lib/experiments/ground-truth";
 import { groundTruthFor, requireGroundTruthTable, storedTable } from "../lib/experiments/ground-truth-run";
-import { commitRankResult, committedRankFile, plannedUnits, rankScheme, rebaseCommittedRankResults, RANK_PRESETS, SCHEMES, type RankResult } from "../lib/experiments/ranking";
+import { commitRankResult, committedRankFile, plannedUnits, rankPresets, rankScheme, rebaseCommittedRankResults, RANK_PRESETS, SCHEMES, type RankResult } from "../lib/experiments/ranking";
 import { defaultWorkers, runWithProgress } from "../lib/jobs/batch";
 import { supernetRankSpec } from "../lib/jobs/supernet-rank";
 import { recomputeRequested } from "../lib/env";
@@ -41,7 +44,7 @@ import { QUEUE_SETTINGS } from "../lib/queue/settings";
 import { runQueueWorker } from "../lib/queue/worker";
 import { GLUE_TASKS, glueFiles, type GlueTask } from "../lib/data/glue";
 import { runGlue } from "../lib/experiments/glue";
-import { commitSearchResult, defaultMaxParams, SEARCH_METHODS, SEARCH_PRESETS, searchScheme, type SearchMethod } from "../lib/experiments/search";
+import { commitSearchResult, defaultMaxParams, SEARCH_METHODS, SEARCH_PRESETS, searchPresets, searchScheme, type SearchMethod } from "../lib/experiments/search";
 import { checkBudget } from "../lib/nas/search";
 import { commitGlueUnit, glueModels, glueSweepPlan, GLUE_SWEEPS, sweepUnit, unitLabel } from "../lib/experiments/glue-sweep";
 import { compressCommand, compressAllCommand, COMPRESS_SCHEMES } from "./compress";
@@ -50,6 +53,7 @@ const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
 interface Common {
   preset: Preset;
+  space: SpaceName;
   seed: number;
   steps?: number;
   lr?: number;
@@ -64,10 +68,17 @@ interface Common {
 // the environment says and a bad value is one error line.
 const presetOption = () => new Option("--preset <name>", "experiment scale (default: $MAGIC_PRESET, else small)").choices(PRESETS);
 
+/** --space: which search space (and task) a command runs on. */
+const spaceOption = () => new Option("--space <name>", "search space: bert (MLM on the corpus) or cnn (Fashion-MNIST)").choices(SPACE_NAMES).default("bert");
+
+/** The config fields naming a CNN run's space ({} for BERT: BERT configs hash as before spaces existed). */
+const spaceField = (space: SpaceName) => (space === "cnn" ? { space: "cnn" as const } : {});
+
 /** Options every training command shares. */
 function trainingOptions(cmd: Command): Command {
   return cmd
     .addOption(presetOption())
+    .addOption(spaceOption())
     .option("--seed <n>", "seed of init, data order, masking and sampler", intOption("--seed", 0), 0)
     .option("--steps <n>", "optimizer steps (default: the preset's)", intOption("--steps", 1))
     .option("--lr <x>", "peak learning rate (default: the preset's)", numberOption("--lr", { positive: true }))
@@ -78,10 +89,10 @@ function trainingOptions(cmd: Command): Command {
     .option("--out <dir>", "run directory (default: runs/<kind>-<config hash>)");
 }
 
-/** --arch checked against the preset's op list, which needs no data (unlike the space's vocabulary size). */
-function archOption(preset: Preset, raw: string): Arch {
+/** --arch checked against the space's op list and layers, which need no data (unlike the BERT space's vocabulary size). */
+function archOption(preset: Preset, raw: string, space: SpaceName = "bert"): Arch {
   try {
-    return parseArch(SPACE_PRESETS[preset], raw);
+    return space === "cnn" ? parseCnnArch(makeCnnSpace(preset), raw) : parseArch(SPACE_PRESETS[preset], raw);
   } catch (e) {
     throw new UserError(`--arch: ${(e as Error).message}`); // parseArch only validates its input
   }
@@ -95,10 +106,10 @@ function checkCheckpointDir(flag: string, dir: string): void {
 }
 
 /** --m: magic-t only, at most the preset's number of sub-layers. */
-function checkM(o: { m: number; sampler: string; preset: Preset }): void {
+function checkM(o: { m: number; sampler: string; preset: Preset; space?: SpaceName }): void {
   if (o.m !== 1 && o.sampler !== "magic-t") throw new UserError("--m applies to --sampler magic-t only; drop it or use --sampler magic-t");
-  const { layers } = SPACE_PRESETS[o.preset];
-  if (o.m > layers) throw new UserError(`--m ${o.m}: the ${o.preset} space has ${layers} sub-layers; use --m 1..${layers}`);
+  const layers = o.space === "cnn" ? cnnLayers(makeCnnSpace(o.preset)).length : SPACE_PRESETS[o.preset].layers;
+  if (o.m > layers) throw new UserError(`--m ${o.m}: the ${o.preset}${o.space === "cnn" ? " cnn" : ""} space has ${layers} sub-layers; use --m 1..${layers}`);
 }
 
 function trainConfig(o: Common): Partial<TrainConfig> {
@@ -121,8 +132,19 @@ async function setup(preset: Preset, seed: number) {
   return { data, space, validation, hashExtra: { preset, data: data.settings, vocabSize: data.vocabSize } };
 }
 
+/** Validation batches the CNN training commands report on (test batches, as the ground truth scores children). */
+const CNN_CLI_EVAL_BATCHES = 4;
+
+/** Backend and the CNN kit of a preset (Fashion-MNIST; the space of CNN_SPACE_PRESETS). */
+async function cnnSetup(preset: Preset) {
+  await initBackend();
+  const kit = cnnKit(preset);
+  const validation = kit.scoringBatches(CNN_CLI_EVAL_BATCHES);
+  return { kit, validation, hashExtra: { preset, space: "cnn", data: kit.dataIdentity } };
+}
+
 /** Trains `run` in `out` (default runs/<kind>-<hash>) and writes result.json next to the checkpoint. */
-async function runAndReport(kind: string, run: TrainRun, o: Common, meta: Record<string, unknown>): Promise<void> {
+async function runAndReport<B extends object>(kind: string, run: TrainRun<B>, o: Common, meta: Record<string, unknown>): Promise<void> {
   const hash = runConfigHash(run);
   const out = path.resolve(o.out ?? runsPath(`${kind}-${hash}`));
   if (fs.existsSync(checkpointPath(out))) console.log(`checkpoint found in ${out}: resuming`);
@@ -184,18 +206,28 @@ trainingOptions(
   checkM(o);
   if (o.lambda !== undefined && !o.align) throw new UserError(`--lambda needs --align (one of: ${ALIGN_KINDS.join(", ")})`);
   checkRunFolder(o);
+  const scheme = { sampler: parseSamplerName(o.sampler), m: o.m, align: o.align && { kind: o.align, lambda: o.lambda ?? DEFAULT_TRAIN_CONFIG.lambda } };
+  const kind = `supernet-${o.space === "cnn" ? "cnn-" : ""}${o.sampler}${o.sampler === "magic-t" && o.m !== 1 ? `-m${o.m}` : ""}${o.align ? `-align-${o.align}` : ""}-${o.preset}-s${o.seed}`;
+  if (o.space === "cnn") {
+    const { kit, validation, hashExtra } = await cnnSetup(o.preset);
+    // MAGIC-A picks its anchor on validation-split batches, disjoint from the test batches `validation` reports on.
+    const anchorSelection = o.align ? kit.anchorBatches(8, validation.length) : undefined;
+    const run = supernetRun<ImageBatch, ReturnType<CnnKit["model"]>>({
+      kit, data: { trainBatch: (s) => kit.trainBatch(s, o.seed), validation, anchorSelection }, scheme, seed: o.seed, train: trainConfig(o), hashExtra,
+    });
+    return runAndReport(kind, run, o, { sampler: o.sampler, m: o.m, align: o.align ?? null, space: kit.space });
+  }
   const { data, space, validation, hashExtra } = await setup(o.preset, o.seed);
   // MAGIC-A picks its anchor on validation batches after the ones `validation` reports on (our choice: 8).
   const anchorSelection = o.align ? data.validationBatches(8, validation.length) : undefined;
   const run = supernetRun({
-    space,
+    kit: bertKit(o.preset, data),
     data: { trainBatch: (s) => data.trainBatch(s), validation, anchorSelection },
-    scheme: { sampler: parseSamplerName(o.sampler), m: o.m, align: o.align && { kind: o.align, lambda: o.lambda ?? DEFAULT_TRAIN_CONFIG.lambda } },
+    scheme,
     seed: o.seed,
     train: trainConfig(o),
     hashExtra,
   });
-  const kind = `supernet-${o.sampler}${o.sampler === "magic-t" && o.m !== 1 ? `-m${o.m}` : ""}${o.align ? `-align-${o.align}` : ""}-${o.preset}-s${o.seed}`;
   await runAndReport(kind, run, o, { sampler: o.sampler, m: o.m, align: o.align ?? null, space });
 });
 
@@ -206,9 +238,19 @@ trainingOptions(
     .requiredOption("--arch <arch>", "child as a JSON array of op indices/names or an arch id (att4-ffn128-...)")
     .option("--from <dir>", "inherit weights from this (supernet) run directory: fine-tuning"),
 ).action(async (o: Common & { arch: string; from?: string }) => {
-  const arch = archOption(o.preset, o.arch);
+  const arch = archOption(o.preset, o.arch, o.space);
   if (o.from) checkCheckpointDir("--from", o.from);
   checkRunFolder(o);
+  if (o.space === "cnn") {
+    const { kit, validation, hashExtra } = await cnnSetup(o.preset);
+    const model = kit.model(o.seed, arch); // scored with BN statistics recalibrated on training batches
+    const source = o.from ? loadWeights(path.resolve(o.from), model) : null;
+    const id = kit.archSpace.archId(arch);
+    const run: TrainRun<ImageBatch> = {
+      model, data: { trainBatch: (s) => kit.trainBatch(s, o.seed), validation }, arch, config: trainConfig(o), hashExtra: { ...hashExtra, from: source },
+    };
+    return runAndReport(`child-cnn-${id}${source ? `-ft${source.configHash.slice(0, 6)}` : ""}-${o.preset}-s${o.seed}`, run, o, { arch, archId: id, from: source, space: kit.space });
+  }
   const { data, space, validation, hashExtra } = await setup(o.preset, o.seed);
   const model = new Supernet({ space, seed: o.seed, only: arch });
   const source = o.from ? loadWeights(path.resolve(o.from), model) : null;
@@ -260,16 +302,17 @@ program
   .command("interference")
   .description("experiment 01: gradient interference between children (vs k, vs input/output similarity, per scheme) on the ranking runs' supernets (JSON)")
   .addOption(presetOption())
+  .addOption(spaceOption())
   .requiredOption("--out <file>", "where to write the JSON report")
-  .option("--commit", "measure every (scheme, seed) unit (recomputed, not loaded) and write it to data/interference/<preset>/<scheme>-seed<n>.json")
-  .action(async (o: { preset: Preset; out: string; commit?: boolean }) => {
+  .option("--commit", "measure every (scheme, seed) unit (recomputed, not loaded) and write it to data/interference/<preset>/<scheme>-seed<n>.json (cnn: cnn-<preset>/)")
+  .action(async (o: { preset: Preset; space: SpaceName; out: string; commit?: boolean }) => {
     checkWritableFile("--out", o.out);
     checkRunsFolder();
-    requireGroundTruthTable(o.preset);
+    requireGroundTruthTable(o.preset, {}, spaceField(o.space).space);
     await initBackend();
-    const data = prepareMlmData(o.preset);
+    const data = o.space === "cnn" ? cnnKit(o.preset) : prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
-    const config = interferenceConfig(o.preset);
+    const config = interferenceConfig(o.preset, {}, spaceField(o.space).space);
     const units: InterferenceUnit[] = [];
     for (const seed of config.seeds) for (const scheme of config.schemes) { // seed-major: an interrupted --commit leaves whole seeds
       const unit = await interferenceUnit(config, scheme, seed, data, gt, { useCommitted: !o.commit });
@@ -284,22 +327,23 @@ program
 
 program
   .command("ground-truth")
-  .description("train the ground-truth children from scratch (resumable, one worker per core) and write data/ground-truth/<preset>.json")
+  .description("train the ground-truth children from scratch (resumable, one worker per core) and write data/ground-truth/<preset>.json (cnn: cnn-<preset>.json)")
   .addOption(presetOption())
+  .addOption(spaceOption())
   .option("--workers <n>", "worker processes (default: one per core)", intOption("--workers", 1))
   .addOption(queueOption("train the missing jobs"))
   .option("--out <file>", "also write the table to this file")
-  .action(async (o: { preset: Preset; workers?: number; queue?: string | true; out?: string }) => {
+  .action(async (o: { preset: Preset; space: SpaceName; workers?: number; queue?: string | true; out?: string }) => {
     if (o.workers !== undefined && o.queue !== undefined) throw new UserError("--workers and --queue do not mix: with --queue the workers are `npm run magic -- worker` processes");
     if (o.out) checkWritableFile("--out", o.out);
     checkRunsFolder();
     const queue = await reachableQueue(o.queue);
     await initBackend(); // the build folder is keyed by the backend the workers use (the same MAGIC_BACKEND)
-    const data = prepareMlmData(o.preset);
-    const table = await groundTruthFor(o.preset, data, { build: true, target: { workers: o.workers, queue } });
+    const source = o.space === "cnn" ? cnnKit(o.preset) : prepareMlmData(o.preset);
+    const table = await groundTruthFor(o.preset, source, { build: true, target: { workers: o.workers, queue } });
     if (o.out) writeJsonAtomic(path.resolve(o.out), storedTable(table), 1);
     const ceiling = seedToSeedTau(table);
-    console.log(`data/ground-truth/${o.preset}.json: ${table.rows.length} jobs (config hash ${table.configHash}, ${table.createdAt}); ` +
+    console.log(`${path.relative(process.cwd(), groundTruthTablePath(table.config))}: ${table.rows.length} jobs (config hash ${table.configHash}, ${table.createdAt}); ` +
       `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it (resumable).`);
   });
 
@@ -308,17 +352,18 @@ program
   .description("experiments 02-04: train one scheme's supernet and rank the ground-truth children with it (JSON)")
   .addOption(new Option("--scheme <name>", "supernet training scheme").choices(Object.keys(SCHEMES)).makeOptionMandatory())
   .addOption(presetOption())
+  .addOption(spaceOption())
   .option("--seed <n>", "seed of init, data order, masking, sampler and anchor pool", intOption("--seed", 0), 1)
   .requiredOption("--out <file>", "where to write the JSON result")
-  .option("--commit", "also write the result as the committed table data/ranking/<preset>/<scheme>-seed<n>.json (recomputed, not loaded)")
-  .action(async (o: { scheme: string; preset: Preset; seed: number; out: string; commit?: boolean }) => {
+  .option("--commit", "also write the result as the committed table data/ranking/<preset>/<scheme>-seed<n>.json (cnn: data/ranking/cnn-<preset>/; recomputed, not loaded)")
+  .action(async (o: { scheme: string; preset: Preset; space: SpaceName; seed: number; out: string; commit?: boolean }) => {
     checkWritableFile("--out", o.out);
     checkRunsFolder();
-    requireGroundTruthTable(o.preset);
+    requireGroundTruthTable(o.preset, {}, spaceField(o.space).space);
     await initBackend();
-    const data = prepareMlmData(o.preset);
-    const gt = await groundTruthFor(o.preset, data);
-    const result = await rankScheme(RANK_PRESETS[o.preset], o.scheme, o.seed, data, gt, { useCommitted: !o.commit });
+    const source = o.space === "cnn" ? cnnKit(o.preset) : prepareMlmData(o.preset);
+    const gt = await groundTruthFor(o.preset, source);
+    const result = await rankScheme(rankPresets(spaceField(o.space))[o.preset], o.scheme, o.seed, source, gt, { useCommitted: !o.commit });
     writeJsonAtomic(path.resolve(o.out), result, 1);
     if (o.commit) console.log(`committed ${commitRankResult(result)}`);
     console.log(`${o.scheme} seed ${o.seed}: Kendall tau ${result.kendallTau.toFixed(3)}, Spearman ${result.spearman.toFixed(3)}, P@k ${JSON.stringify(result.precisionAtK)}`);
@@ -372,22 +417,23 @@ program
   .description("notebook 05: the best child of a ranking run's supernet under a parameter budget, by supernet-estimated loss (regularized evolution, or random search as its baseline; JSON)")
   .addOption(new Option("--scheme <name>", "the ranking scheme whose trained supernet scores the children").choices(Object.keys(SCHEMES)).makeOptionMandatory())
   .addOption(presetOption())
+  .addOption(spaceOption())
   .option("--seed <n>", "seed of the ranking run (its supernet) and of the search", intOption("--seed", 0), 1)
   .option("--max-params <n>", "parameter budget (default: the median size of the preset's children, rounded up to 1000)", intOption("--max-params", 1))
   .addOption(new Option("--method <name>", "search method").choices(SEARCH_METHODS).default("evolution"))
   .requiredOption("--out <file>", "where to write the JSON result")
   .option("--commit", "also write the result as the committed table data/search/<preset>/<scheme>-seed<n>-p<budget>[-random].json (recomputed, not loaded)")
-  .action(async (o: { scheme: string; preset: Preset; seed: number; maxParams?: number; method: SearchMethod; out: string; commit?: boolean }) => {
+  .action(async (o: { scheme: string; preset: Preset; space: SpaceName; seed: number; maxParams?: number; method: SearchMethod; out: string; commit?: boolean }) => {
     checkWritableFile("--out", o.out);
-    // The tokenizer's configured size: the space of the data prepared below, known before preparing it.
-    const space = makeSpace(o.preset, DATA_PRESETS[o.preset].tokenizer.vocabSize!);
-    const config = SEARCH_PRESETS[o.preset];
+    // BERT: the tokenizer's configured size, i.e. the space of the data prepared below, known before preparing it.
+    const space = o.space === "cnn" ? cnnArchSpace(makeCnnSpace(o.preset)) : bertArchSpace(makeSpace(o.preset, DATA_PRESETS[o.preset].tokenizer.vocabSize!));
+    const config = searchPresets(spaceField(o.space))[o.preset];
     const maxParams = o.maxParams ?? defaultMaxParams(config, space);
     checkBudget(space, maxParams, "--max-params");
     checkRunsFolder();
-    requireGroundTruthTable(o.preset);
+    requireGroundTruthTable(o.preset, {}, spaceField(o.space).space);
     await initBackend();
-    const data = prepareMlmData(o.preset);
+    const data = o.space === "cnn" ? cnnKit(o.preset) : prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
     const result = await searchScheme(config, o.scheme, o.seed, maxParams, data, gt, { method: o.method, useCommitted: !o.commit });
     writeJsonAtomic(path.resolve(o.out), result, 1);

@@ -33,6 +33,7 @@ function counting(model: MlmModel): MlmModel & { calls: number } {
   const wrapped = {
     calls: 0,
     space: model.space,
+    archSpace: model.archSpace,
     namedVariables: () => model.namedVariables(),
     trainableVariables: (a: Arch) => model.trainableVariables(a),
     forward: model.forward.bind(model),

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { baselineScores, baselineStats, beatsBaseline, type BaselineStat } from "../lib/experiments/baselines";
 import { bootstrapCI, kendallTau } from "../lib/metrics";
-import { defaultOps, flops, paramCount } from "../lib/nas/space";
+import { bertArchSpace, defaultOps, flops, paramCount } from "../lib/nas/space";
 import type { SearchSpace } from "../lib/nas/types";
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
@@ -25,7 +25,7 @@ const byName = (rows: BaselineStat[]) => new Map(rows.map((r) => [r.name, r]));
 
 test("zero-cost scores: lower = predicted better, -params, -flops and -count per op family", () => {
   assert.deepEqual(space.ops.map((o) => o.name), ["att2", "ffn8", "conv3", "id"]);
-  const scores = new Map(baselineScores(space, children).map((s) => [s.name, s.scores]));
+  const scores = new Map(baselineScores(bertArchSpace(space), children).map((s) => [s.name, s.scores]));
   assert.deepEqual([...scores.keys()], ["params", "flops", "count-attention", "count-ffn", "count-sepconv", "count-identity"]);
   assert.deepEqual(scores.get("params"), children.map((a) => -paramCount(space, a)));
   assert.deepEqual(scores.get("flops"), children.map((a) => -flops(space, a)));
@@ -39,11 +39,11 @@ test("zero-cost scores: lower = predicted better, -params, -flops and -count per
   assert.deepEqual(scores.get("count-identity")!.map((x) => -x), [2, 1, 0, 0, 0]);
   // A space without an identity op has no count-identity predictor.
   const noId = { ...space, ops: space.ops.slice(0, 3) };
-  assert.ok(!baselineScores(noId, [[0, 1]]).some((s) => s.name === "count-identity"));
+  assert.ok(!baselineScores(bertArchSpace(noId), [[0, 1]]).some((s) => s.name === "count-identity"));
 });
 
 test("baselineStats: hand-computed tau, rho and P@k, signed", () => {
-  const rows = baselineStats(space, children, truth, 2, 200, 1);
+  const rows = baselineStats(bertArchSpace(space), children, truth, 2, 200, 1);
   assert.deepEqual(rows.map((r) => r.name), ["params", "flops", "count-attention", "count-ffn", "count-sepconv", "count-identity", "random"]);
   const r = byName(rows);
   for (const name of ["params", "flops"]) {
@@ -61,14 +61,14 @@ test("baselineStats: hand-computed tau, rho and P@k, signed", () => {
   close(r.get("count-ffn")!.kendallTau, 4 / Math.sqrt(40));
   close(r.get("count-sepconv")!.kendallTau, -1 / Math.sqrt(70));
   // CIs: the same paired bootstrap over children as rankStats.
-  const s = baselineScores(space, children)[0].scores;
+  const s = baselineScores(bertArchSpace(space), children)[0].scores;
   assert.deepEqual(r.get("params")!.ci.kendallTau, bootstrapCI([s, truth], (a, b) => kendallTau(a, b), { resamples: 200, seed: 1 }));
   // topK above the number of children is clipped, as in rankStats.
-  assert.equal(byName(baselineStats(space, children, truth, 9, 10, 1)).get("params")!.precisionAtK, 1);
+  assert.equal(byName(baselineStats(bertArchSpace(space), children, truth, 9, 10, 1)).get("params")!.precisionAtK, 1);
 });
 
 test("random baseline is the null distribution: mean about 0, P@k about k/n, exact range for 3 children", () => {
-  const rows = baselineStats(space, children, truth, 1, 2000, 4);
+  const rows = baselineStats(bertArchSpace(space), children, truth, 1, 2000, 4);
   const rnd = byName(rows).get("random")!;
   assert.ok(Math.abs(rnd.kendallTau) < 0.05, `${rnd.kendallTau}`); // sd of tau over orders of 5: 0.41 / sqrt(2000)
   assert.ok(Math.abs(rnd.spearman) < 0.05, `${rnd.spearman}`);
@@ -76,20 +76,20 @@ test("random baseline is the null distribution: mean about 0, P@k about k/n, exa
   const [lo, hi] = rnd.ci.kendallTau;
   assert.ok(lo < -0.5 && hi > 0.5 && lo >= -1 && hi <= 1, `${lo} ${hi}`);
   // 3 children: tau of a random order is ±1 with probability 1/6 each, so the central 95% is [-1, 1].
-  const three = byName(baselineStats(space, children.slice(0, 3), [1, 2, 3], 1, 600, 2)).get("random")!;
+  const three = byName(baselineStats(bertArchSpace(space), children.slice(0, 3), [1, 2, 3], 1, 600, 2)).get("random")!;
   assert.deepEqual(three.ci.kendallTau, [-1, 1]);
 });
 
 test("baselineStats: deterministic under a seed, JSON shape, constant predictors give NaN", () => {
-  const a = baselineStats(space, children, truth, 2, 100, 7);
-  assert.deepEqual(baselineStats(space, children, truth, 2, 100, 7), a);
-  const other = baselineStats(space, children, truth, 2, 100, 8);
+  const a = baselineStats(bertArchSpace(space), children, truth, 2, 100, 7);
+  assert.deepEqual(baselineStats(bertArchSpace(space), children, truth, 2, 100, 7), a);
+  const other = baselineStats(bertArchSpace(space), children, truth, 2, 100, 8);
   assert.notDeepEqual(other.map((r) => r.ci), a.map((r) => r.ci));
   assert.deepEqual(other.map((r) => r.kendallTau).slice(0, -1), a.map((r) => r.kendallTau).slice(0, -1)); // point estimates do not depend on the seed
   const json = JSON.parse(JSON.stringify({ baselines: a }));
   for (const row of json.baselines) assert.deepEqual(Object.keys(row), ["name", "kendallTau", "spearman", "precisionAtK", "ci"]);
   // No child uses attention: the predictor is constant, carries no ranking information, and says so with NaN.
-  const noAtt = byName(baselineStats(space, [[1, 2], [3, 1], [2, 2]], [1, 2, 3], 1, 50, 1)).get("count-attention")!;
+  const noAtt = byName(baselineStats(bertArchSpace(space), [[1, 2], [3, 1], [2, 2]], [1, 2, 3], 1, 50, 1)).get("count-attention")!;
   assert.ok(Number.isNaN(noAtt.kendallTau) && Number.isNaN(noAtt.spearman));
   assert.deepEqual(noAtt.ci.kendallTau, [NaN, NaN]);
   close(noAtt.precisionAtK, 1 / 3);
@@ -97,11 +97,11 @@ test("baselineStats: deterministic under a seed, JSON shape, constant predictors
 });
 
 test("baselineStats rejects bad input, naming the argument", () => {
-  assert.throws(() => baselineStats(space, [], [], 1, 10, 0), /children is empty/);
-  assert.throws(() => baselineStats(space, children, [1, 2], 1, 10, 0), /children has 5 entries, groundTruth 2/);
-  assert.throws(() => baselineStats(space, children, truth, 0, 10, 0), /topK/);
-  assert.throws(() => baselineStats(space, children, truth, 1, 0, 0), /resamples/);
-  assert.throws(() => baselineStats(space, [[0, 4], ...children.slice(1)], truth, 1, 10, 0), /arch layer 1: value 4/);
+  assert.throws(() => baselineStats(bertArchSpace(space), [], [], 1, 10, 0), /children is empty/);
+  assert.throws(() => baselineStats(bertArchSpace(space), children, [1, 2], 1, 10, 0), /children has 5 entries, groundTruth 2/);
+  assert.throws(() => baselineStats(bertArchSpace(space), children, truth, 0, 10, 0), /topK/);
+  assert.throws(() => baselineStats(bertArchSpace(space), children, truth, 1, 0, 0), /resamples/);
+  assert.throws(() => baselineStats(bertArchSpace(space), [[0, 4], ...children.slice(1)], truth, 1, 10, 0), /arch layer 1: value 4/);
 });
 
 test("beatsBaseline compares the scheme's interval with the baseline's |tau|", () => {

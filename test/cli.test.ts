@@ -209,3 +209,17 @@ test("compress and compress-all: a budget below the smallest child, a hand-desig
       `no ground-truth table for preset tiny (${path.join(noTables, "ground-truth", "tiny.json")}); build it with \`npm run magic -- ground-truth --preset tiny\``],
   ]);
 });
+
+test("--space: an unknown space, a child that does not fit the CNN space and a missing CNN table are one line before any work", async () => {
+  const cnnTable = projectPath("data", "ground-truth", "cnn-tiny.json");
+  assert.ok(!fs.existsSync(cnnTable), "this test needs the cnn tiny table to be absent");
+  await assertUserErrors([
+    [magic(["rank", "--scheme", "uniform", "--space", "vit", "--out", path.join(tmp, "r.json")]), "option '--space <name>' argument 'vit' is invalid. Allowed choices are bert, cnn."],
+    [magic(["train-child", "--space", "cnn", "--arch", "skip-skip-k3e3-k3e3", "--preset", "tiny"]),
+      "--arch: arch layer 0: value 6 is not allowed; allowed 0=k3e3, 1=k5e3, 2=k7e3, 3=k3e6, 4=k5e6, 5=k7e6 (layer 0 starts stage 0: stride 2, 8 -> 16 channels, so no identity)"],
+    [magic(["train-child", "--space", "cnn", "--arch", "att2-id-id-id", "--preset", "tiny"]), "--arch: arch layer 0: unknown op \"att2\"; allowed 0..6 (0=k3e3, 1=k5e3, 2=k7e3, 3=k3e6, 4=k5e6, 5=k7e6, 6=skip)"],
+    [magic(["train-supernet", "--space", "cnn", "--sampler", "magic-t", "--m", "5", "--preset", "tiny"]), "--m 5: the tiny cnn space has 4 sub-layers; use --m 1..4"],
+    [magic(["rank", "--scheme", "uniform", "--space", "cnn", "--preset", "tiny", "--out", path.join(tmp, "r.json")]),
+      `no ground-truth table for preset tiny of the cnn space (${cnnTable}); build it with \`npm run magic -- ground-truth --preset tiny --space cnn\``],
+  ]);
+});

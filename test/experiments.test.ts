@@ -3,10 +3,11 @@
 // CSV export). Runs go to a temporary MAGIC_RUNS_DIR; the checkout's runs/ and data/ stay as they were.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { bertKit } from "../lib/experiments/kit";
 import * as fs from "node:fs";
 import { initBackend } from "../lib/backend";
 import { prepareMlmData, type MlmData } from "../lib/data";
-import { makeSpace } from "../lib/nas/space";
+import { bertArchSpace, makeSpace } from "../lib/nas/space";
 import {
   GROUND_TRUTH_PRESETS,
   groundTruthRunDir,
@@ -35,7 +36,7 @@ const config: GroundTruthConfig = { ...GROUND_TRUTH_PRESETS.tiny, children: 4, s
 
 test("every ground-truth child is trained once per seed", () => {
   const space = makeSpace("tiny", data.vocabSize);
-  const jobs = groundTruthJobs(config, space);
+  const jobs = groundTruthJobs(config, bertArchSpace(space));
   assert.equal(jobs.length, config.children * config.seeds.length);
   assert.deepEqual(jobs.slice(4).map((j) => j.arch), jobs.slice(0, 4).map((j) => j.arch), "the second seed retrains every child");
   assert.deepEqual([...new Set(jobs.map((j) => j.seed))], config.seeds);
@@ -43,8 +44,8 @@ test("every ground-truth child is trained once per seed", () => {
 
 test("an interrupted ground-truth job resumes and ends with the numbers of an uninterrupted one", async () => {
   const space = makeSpace("tiny", data.vocabSize);
-  const hash = groundTruthHash(config, space, data);
-  const [job] = groundTruthJobs(config, space);
+  const hash = groundTruthHash(config, bertKit(config.preset, data));
+  const [job] = groundTruthJobs(config, bertArchSpace(space));
   assert.equal(await runGroundTruthJob(config, data, job, hash, { stopAfter: 3 }), null, "stopped early: no result yet");
   const resumed = await runGroundTruthJob(config, data, job, hash);
   assert.ok(resumed);
@@ -62,9 +63,9 @@ test("an interrupted ground-truth job resumes and ends with the numbers of an un
 
 test("ranking wires sampler, alignment and monitor; its tau, rho and P@k match reference implementations on its CSV export", async () => {
   const space = makeSpace("tiny", data.vocabSize);
-  const hash = groundTruthHash(config, space, data);
+  const hash = groundTruthHash(config, bertKit(config.preset, data));
   const rows: GroundTruthRow[] = [];
-  for (const job of groundTruthJobs(config, space)) rows.push((await runGroundTruthJob(config, data, job, hash))!);
+  for (const job of groundTruthJobs(config, bertArchSpace(space))) rows.push((await runGroundTruthJob(config, data, job, hash))!);
   const gt: GroundTruthTable = { version: 2, preset: "tiny", configHash: hash, config, space, codeVersion: "test", codeDigest: "test", createdAt: "", unigramLoss: 7, rows };
   assert.equal(seedToSeedTau(gt).children, 4);
 

@@ -1,5 +1,7 @@
 // The ground-truth table's derived views (mean over seeds, seed-to-seed tau, budget settling), the draw and
 // the pieces the recipe relies on (a seed changes the data order; the unigram floor), on synthetic tables.
+import { bertKit } from "../lib/experiments/kit";
+import { bertArchSpace } from "../lib/nas/space";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -31,7 +33,7 @@ const space = makeSpace("tiny", data.vocabSize);
 
 /** A table of `losses[seed][child]` at the final budget 20, with the loss at budget 10 being loss + 1 - child/10. */
 function syntheticTable(losses: number[][]): GroundTruthTable {
-  const children = drawChildren(space, losses[0].length, 3);
+  const children = drawChildren(bertArchSpace(space), losses[0].length, 3);
   const config = { ...GROUND_TRUTH_PRESETS.tiny, seeds: losses.map((_, i) => i * 7) };
   const rows: GroundTruthRow[] = losses.flatMap((perChild, s) =>
     perChild.map((valLoss, c) => ({
@@ -74,8 +76,8 @@ test("budgetSettling: per budget the seed-to-seed tau, the median loss and the t
 });
 
 test("drawChildren: distinct, stratified by size, deterministic, and not in size order", () => {
-  const children = drawChildren(space, 12, 7);
-  assert.deepEqual(children, drawChildren(space, 12, 7));
+  const children = drawChildren(bertArchSpace(space), 12, 7);
+  assert.deepEqual(children, drawChildren(bertArchSpace(space), 12, 7));
   assert.equal(new Set(children.map((a) => a.join())).size, 12);
   const sizes = children.map((a) => paramCount(space, a));
   const sorted = [...sizes].sort((a, b) => a - b);
@@ -146,14 +148,14 @@ test("a build replaces a committed table of another config, and a recompute resu
     await initBackend({ quiet: true });
     const committed = JSON.parse(fs.readFileSync(projectPath("data", "ground-truth", "tiny.json"), "utf8")) as GroundTruthTable;
     const config = GROUND_TRUTH_PRESETS.tiny;
-    const hash = groundTruthHash(config, space, data);
+    const hash = groundTruthHash(config, bertKit(config.preset, data));
     assert.equal(committed.configHash, hash, "the committed tiny table is of the current config");
     fs.mkdirSync(path.join(dirs.MAGIC_TABLES_DIR, "ground-truth"));
     fs.writeFileSync(path.join(dirs.MAGIC_TABLES_DIR, "ground-truth", "tiny.json"), JSON.stringify({ ...committed, configHash: "0000" }));
     await assert.rejects(groundTruthFor("tiny", data, { recompute: false }), /computed for config hash 0000.*npm run magic -- ground-truth --preset tiny/);
     // Every job of the build already finished (its result files, marked so a retrain would show): nothing trains.
     const runDir = groundTruthRunDir(config, hash);
-    const jobs = groundTruthJobs(config, space);
+    const jobs = groundTruthJobs(config, bertArchSpace(space));
     const finished = jobs.map((job) => ({ ...committed.rows.find((r) => `${r.id}-seed${r.seed}` === job.key)!, seconds: -1 }));
     jobs.forEach((job, i) => recordGroundTruthRow(runDir, job, finished[i]));
     const built = await groundTruthFor("tiny", data, { build: true, recompute: false });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/rng";
-import { defaultOps } from "../lib/nas/space";
+import { bertArchSpace, defaultOps } from "../lib/nas/space";
 import { Supernet } from "../lib/nas/supernet";
 import type { MlmBatch, SearchSpace } from "../lib/nas/types";
 import { compareOnSamePairs, measurePair, samplePairs, summarizePairs, type MeasuredPair } from "../lib/interference";
@@ -25,7 +25,7 @@ test("pairs share a parametric op at the layer and differ in exactly k other lay
   const rng = new Rng(3);
   for (let layer = 0; layer < space.layers; layer++) {
     for (let k = 1; k < space.layers; k++) {
-      for (const p of samplePairs(space, layer, k, 20, rng)) {
+      for (const p of samplePairs(bertArchSpace(space), layer, k, 20, rng)) {
         assert.equal(p.a[layer], p.b[layer]);
         assert.notEqual(space.ops[p.a[layer]].kind, "identity");
         const differing = p.a.flatMap((op, j) => (op !== p.b[j] ? [j] : []));
@@ -35,8 +35,8 @@ test("pairs share a parametric op at the layer and differ in exactly k other lay
       }
     }
   }
-  assert.throws(() => samplePairs(space, 0, space.layers, 1, rng), /k must be in \[1, 3\]/);
-  assert.throws(() => samplePairs(space, 4, 1, 1, rng), /layer must be in \[0, 3\]/);
+  assert.throws(() => samplePairs(bertArchSpace(space), 0, space.layers, 1, rng), /k must be in \[1, 3\]/);
+  assert.throws(() => samplePairs(bertArchSpace(space), 4, 1, 1, rng), /layer must be in \[0, 3\]/);
 });
 
 test("a child's gradient cosine with itself is 1, and a measured pair leaks no tensors", async () => {
@@ -44,7 +44,7 @@ test("a child's gradient cosine with itself is 1, and a measured pair leaks no t
   const model = new Supernet({ space, seed: 1 });
   const rng = new Rng(5);
   const batch = randomBatch(rng);
-  const [pair] = samplePairs(space, 1, 2, 1, rng);
+  const [pair] = samplePairs(bertArchSpace(space), 1, 2, 1, rng);
   const before = tf.memory().numTensors;
   const self = measurePair(model, { ...pair, b: pair.a }, batch);
   assert.ok(Math.abs(self.gradCosine - 1) < 1e-5, `self cosine ${self.gradCosine}`);

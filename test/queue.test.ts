@@ -6,6 +6,7 @@
 // written into the checkout; every process started here is gone at the end.
 import { after, before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
+import { bertKit } from "../lib/experiments/kit";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -18,7 +19,7 @@ import { queueTarget } from "../lib/queue/connection";
 import { runOnQueue } from "../lib/queue/producer";
 import { QUEUE_SETTINGS } from "../lib/queue/settings";
 import { prepareMlmData } from "../lib/data";
-import { makeSpace } from "../lib/nas/space";
+import { bertArchSpace, makeSpace } from "../lib/nas/space";
 import { freePort, redisMissing, startRedis, type TestRedis } from "./helpers/redis";
 import { groupGone, groupMembers } from "./helpers/process-group";
 
@@ -155,9 +156,9 @@ test("jobs enqueued twice run once; after a Redis restart a fresh producer colle
 test("a worker refuses a job of other code; the producer reports the job that failed every try, with its error", { skip, timeout: 120_000 }, async () => {
   const data = prepareMlmData("tiny");
   const space = makeSpace("tiny", data.vocabSize);
-  const [job] = groundTruthJobs(SHORT, space);
+  const [job] = groundTruthJobs(SHORT, bertArchSpace(space));
   // A producer whose code digest is not the worker's (its spec says so); its work folder is in the runs folder.
-  const spec = { ...groundTruthChildSpec(SHORT, groundTruthHash(SHORT, space, data), job, runsPath("foreign")), codeDigest: "000000000000" };
+  const spec = { ...groundTruthChildSpec(SHORT, groundTruthHash(SHORT, bertKit(SHORT.preset, data)), job, runsPath("foreign")), codeDigest: "000000000000" };
   const settings = { ...QUEUE_SETTINGS, attempts: 2, backoffMs: 100, pollMs: 100 };
   const noEvents = { onStep: () => {}, onDone: () => {} };
   await assert.rejects(runOnQueue(queueTarget(redis.url), settings)([spec], noEvents), (e: Error) => {

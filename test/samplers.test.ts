@@ -135,3 +135,42 @@ test("CLI `sample`: one JSON child per line, magic-t property holds; bad options
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /Allowed choices are uniform, fairnas, magic-t/);
 });
+
+// Per-layer choice counts (the CNN space: 6 choices where a stage starts, 7 elsewhere; lib/nas/cnn-space.ts).
+const PER_LAYER = [6, 7, 6, 7, 7];
+
+test("per-layer counts: every sampler draws layer l's values in 0..K_l-1 and restores mid-period", () => {
+  for (const name of SAMPLER_NAMES) {
+    const s = makeSampler(name, { layers: PER_LAYER.length, numOps: PER_LAYER, seed: 3, m: 2 });
+    const cov = new Coverage(PER_LAYER.length, PER_LAYER);
+    for (let i = 0; i < 420; i++) cov.add(s.next()); // Coverage.add rejects a value out of its layer's range
+    assert.deepEqual(cov.counts.map((row) => row.length), PER_LAYER);
+    assert.ok(cov.counts.every((row) => row.every((c) => c > 0)), `${name}: every op drawn, ${JSON.stringify(cov.counts)}`);
+    const saved = JSON.parse(JSON.stringify(s.state()));
+    const expected = Array.from({ length: 25 }, () => s.next());
+    const resumed = makeSampler(name, { layers: PER_LAYER.length, numOps: PER_LAYER, seed: 99, m: 2 });
+    resumed.restore(saved);
+    assert.deepEqual(Array.from({ length: 25 }, () => resumed.next()), expected, name);
+  }
+});
+
+test("fairnas with per-layer counts: layer l trains each of its K_l ops exactly once per K_l steps", () => {
+  const s = new FairNasSampler(PER_LAYER.length, PER_LAYER, 5);
+  const archs = Array.from({ length: 84 }, () => s.next()); // two periods of lcm(6, 7) = 42
+  PER_LAYER.forEach((n, l) => {
+    for (let start = 0; start + n <= archs.length; start += n) {
+      const ops = archs.slice(start, start + n).map((a) => a[l]).sort((x, y) => x - y);
+      assert.deepEqual(ops, Array.from({ length: n }, (_, k) => k), `layer ${l}, steps ${start}..${start + n - 1}`);
+    }
+  });
+});
+
+test("a space with the same K everywhere keeps the sampler's JSON (part of a run's hash) as a single numOps", () => {
+  const a = makeSampler("fairnas", { layers: 3, numOps: 4, seed: 1 });
+  const b = makeSampler("fairnas", { layers: 3, numOps: [4, 4, 4], seed: 1 });
+  assert.equal(JSON.stringify(a), JSON.stringify(b));
+  assert.deepEqual(JSON.parse(JSON.stringify(a)).numOps, 4);
+  assert.deepEqual(JSON.parse(JSON.stringify(makeSampler("uniform", { layers: 2, numOps: [6, 7], seed: 1 }))).numOps, [6, 7]);
+  assert.throws(() => makeSampler("magic-t", { layers: 2, numOps: [1, 7], seed: 1 }), /at least 2 ops per layer .*layer 0 has 1/);
+  assert.throws(() => makeSampler("uniform", { layers: 3, numOps: [6, 7], seed: 1 }), /2 per-layer op counts for 3 layers/);
+});

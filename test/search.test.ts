@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { UserError } from "../lib/errors";
 import { Rng } from "../lib/rng";
-import { archId, makeSpace, parseArch, paramCount, sharedParamCount } from "../lib/nas/space";
+import { archId, bertArchSpace, makeSpace, parseArch, paramCount, sharedParamCount } from "../lib/nas/space";
 import type { Arch } from "../lib/nas/types";
 import {
   checkBudget, MAX_DRAWS_PER_CHILD, mutateWithinBudget, randomFeasibleArch, randomSearch, regularizedEvolution, smallestParamCount, type SearchArgs,
@@ -33,7 +33,7 @@ const target = parseArch(space, "ffn128-att4-conv3-id");
 const atTarget = paramCount(space, target);
 
 function args(overrides: Partial<SearchArgs> = {}): SearchArgs & { population: number; sampleSize: number } {
-  return { space, evaluations: 200, seed: 1, maxParams: atTarget, score: distanceTo(target), population: 16, sampleSize: 4, ...overrides };
+  return { space: bertArchSpace(space), evaluations: 200, seed: 1, maxParams: atTarget, score: distanceTo(target), population: 16, sampleSize: 4, ...overrides };
 }
 
 test("evolution finds the known optimum within the budget and never draws, scores or returns an infeasible child", async () => {
@@ -67,15 +67,15 @@ test("evolution finds the known optimum within the budget and never draws, score
 test("mutations change exactly one sub-layer and stay within the budget; a budget only the parent meets keeps the parent", () => {
   const rng = new Rng(5);
   for (let i = 0; i < 200; i++) {
-    const parent = randomFeasibleArch(space, atTarget, rng);
-    const child = mutateWithinBudget(space, parent, atTarget, rng);
+    const parent = randomFeasibleArch(bertArchSpace(space), atTarget, rng);
+    const child = mutateWithinBudget(bertArchSpace(space), parent, atTarget, rng);
     assert.equal(child.filter((op, l) => op !== parent[l]).length, 1);
     assert.ok(paramCount(space, child) <= atTarget);
   }
-  const smallest = smallestParamCount(space);
+  const smallest = smallestParamCount(bertArchSpace(space));
   const only = parseArch(space, "id-id-id-id");
   assert.equal(paramCount(space, only), smallest);
-  assert.deepEqual(mutateWithinBudget(space, only, smallest, rng), only);
+  assert.deepEqual(mutateWithinBudget(bertArchSpace(space), only, smallest, rng), only);
 });
 
 test("same seed, same search; another seed, another search", async () => {
@@ -96,34 +96,34 @@ test("scores are memoized by arch id: every evaluation counts, each distinct chi
   assert.equal(outcome.uniqueEvaluations, new Set(outcome.history.map((h) => h.id)).size);
   assert.ok(outcome.uniqueEvaluations < outcome.evaluations, "a converged population proposes children it has seen");
   // at the smallest budget one child fits: scored once, evaluated every time
-  const one = await regularizedEvolution(args({ maxParams: smallestParamCount(space), evaluations: 20 }));
+  const one = await regularizedEvolution(args({ maxParams: smallestParamCount(bertArchSpace(space)), evaluations: 20 }));
   assert.equal(one.uniqueEvaluations, 1);
   assert.equal(one.evaluations, 20);
 });
 
 test("a budget no child meets names the smallest child; one too tight to sample says so", async () => {
-  const smallest = smallestParamCount(space);
+  const smallest = smallestParamCount(bertArchSpace(space));
   assert.equal(smallest, paramCount(space, parseArch(space, "id-id-id-id")));
   const below = `maxParams ${smallest - 1} is below the smallest child of space ${space.id} (${smallest} parameters: the smallest op at each of its 4 sub-layers plus ${sharedParamCount(space)} shared); use maxParams >= ${smallest}`;
   await assert.rejects(regularizedEvolution(args({ maxParams: smallest - 1 })), new UserError(below));
   await assert.rejects(randomSearch(args({ maxParams: smallest - 1 })), new UserError(below));
-  assert.throws(() => checkBudget(space, 10, "--max-params"), /^UserError: --max-params 10 is below .* use --max-params >= 36000$/);
+  assert.throws(() => checkBudget(bertArchSpace(space), 10, "--max-params"), /^UserError: --max-params 10 is below .* use --max-params >= 36000$/);
   // small: only the all-identity child (1 in 10^8) fits the smallest budget
   const small = makeSpace("small", 4096);
-  assert.throws(() => randomFeasibleArch(small, smallestParamCount(small), new Rng(1)),
-    new UserError(`no child of space ${small.id} within ${smallestParamCount(small)} parameters in ${MAX_DRAWS_PER_CHILD} random draws: ` +
-      `the budget is too tight to sample from (the smallest child has ${smallestParamCount(small)} parameters); raise the budget`));
+  assert.throws(() => randomFeasibleArch(bertArchSpace(small), smallestParamCount(bertArchSpace(small)), new Rng(1)),
+    new UserError(`no child of space ${small.id} within ${smallestParamCount(bertArchSpace(small))} parameters in ${MAX_DRAWS_PER_CHILD} random draws: ` +
+      `the budget is too tight to sample from (the smallest child has ${smallestParamCount(bertArchSpace(small))} parameters); raise the budget`));
 });
 
 test("the default budget is the median child size, rounded up to 1000", () => {
   const small = makeSpace("small", 4096);
-  const budget = defaultMaxParams(SEARCH_PRESETS.small, small);
+  const budget = defaultMaxParams(SEARCH_PRESETS.small, bertArchSpace(small));
   assert.equal(budget % 1000, 0);
-  const fraction = feasibleFraction(small, budget);
+  const fraction = feasibleFraction(bertArchSpace(small), budget);
   assert.ok(fraction >= 0.5 && fraction < 0.55, `fraction ${fraction}`);
-  const tinyBudget = defaultMaxParams(SEARCH_PRESETS.tiny, space);
+  const tinyBudget = defaultMaxParams(SEARCH_PRESETS.tiny, bertArchSpace(space));
   const exact = allChildren.filter((a) => paramCount(space, a) <= tinyBudget).length / allChildren.length;
-  assert.ok(Math.abs(exact - feasibleFraction(space, tinyBudget)) < 0.02, "the fixed draws estimate the exact fraction");
+  assert.ok(Math.abs(exact - feasibleFraction(bertArchSpace(space), tinyBudget)) < 0.02, "the fixed draws estimate the exact fraction");
 });
 
 const tables = useTinyTables("magic-search-");
@@ -131,7 +131,7 @@ const tables = useTinyTables("magic-search-");
 test("end to end at tiny: a ranking supernet's best child under the budget, committed, loaded, verified bit-equal", async () => {
   const config = SEARCH_PRESETS.tiny;
   const tinySpace = makeSpace("tiny", tables.data.vocabSize);
-  const maxParams = defaultMaxParams(config, tinySpace);
+  const maxParams = defaultMaxParams(config, bertArchSpace(tinySpace));
   const before = tf.memory().numTensors;
   const result = await searchScheme(config, "magic-at", 1, maxParams, tables.data, tables.gt);
   assert.equal(tf.memory().numTensors, before, "no tensor leaked");

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { Rng, seedFrom } from "../lib/rng";
 import { makeSampler } from "../lib/nas/samplers";
+import { bertArchSpace } from "../lib/nas/space";
 import { AnchorPolicy, alignmentLoss } from "../lib/nas/align";
 import type { Arch, MlmBatch, MlmModel, SearchSpace } from "../lib/nas/types";
 import { LazyAdam } from "../lib/train/adam";
@@ -25,6 +26,7 @@ class ToyModel implements MlmModel {
     vocabSize: 10,
     ops: [{ kind: "ffn", name: "ffn8", inner: 8 }, { kind: "ffn", name: "ffn16", inner: 16 }, { kind: "identity", name: "id" }],
   };
+  readonly archSpace = bertArchSpace(this.space);
   private vars = new Map<string, tf.Variable>();
 
   constructor(seed: number) {

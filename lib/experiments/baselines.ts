@@ -3,29 +3,26 @@
 // better than these. Scored with the same Kendall tau, Spearman rho, precision@k and bootstrap as the supernets
 // (lib/metrics.ts, see rankStats in ./ranking.ts).
 import { bootstrapCI, kendallTau, mean, percentileInterval, precisionAtK, spearman } from "../metrics";
-import { flops, paramCount } from "../nas/space";
-import type { Arch, OpSpec, SearchSpace } from "../nas/types";
+import { opFamilies } from "../nas/arch-space";
+import type { Arch, ArchSpace } from "../nas/types";
 import { Rng, seedFrom } from "../rng";
-
-/** Op families with one `count-<family>` predictor each, in table order. */
-const OP_FAMILIES: OpSpec["kind"][] = ["attention", "ffn", "sepconv", "identity"];
 
 /**
  * Scores of the deterministic zero-cost predictors, lower = predicted lower (better) loss, like the supernet's
  * loss: `params` = -parameter count and `flops` = -forward FLOPs (bigger predicted better), and for each op
- * family present in the space `count-<family>` = -(number of sub-layers using that family). The sign of an
- * op count is not known a priori (more identity layers may well predict a *worse* loss), so we fix it to
+ * family present in the space (in order of first appearance: attention, ffn, sepconv, identity in the BERT
+ * space; mbconv, identity in the CNN space) `count-<family>` = -(number of layers using that family). The sign
+ * of an op count is not known a priori (more identity layers may well predict a *worse* loss), so we fix it to
  * "more is better" for every predictor and let the tau carry the sign: a negative tau means the opposite
  * direction predicts, and |tau| is what the predictor could reach with its sign chosen after the fact.
  */
-export function baselineScores(space: SearchSpace, children: Arch[]): { name: string; scores: number[] }[] {
-  const families = OP_FAMILIES.filter((f) => space.ops.some((o) => o.kind === f));
+export function baselineScores(space: ArchSpace, children: Arch[]): { name: string; scores: number[] }[] {
   return [
-    { name: "params", scores: children.map((a) => -paramCount(space, a)) },
-    { name: "flops", scores: children.map((a) => -flops(space, a)) },
-    ...families.map((f) => ({
+    { name: "params", scores: children.map((a) => -space.paramCount(a)) },
+    { name: "flops", scores: children.map((a) => -space.flops(a)) },
+    ...opFamilies(space).map((f) => ({
       name: `count-${f}`,
-      scores: children.map((a) => -a.filter((i) => space.ops[i].kind === f).length),
+      scores: children.map((a) => -a.filter((k, l) => space.opFamily(l, k) === f).length),
     })),
   ];
 }
@@ -51,7 +48,7 @@ export interface BaselineStat {
  * taus, i.e. the range a predictor with no information falls in 95% of the time.
  */
 export function baselineStats(
-  space: SearchSpace,
+  space: ArchSpace,
   children: Arch[],
   groundTruth: ArrayLike<number>,
   topK: number,

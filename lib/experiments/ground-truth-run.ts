@@ -7,15 +7,15 @@ import { codeDigest } from "../code-digest";
 import { recomputeRequested } from "../env";
 import { UserError } from "../errors";
 import { prepareMlmData, type MlmData } from "../data";
-import { makeSpace } from "../nas/space";
 import type { Preset } from "../preset";
 import { defaultWorkers, runLocally, runWithProgress } from "../jobs/batch";
 import { groundTruthChildSpec } from "../jobs/ground-truth-child";
 import { runOnQueue } from "../queue/producer";
 import type { QueueTarget } from "../queue/connection";
 import {
-  GROUND_TRUTH_PRESETS,
+  groundTruthPresets,
   groundTruthRunDir,
+  spaceFlag,
   groundTruthTablePath,
   groundTruthHash,
   groundTruthJobs,
@@ -27,6 +27,7 @@ import {
   loadGroundTruth,
   type GroundTruthTable,
 } from "./ground-truth";
+import { kitFor, spaceOf, type AnyKit, type SpaceConfig } from "./kit";
 
 /** Who trains the jobs of a build. */
 export interface BuildTarget {
@@ -37,15 +38,14 @@ export interface BuildTarget {
 }
 
 /** Trains every missing job (locally or on the queue), then writes the table. */
-export async function buildGroundTruth(config: GroundTruthConfig, target: BuildTarget = {}): Promise<GroundTruthTable> {
-  const data = prepareMlmData(config.preset);
-  const space = makeSpace(config.preset, data.vocabSize);
-  const hash = groundTruthHash(config, space, data);
+export async function buildGroundTruth(config: GroundTruthConfig, target: BuildTarget = {}, source?: MlmData | AnyKit): Promise<GroundTruthTable> {
+  const kit = kitFor(config, source ?? (spaceOf(config) === "bert" ? prepareMlmData(config.preset) : undefined));
+  const hash = groundTruthHash(config, kit);
   // One folder for the whole build, fixed here: its name holds the code digest, which must not be read again
   // later (by the merge) from sources that may have been edited while the jobs ran; the workers refuse a job
   // whose digest is not theirs (lib/jobs/run.ts).
   const built = { runDir: groundTruthRunDir(config, hash), codeDigest: codeDigest() };
-  const jobs = groundTruthJobs(config, space);
+  const jobs = groundTruthJobs(config, kit.archSpace);
   const missing = jobs.filter((job) => !readGroundTruthRow(built.runDir, job));
   const specs = missing.map((job) => groundTruthChildSpec(config, hash, job, built.runDir));
   const workers = target.workers ?? defaultWorkers();
@@ -55,7 +55,7 @@ export async function buildGroundTruth(config: GroundTruthConfig, target: BuildT
   await runWithProgress(runJobs, specs, `ground truth (${specs.length} of ${jobs.length} jobs, ${by})`, (i, row) => {
     if (!readGroundTruthRow(built.runDir, missing[i])) recordGroundTruthRow(built.runDir, missing[i], row as GroundTruthRow);
   });
-  return mergeGroundTruth(config, space, data, hash, built);
+  return mergeGroundTruth(config, kit, hash, built);
 }
 
 export interface GroundTruthOptions {
@@ -76,11 +76,13 @@ export interface GroundTruthOptions {
  * building takes hours (small) to weeks (paper), so it never starts as a side effect of ranking or of a
  * notebook. Needs no data, so callers run it before preparing any.
  */
-export function requireGroundTruthTable(preset: Preset, options: GroundTruthOptions = {}): void {
+export function requireGroundTruthTable(preset: Preset, options: GroundTruthOptions = {}, space: SpaceConfig["space"] = undefined): void {
   const { build = false, recompute = recomputeRequested() } = options;
-  const table = groundTruthTablePath(preset);
+  const config = { preset, space };
+  const table = groundTruthTablePath(config);
   if (build || recompute || fs.existsSync(table)) return;
-  throw new UserError(`no ground-truth table for preset ${preset} (${table}); build it with \`npm run magic -- ground-truth --preset ${preset}\``);
+  throw new UserError(`no ground-truth table for preset ${preset}${space ? ` of the ${space} space` : ""} (${table}); ` +
+    `build it with \`npm run magic -- ground-truth --preset ${preset}${spaceFlag(config)}\``);
 }
 
 /** A ground-truth table in memory, with where it came from (never stored): the committed table, or built in this process. */
@@ -96,13 +98,15 @@ export function storedTable(table: GroundTruthTable & { source?: string }): Grou
  * The ground-truth table of `preset`: the committed one, which must match the current config (see
  * requireGroundTruthTable and GroundTruthOptions for building it instead).
  */
-export async function groundTruthFor(preset: Preset, data: MlmData, options: GroundTruthOptions = {}): Promise<SourcedGroundTruth> {
-  requireGroundTruthTable(preset, options);
+export async function groundTruthFor(preset: Preset, source: MlmData | AnyKit, options: GroundTruthOptions = {}): Promise<SourcedGroundTruth> {
+  const space = "archSpace" in source && source.name === "cnn" ? "cnn" : undefined;
+  requireGroundTruthTable(preset, options, space);
   const { build = false, recompute = recomputeRequested(), target } = options;
-  const config = GROUND_TRUTH_PRESETS[preset];
-  const hash = groundTruthHash(config, makeSpace(preset, data.vocabSize), data);
+  const config = groundTruthPresets({ space })[preset];
+  const kit = kitFor(config, source);
+  const hash = groundTruthHash(config, kit);
   // A build replaces a committed table of another config (the config changed: that is what the build is for).
   const committed = recompute ? null : loadGroundTruth(config, hash, { otherConfig: build ? "ignore" : "error" });
   if (committed) return { ...committed, source: "committed" };
-  return { ...(await buildGroundTruth(config, target)), source: "computed" };
+  return { ...(await buildGroundTruth(config, target, kit)), source: "computed" };
 }

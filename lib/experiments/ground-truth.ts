@@ -8,7 +8,6 @@
 import { execSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
 import { projectPath, runsPath, tablesPath } from "../paths";
 import { readJson, readJsonIfExists, writeJsonAtomic } from "../json-file";
@@ -16,9 +15,9 @@ import { UserError } from "../errors";
 import { Rng, seedFrom } from "../rng";
 import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
-import { unigramLoss, type MlmData } from "../data";
-import { archId, flops, makeSpace, paramCount, randomArch } from "../nas/space";
-import type { Arch, MlmBatch, SearchSpace } from "../nas/types";
+import type { MlmData } from "../data";
+import { randomChild } from "../nas/arch-space";
+import type { Arch, ArchSpace, MlmBatch } from "../nas/types";
 import type { Distiller } from "../train/distill";
 import { Supernet } from "../nas/supernet";
 import { runConfigHash, train, type TrainRun } from "../train/loop";
@@ -26,9 +25,9 @@ import type { TrainConfig } from "../train/config";
 import { configHash } from "../train/checkpoint";
 import { kendallTau, mean } from "../metrics";
 import { agreement, inFreshRunFolder } from "./verify";
+import { kitFor, spaceDir, storedRankScore, type AnyKit, type KitModel, type SpaceConfig, type SpaceKit } from "./kit";
 
-export interface GroundTruthConfig {
-  preset: Preset;
+export interface GroundTruthConfig extends SpaceConfig {
   /** N: children in the benchmark. */
   children: number;
   /** Seed of the stratified draw of the children. */
@@ -43,7 +42,10 @@ export interface GroundTruthConfig {
    * keep the cost at one run per (child, seed).
    */
   budgetEvery: number;
-  /** Validation batches every child (and every supernet estimate) is scored on: batches [0, evalBatches). */
+  /**
+   * Batches every child (and every supernet estimate) is scored on: [0, evalBatches) of the kit's scoring batches
+   * (BERT: validation; CNN: test).
+   */
   evalBatches: number;
   /** Overrides of the training config. */
   train: Partial<TrainConfig>;
@@ -64,11 +66,32 @@ export const GROUND_TRUTH_PRESETS: Record<Preset, GroundTruthConfig> = {
   paper: { preset: "paper", children: 64, drawSeed: 7, steps: 100000, seeds: [0, 1], budgetEvery: 25000, evalBatches: 6, train: {} },
 };
 
+/**
+ * The CNN space's ground truth (our choices). tiny exercises the code in seconds. small: sized in the README's
+ * "CNN compute estimate" (step times measured on a loaded machine, totals estimated; the learning rate is not
+ * calibrated); not built yet. paper: ImageNet-sized, not runnable here.
+ */
+export const CNN_GROUND_TRUTH_PRESETS: Record<Preset, GroundTruthConfig> = {
+  tiny: { preset: "tiny", space: "cnn", children: 4, drawSeed: 7, steps: 12, seeds: [0, 1], budgetEvery: 6, evalBatches: 2, train: { lr: 3e-3 } },
+  small: {
+    preset: "small", space: "cnn", children: 32, drawSeed: 7, steps: 300, seeds: [0, 1], budgetEvery: 150, evalBatches: 16,
+    train: { lr: 3e-3, warmup: 0.06, decay: "cosine" },
+  },
+  paper: { preset: "paper", space: "cnn", children: 64, drawSeed: 7, steps: 100000, seeds: [0, 1], budgetEvery: 25000, evalBatches: 32, train: {} },
+};
+
+/** The ground-truth presets of a space. */
+export function groundTruthPresets(config: { space?: "cnn" }): Record<Preset, GroundTruthConfig> {
+  return config.space === "cnn" ? CNN_GROUND_TRUTH_PRESETS : GROUND_TRUTH_PRESETS;
+}
+
 export interface GroundTruthRow {
   arch: Arch;
   id: string;
   seed: number;
+  /** Loss on the scoring batches (BERT: validation MLM loss; CNN: test cross-entropy, BN recalibrated). */
   valLoss: number;
+  /** Accuracy on them (BERT: masked tokens; CNN: test accuracy, the CNN ranking score). */
   valAccuracy: number;
   params: number;
   flops: number;
@@ -87,13 +110,14 @@ export interface GroundTruthTable {
   preset: Preset;
   configHash: string;
   config: GroundTruthConfig;
-  space: SearchSpace;
+  /** The space definition (BERT SearchSpace; CNN CnnSpace when config.space is "cnn"). */
+  space: object;
   /** Git commit of the code that merged the table. */
   codeVersion: string;
   /** Digest of the result-affecting sources (lib/code-digest.ts) that merged the table. */
   codeDigest: string;
   createdAt: string;
-  /** Validation loss of the training set's smoothed unigram distribution: the floor to beat. */
+  /** The loss floor to beat: BERT the training set's smoothed unigram distribution; CNN chance, ln(classes). */
   unigramLoss: number;
   rows: GroundTruthRow[];
 }
@@ -103,16 +127,16 @@ export interface GroundTruthTable {
  * N equal bins and take one child at random from each (our stratification); returned in a shuffled order,
  * so that "the first k children" is not "the k smallest".
  */
-export function drawChildren(space: SearchSpace, n: number, seed: number): Arch[] {
+export function drawChildren(space: ArchSpace, n: number, seed: number): Arch[] {
   const rng = new Rng(seedFrom(seed, 0x67));
   const seen = new Set<string>();
   const pool: { arch: Arch; params: number }[] = [];
   for (let tries = 0; pool.length < 50 * n && tries < 500 * n; tries++) {
-    const arch = randomArch(space, rng);
-    const id = archId(space, arch);
+    const arch = randomChild(space, rng);
+    const id = space.archId(arch);
     if (seen.has(id)) continue;
     seen.add(id);
-    pool.push({ arch, params: paramCount(space, arch) });
+    pool.push({ arch, params: space.paramCount(arch) });
   }
   if (pool.length < n) throw new Error(`drawChildren: the space has fewer than ${n} distinct children`);
   pool.sort((a, b) => a.params - b.params);
@@ -130,9 +154,9 @@ export interface Job {
 }
 
 /** Every (child, seed) job of the benchmark, in a fixed order: all children with the first seed, then the next. */
-export function groundTruthJobs(config: GroundTruthConfig, space: SearchSpace): Job[] {
+export function groundTruthJobs(config: GroundTruthConfig, space: ArchSpace): Job[] {
   const children = drawChildren(space, config.children, config.drawSeed);
-  return config.seeds.flatMap((seed) => children.map((arch) => ({ arch, seed, key: `${archId(space, arch)}-seed${seed}` })));
+  return config.seeds.flatMap((seed) => children.map((arch) => ({ arch, seed, key: `${space.archId(arch)}-seed${seed}` })));
 }
 
 /**
@@ -140,18 +164,23 @@ export function groundTruthJobs(config: GroundTruthConfig, space: SearchSpace): 
  * that computed it is provenance (codeDigest), checked by recomputing a unit rather than by the hash, so a
  * refactor does not orphan hours of compute.
  */
-export function groundTruthHash(config: GroundTruthConfig, space: SearchSpace, data: MlmData): string {
-  return configHash({ config, space, data: data.settings });
+export function groundTruthHash(config: GroundTruthConfig, kit: AnyKit): string {
+  return configHash({ config, space: kit.space, data: kit.dataIdentity });
 }
 
 /** Where the jobs of a build run: keyed by the code digest and backend too, so changed code never resumes an old job. */
 export function groundTruthRunDir(config: GroundTruthConfig, hash: string): string {
-  return runsPath("ground-truth", `${config.preset}-${hash}-${codeDigest()}-${backendName()}`);
+  return runsPath("ground-truth", `${spaceDir(config)}-${hash}-${codeDigest()}-${backendName()}`);
 }
 
-/** Where the committed table of `preset` is loaded from and written to. */
-export function groundTruthTablePath(preset: Preset): string {
-  return tablesPath("ground-truth", `${preset}.json`);
+/** Where the committed table of a space's preset is loaded from and written to: data/ground-truth/<preset>.json (BERT), cnn-<preset>.json. */
+export function groundTruthTablePath(config: SpaceConfig): string {
+  return tablesPath("ground-truth", `${spaceDir(config)}.json`);
+}
+
+/** The `--space` option naming a config's space in a command (empty for the default, BERT). */
+export function spaceFlag(config: SpaceConfig): string {
+  return config.space ? ` --space ${config.space}` : "";
 }
 
 /** The checkpoint folder of `job` in the build folder `runDir`. */
@@ -176,33 +205,45 @@ export function recordGroundTruthRow(runDir: string, job: Job, row: GroundTruthR
 
 /**
  * The untrained run of `job` (a fresh child with the job's seed, the config's recipe) without its checkpoint
- * folder: what runGroundTruthJob trains, and what pre-trains the GLUE sweep's models (glue-sweep.ts).
+ * folder: what runGroundTruthJob trains, and what pre-trains the GLUE sweep's models (glue-sweep.ts). `source`:
+ * the space's kit, or for BERT its MLM data.
  */
-export function groundTruthJobRun(config: GroundTruthConfig, data: MlmData, job: Job): TrainRun & { model: Supernet } {
-  const space = makeSpace(config.preset, data.vocabSize);
-  const model = new Supernet({ space, seed: job.seed, only: job.arch });
+export function groundTruthJobRun<B extends object = MlmBatch, M extends KitModel<B> = KitModel<B>>(
+  config: GroundTruthConfig,
+  source: MlmData | SpaceKit<B, M>,
+  job: Job,
+): TrainRun<B> & { model: M; kit: SpaceKit<B, M> } {
+  const kit = kitFor(config, source as MlmData | AnyKit) as unknown as SpaceKit<B, M>;
+  const model = kit.model(job.seed, job.arch);
   return {
+    kit,
     model,
     arch: job.arch,
-    data: { trainBatch: (s) => data.trainBatch(s, job.seed), validation: data.validationBatches(config.evalBatches) },
+    data: { trainBatch: (s) => kit.trainBatch(s, job.seed), validation: kit.scoringBatches(config.evalBatches) },
     config: { ...config.train, steps: config.steps, seed: job.seed, evalEvery: config.budgetEvery, checkpointEvery: config.budgetEvery },
-    hashExtra: { data: data.settings, job: job.key },
+    hashExtra: { data: kit.dataIdentity, job: job.key },
   };
 }
 
-/** Knowledge distillation into a job's model (compression.ts): builds the run's Distiller; the caller of the factory disposes it. */
+/** Knowledge distillation into a BERT job's model (compression.ts): builds the run's Distiller; the caller of the factory disposes it. */
 export type JobDistill = (student: Supernet) => Distiller<MlmBatch>;
 
+/** The job's model as the BERT supernet a JobDistill distils into (only the BERT space has a teacher). */
+function distillStudent(model: unknown): Supernet {
+  if (!(model instanceof Supernet)) throw new Error("knowledge distillation is for the BERT space: this job's model is not a BERT supernet");
+  return model;
+}
+
 /** The config hash of `job`'s run (the hash its checkpoint carries; with `distill`, the KD run's), without training. */
-export function groundTruthJobHash(config: GroundTruthConfig, data: MlmData, job: Job, distill?: JobDistill): string {
-  const run = groundTruthJobRun(config, data, job);
-  const kd = distill?.(run.model);
+export function groundTruthJobHash(config: GroundTruthConfig, source: MlmData | AnyKit, job: Job, distill?: JobDistill): string {
+  const run = groundTruthJobRun(config, source as MlmData, job);
+  const kd = distill?.(distillStudent(run.model));
   try {
     return runConfigHash({ ...run, distill: kd });
   } finally {
     kd?.dispose();
     run.model.dispose();
-    tf.dispose(run.data.validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
+    run.kit.disposeBatches(run.data.validation);
   }
 }
 
@@ -212,7 +253,7 @@ export function groundTruthJobHash(config: GroundTruthConfig, data: MlmData, job
  */
 export async function runGroundTruthJob(
   config: GroundTruthConfig,
-  data: MlmData,
+  source: MlmData | AnyKit,
   job: Job,
   hash: string,
   options: {
@@ -226,11 +267,11 @@ export async function runGroundTruthJob(
   const runDir = options.runDir ?? groundTruthRunDir(config, hash);
   const finished = readGroundTruthRow(runDir, job);
   if (finished) return finished;
-  const run = groundTruthJobRun(config, data, job);
+  const run = groundTruthJobRun(config, source as MlmData, job);
   const { model } = run;
-  const space = model.space;
+  const space = model.archSpace;
   const t0 = Date.now();
-  const distill = options.distill?.(model);
+  const distill = options.distill?.(distillStudent(model));
   const result = await train({
     ...run,
     distill,
@@ -241,17 +282,17 @@ export async function runGroundTruthJob(
   }).finally(() => distill?.dispose());
   const last = result.history[result.history.length - 1];
   model.dispose();
-  tf.dispose(run.data.validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
+  run.kit.disposeBatches(run.data.validation);
   if (!result.done) return null;
   if (last?.valLoss === undefined || last.valAccuracy === undefined) throw new Error(`ground truth ${job.key}: no final validation`);
   const row: GroundTruthRow = {
     arch: job.arch,
-    id: archId(space, job.arch),
+    id: space.archId(job.arch),
     seed: job.seed,
     valLoss: last.valLoss,
     valAccuracy: last.valAccuracy,
-    params: paramCount(space, job.arch),
-    flops: flops(space, job.arch),
+    params: space.paramCount(job.arch),
+    flops: space.flops(job.arch),
     seconds: (Date.now() - t0) / 1000,
     resumedFrom: result.resumedFrom,
     steps: config.steps,
@@ -279,12 +320,11 @@ export function codeVersion(): string {
  */
 export function mergeGroundTruth(
   config: GroundTruthConfig,
-  space: SearchSpace,
-  data: MlmData,
+  kit: AnyKit,
   hash: string,
   built: { runDir: string; codeDigest: string } = { runDir: groundTruthRunDir(config, hash), codeDigest: codeDigest() },
 ): GroundTruthTable {
-  const rows = groundTruthJobs(config, space).map((job) => {
+  const rows = groundTruthJobs(config, kit.archSpace).map((job) => {
     const file = jobResultFile(built.runDir, job);
     if (!fs.existsSync(file)) throw new Error(`ground truth: job ${job.key} has no result yet (${file})`);
     return readJson<GroundTruthRow>(file);
@@ -294,14 +334,14 @@ export function mergeGroundTruth(
     preset: config.preset,
     configHash: hash,
     config,
-    space,
+    space: kit.space,
     codeVersion: codeVersion(),
     codeDigest: built.codeDigest,
     createdAt: new Date().toISOString(),
-    unigramLoss: unigramLoss(data, config.evalBatches),
+    unigramLoss: kit.lossFloor(config.evalBatches),
     rows,
   };
-  writeJsonAtomic(groundTruthTablePath(config.preset), table, 1);
+  writeJsonAtomic(groundTruthTablePath(config), table, 1);
   return table;
 }
 
@@ -311,13 +351,13 @@ export function loadGroundTruth(
   hash: string,
   options: { otherConfig: "error" | "ignore" } = { otherConfig: "error" },
 ): GroundTruthTable | null {
-  const file = groundTruthTablePath(config.preset);
+  const file = groundTruthTablePath(config);
   if (!fs.existsSync(file)) return null;
   const table = readJson<GroundTruthTable>(file);
   if (table.configHash === hash) return table;
   if (options.otherConfig === "ignore") return null;
   throw new UserError(`${file} was computed for config hash ${table.configHash}, the current config hashes to ${hash}; ` +
-    `rebuild it with \`npm run magic -- ground-truth --preset ${config.preset}\` (resumable)`);
+    `rebuild it with \`npm run magic -- ground-truth --preset ${config.preset}${spaceFlag(config)}\` (resumable)`);
 }
 
 /** One child of the table: its loss averaged over the seeds (the ground truth a supernet should rank). */
@@ -328,6 +368,8 @@ export interface GroundTruthChild {
   flops: number;
   /** Mean validation loss over the seeds. */
   valLoss: number;
+  /** Mean over the seeds of the ranking key, lower is better: BERT the loss (= valLoss), CNN the test error 1 - accuracy. */
+  score: number;
   /** Validation loss per seed, in `config.seeds` order. */
   perSeed: number[];
   /** Mean over seeds of the loss at each budget. */
@@ -344,14 +386,18 @@ export function groundTruthChildren(table: GroundTruthTable): GroundTruthChild[]
       return row;
     });
     const budgets = Object.fromEntries(Object.keys(first.budgets).map((b) => [b, mean(rows.map((r) => r.budgets[b]))]));
-    return { arch: first.arch, id: first.id, params: first.params, flops: first.flops, valLoss: mean(rows.map((r) => r.valLoss)), perSeed: rows.map((r) => r.valLoss), budgets };
+    const score = mean(rows.map((r) => storedRankScore(table.config, r)));
+    return { arch: first.arch, id: first.id, params: first.params, flops: first.flops, valLoss: mean(rows.map((r) => r.valLoss)), score, perSeed: rows.map((r) => r.valLoss), budgets };
   });
 }
 
-/** Kendall tau between two seeds' losses over all children, at the final budget or at `budget` steps. */
+/**
+ * Kendall tau between two seeds' rankings over all children: at the final budget by the ranking key (BERT loss,
+ * CNN test accuracy), or at `budget` steps by the loss recorded there.
+ */
 export function seedToSeedTau(table: GroundTruthTable, budget?: string): { tau: number; children: number; seeds: [number, number] } {
   const [a, b] = table.config.seeds;
-  const loss = (r: GroundTruthRow) => (budget === undefined ? r.valLoss : r.budgets[budget]);
+  const loss = (r: GroundTruthRow) => (budget === undefined ? storedRankScore(table.config, r) : r.budgets[budget]);
   const second = new Map(table.rows.filter((r) => r.seed === b).map((r) => [r.id, loss(r)]));
   const both = table.rows.filter((r) => r.seed === a && second.has(r.id));
   const tau = both.length >= 2 ? kendallTau(both.map(loss), both.map((r) => second.get(r.id)!)) : NaN;
@@ -395,13 +441,13 @@ export interface GroundTruthCheck {
  * compares it with the committed row: bit-equal on the same backend, within CROSS_BACKEND_TOLERANCE (verify.ts) on another.
  * This is how the main job shows that the current code still produces the committed numbers.
  */
-export async function verifyGroundTruth(table: GroundTruthTable, data: MlmData, index = 0): Promise<GroundTruthCheck> {
-  const space = makeSpace(table.preset, data.vocabSize);
-  const job = groundTruthJobs(table.config, space)[index];
-  const committed = table.rows.find((r) => r.id === archId(space, job.arch) && r.seed === job.seed);
+export async function verifyGroundTruth(table: GroundTruthTable, source: MlmData | AnyKit, index = 0): Promise<GroundTruthCheck> {
+  const kit = kitFor(table.config, source);
+  const job = groundTruthJobs(table.config, kit.archSpace)[index];
+  const committed = table.rows.find((r) => r.id === kit.archSpace.archId(job.arch) && r.seed === job.seed);
   if (!committed) throw new Error(`ground truth ${table.preset}: job ${job.key} is not in the committed table`);
   const { value: row, seconds } = await inFreshRunFolder(`ground-truth-${table.preset}-${job.key}`, async (runDir) =>
-    (await runGroundTruthJob(table.config, data, job, table.configHash, { runDir }))!,
+    (await runGroundTruthJob(table.config, kit, job, table.configHash, { runDir }))!,
   );
   const budgets = Object.keys(committed.budgets);
   const losses = (r: GroundTruthRow) => [r.valLoss, ...budgets.map((b) => r.budgets[b])];

@@ -22,9 +22,9 @@ import { Rng, seedFrom } from "../rng";
 import { bootstrapCI, mean, partialSpearman, spearman } from "../metrics";
 import { clusteredBootstrap } from "../paired";
 import type { MlmData } from "../data";
-import { makeSpace, SPACE_PRESETS } from "../nas/space";
-import type { Supernet } from "../nas/supernet";
-import type { MlmBatch, SearchSpace } from "../nas/types";
+import { SPACE_PRESETS } from "../nas/space";
+import { cnnLayers, makeCnnSpace } from "../nas/cnn-space";
+import type { ArchSpace } from "../nas/types";
 import { configHash } from "../train/checkpoint";
 import { progress } from "../progress";
 import {
@@ -34,17 +34,18 @@ import {
   samplePairs,
   summarizePairs,
   type InterferenceSummary,
+  type LayeredModel,
   type MeasuredPair,
   type PairResult,
   type PairSpec,
   type SchemeDifference,
 } from "../interference";
-import { codeVersion, type GroundTruthTable } from "./ground-truth";
-import { RANK_PRESETS, rankedSupernet, rankRunHash, rankScheme, type RankResult } from "./ranking";
+import { codeVersion, spaceFlag, type GroundTruthTable } from "./ground-truth";
+import { rankedSupernet, rankPresets, rankRunHash, rankScheme, type RankedSupernet, type RankResult } from "./ranking";
+import { kitFor, spaceDir, type AnyKit, type SpaceConfig } from "./kit";
 import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 
-export interface InterferenceConfig {
-  preset: Preset;
+export interface InterferenceConfig extends SpaceConfig {
   /** Supernet seeds: every scheme is analysed on its ranking units with these seeds (>= 3 for the clustered intervals). */
   seeds: number[];
   /**
@@ -60,7 +61,7 @@ export interface InterferenceConfig {
   yardstickKs: number[];
   /** ... and how many of each (layer, k) cell's pairs (the first ones, <= pairsPerCell). */
   yardstickPairs: number;
-  /** Validation batches the pairs cycle through (pair i of the set uses batch i mod n; A and B share it). */
+  /** Scoring batches (BERT validation, CNN test) the pairs cycle through (pair i of the set uses batch i mod n; A and B share it). */
   analysisBatches: number;
   /** Bootstrap resamples for every CI. */
   resamples: number;
@@ -75,10 +76,17 @@ export const INTERFERENCE_PRESETS: Record<Preset, InterferenceConfig> = {
   paper: { preset: "paper", seeds: [1, 2, 3], schemes: SCHEMES, pairSeed: 0, pairsPerCell: 8, yardstickKs: [1, 2, 4, 8, 16, 23], yardstickPairs: 4, analysisBatches: 6, resamples: 1000 },
 };
 
-/** The preset's config with `overrides`; a bad field is a UserError naming it. */
-export function interferenceConfig(preset: Preset, overrides: Partial<InterferenceConfig> = {}): InterferenceConfig {
-  const config: InterferenceConfig = { ...INTERFERENCE_PRESETS[preset], ...overrides };
-  const { layers } = SPACE_PRESETS[preset];
+/** The CNN space's interference analysis (our choices): fewer pairs per cell than BERT's (a CNN pair costs more). */
+export const CNN_INTERFERENCE_PRESETS: Record<Preset, InterferenceConfig> = {
+  tiny: { preset: "tiny", space: "cnn", seeds: [1, 2], schemes: SCHEMES, pairSeed: 0, pairsPerCell: 1, yardstickKs: [1, 2, 3], yardstickPairs: 1, analysisBatches: 2, resamples: 200 },
+  small: { preset: "small", space: "cnn", seeds: [1, 2, 3], schemes: SCHEMES, pairSeed: 0, pairsPerCell: 2, yardstickKs: [1, 2, 4, 7], yardstickPairs: 1, analysisBatches: 8, resamples: 1000 },
+  paper: { preset: "paper", space: "cnn", seeds: [1, 2, 3], schemes: SCHEMES, pairSeed: 0, pairsPerCell: 4, yardstickKs: [1, 2, 4, 8, 16, 20], yardstickPairs: 2, analysisBatches: 8, resamples: 1000 },
+};
+
+/** The preset's config (of the BERT space, or with `space` "cnn" the CNN space's) with `overrides`; a bad field is a UserError naming it. */
+export function interferenceConfig(preset: Preset, overrides: Partial<InterferenceConfig> = {}, space?: "cnn"): InterferenceConfig {
+  const config: InterferenceConfig = { ...(space === "cnn" ? CNN_INTERFERENCE_PRESETS : INTERFERENCE_PRESETS)[preset], ...overrides };
+  const layers = space === "cnn" ? cnnLayers(makeCnnSpace(preset)).length : SPACE_PRESETS[preset].layers;
   const badK = config.yardstickKs.filter((k) => !Number.isInteger(k) || k < 1 || k > layers - 1);
   if (badK.length) throw new UserError(`interference: yardstickKs must be integers in [1, ${layers - 1}] (${layers} sub-layers), got ${badK.join(", ")}`);
   if (!Number.isInteger(config.pairsPerCell) || config.pairsPerCell < 1) throw new UserError(`interference: pairsPerCell must be a positive integer, got ${config.pairsPerCell}`);
@@ -96,9 +104,10 @@ export type IndexedPair = PairSpec & { index: number; batch: number };
  * The fixed pair set: for every (layer, k) cell, `pairsPerCell` pairs drawn from `pairSeed`; pair i of the
  * whole set is measured on batch i mod analysisBatches, whoever measures it.
  */
-export function pairSet(space: SearchSpace, config: InterferenceConfig): IndexedPair[] {
+export function pairSet(space: ArchSpace, config: InterferenceConfig): IndexedPair[] {
   const rng = new Rng(seedFrom(config.pairSeed, 0x1f));
-  const cells = Array.from({ length: space.layers }, (_, l) => Array.from({ length: space.layers - 1 }, (_, i) => samplePairs(space, l, i + 1, config.pairsPerCell, rng)));
+  const layers = space.choices.length;
+  const cells = Array.from({ length: layers }, (_, l) => Array.from({ length: layers - 1 }, (_, i) => samplePairs(space, l, i + 1, config.pairsPerCell, rng)));
   return cells.flat(1).flatMap((cell) => cell.map((p, index) => ({ ...p, index }))).map((p, i) => ({ ...p, batch: i % config.analysisBatches }));
 }
 
@@ -112,7 +121,7 @@ function onYardstick(config: InterferenceConfig, p: { k: number; index: number }
 }
 
 /** Measures `pairs` on `model` (pair p on batches[p.batch]), yielding to the event loop between pairs. */
-export async function measurePairs(model: Supernet, pairs: IndexedPair[], batches: MlmBatch[], seed: number, label: string): Promise<MeasuredPair[]> {
+export async function measurePairs<B>(model: LayeredModel<B>, pairs: IndexedPair[], batches: B[], seed: number, label: string): Promise<MeasuredPair[]> {
   const bar = progress({ total: pairs.length, label });
   const results: MeasuredPair[] = [];
   for (const [i, spec] of pairs.entries()) {
@@ -129,16 +138,18 @@ export async function measurePairs(model: Supernet, pairs: IndexedPair[], batche
  * Measures `pairsPerCell` pairs for every (shared layer, k) cell on `model`, cycling through `batches`;
  * the pair draws are seeded by (seed, step). (Notebook 03's mechanism check.)
  */
-export async function measureCells(model: Supernet, batches: MlmBatch[], pairsPerCell: number, seed: number, step: number): Promise<PairResult[]> {
-  const { layers } = model.space;
+export async function measureCells<B>(model: LayeredModel<B>, batches: B[], pairsPerCell: number, seed: number, step: number): Promise<PairResult[]> {
+  const layers = model.archSpace.choices.length;
   const rng = new Rng(seedFrom(seed, step, 0x1f));
-  const specs = Array.from({ length: layers }, (_, l) => Array.from({ length: layers - 1 }, (_, i) => samplePairs(model.space, l, i + 1, pairsPerCell, rng))).flat(2);
+  const specs = Array.from({ length: layers }, (_, l) => Array.from({ length: layers - 1 }, (_, i) => samplePairs(model.archSpace, l, i + 1, pairsPerCell, rng))).flat(2);
   const indexed = specs.map((p, i) => ({ ...p, index: 0, batch: i % batches.length }));
   return (await measurePairs(model, indexed, batches, seed, `pairs @ step ${step}`)).map(({ seed: _s, batch: _b, index: _i, ...pair }) => pair);
 }
 
 /** One (scheme, seed): the pairs measured on that ranking unit's final supernet, and which supernet it was. */
 export interface InterferenceUnit extends CommittedProvenance {
+  /** "cnn" for the CNN space; absent for BERT (as units were before spaces existed). */
+  space?: "cnn";
   scheme: string;
   seed: number;
   preset: Preset;
@@ -159,9 +170,9 @@ export interface InterferenceUnit extends CommittedProvenance {
   measureSeconds: number;
 }
 
-/** Where the committed unit of (scheme, seed) lives: data/interference/<preset>/<scheme>-seed<seed>.json. */
-export function committedInterferenceFile(preset: Preset, scheme: string, seed: number): string {
-  return tablesPath("interference", preset, `${scheme}-seed${seed}.json`);
+/** Where the committed unit of (scheme, seed) lives: data/interference/<preset>/<scheme>-seed<seed>.json (CNN: cnn-<preset>/). A bare preset means BERT. */
+export function committedInterferenceFile(config: Preset | SpaceConfig, scheme: string, seed: number): string {
+  return tablesPath("interference", spaceDir(typeof config === "string" ? { preset: config } : config), `${scheme}-seed${seed}.json`);
 }
 
 /** The hash of what a unit's numbers depend on: its pairs, batches and the ranking run (itself a hash of config, data, code-independent inputs). */
@@ -186,28 +197,31 @@ export async function interferenceUnit(
   config: InterferenceConfig,
   scheme: string,
   seed: number,
-  data: MlmData,
+  data: MlmData | AnyKit | undefined,
   gt: GroundTruthTable,
   options: { runRoot?: string; useCommitted?: boolean } = {},
 ): Promise<InterferenceUnit> {
-  const rankConfig = RANK_PRESETS[config.preset];
-  const hash = unitHash(config, scheme, rankRunHash(rankConfig, scheme, seed, data, gt));
+  const rankConfig = rankPresets(config)[config.preset];
+  const kit = kitFor(config, data);
+  const hash = unitHash(config, scheme, rankRunHash(rankConfig, scheme, seed, kit, gt));
   if (options.useCommitted !== false && !recomputeRequested()) {
-    const committed = readCommittedUnit<InterferenceUnit>(committedInterferenceFile(config.preset, scheme, seed), hash,
-      `npm run magic -- interference --preset ${config.preset} --commit --out <file>`);
+    const committed = readCommittedUnit<InterferenceUnit>(committedInterferenceFile(config, scheme, seed), hash,
+      `npm run magic -- interference --preset ${config.preset}${spaceFlag(config)} --commit --out <file>`);
     if (committed) return committed;
   }
   const backend = backendName();
   const cacheRoot = options.runRoot ? path.join(options.runRoot, "interference") : runsPath("interference");
-  const cacheFile = path.join(cacheRoot, config.preset, `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}.json`);
+  const cacheFile = path.join(cacheRoot, spaceDir(config), `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}.json`);
   const cached = readJsonIfExists<InterferenceUnit>(cacheFile);
   if (cached) return { ...cached, source: "cache" };
-  const supernet = await rankedSupernet(rankConfig, scheme, seed, data, gt, { runRoot: options.runRoot });
-  const batches = data.validationBatches(config.analysisBatches);
+  // The analysis batches are the first scoring batches (BERT: validation, as before kits; CNN: test).
+  const supernet = (await rankedSupernet(rankConfig, scheme, seed, kit as never, gt, { runRoot: options.runRoot })) as RankedSupernet<LayeredModel<object>, object>;
+  const batches = (kit as unknown as { scoringBatches(n: number): object[] }).scoringBatches(config.analysisBatches);
   try {
     const t0 = Date.now();
-    const pairs = await measurePairs(supernet.model, pairsFor(config, scheme, pairSet(supernet.model.space, config)), batches, seed, `${scheme} seed ${seed} pairs`);
+    const pairs = await measurePairs(supernet.model, pairsFor(config, scheme, pairSet(supernet.model.archSpace, config)), batches, seed, `${scheme} seed ${seed} pairs`);
     const unit: InterferenceUnit = {
+      ...(config.space ? { space: config.space } : {}),
       scheme,
       seed,
       preset: config.preset,
@@ -226,14 +240,14 @@ export async function interferenceUnit(
     writeJsonAtomic(cacheFile, unit);
     return { ...unit, source: "computed" };
   } finally {
-    tf.dispose(batches.flatMap((b) => [b.inputs, b.labels, b.weights]));
+    tf.dispose(batches.flatMap((b) => Object.values(b).filter((v): v is tf.Tensor => v instanceof tf.Tensor)));
     supernet.release();
   }
 }
 
 /** Writes `unit` as the committed table of its (scheme, seed), with the commit it was computed at. */
 export function commitInterferenceUnit(unit: InterferenceUnit): string {
-  const file = committedInterferenceFile(unit.preset, unit.scheme, unit.seed);
+  const file = committedInterferenceFile({ preset: unit.preset, space: unit.space }, unit.scheme, unit.seed);
   const { source: _source, ...rest } = unit;
   writeJsonAtomic(file, { ...rest, codeVersion: codeVersion(), createdAt: new Date().toISOString() });
   return file;
@@ -254,7 +268,7 @@ export interface InterferenceCheck extends UnitCheck {
  * Recomputes (scheme, seed) end to end in a fresh folder: trains its supernet from scratch through the ranking
  * runner (no run, no cache, no committed unit) and measures the same pairs; compares every number with `committed`.
  */
-export async function verifyInterferenceUnit(config: InterferenceConfig, committed: InterferenceUnit, data: MlmData, gt: GroundTruthTable): Promise<InterferenceCheck> {
+export async function verifyInterferenceUnit(config: InterferenceConfig, committed: InterferenceUnit, data: MlmData | AnyKit | undefined, gt: GroundTruthTable): Promise<InterferenceCheck> {
   const { value: fresh, seconds } = await inFreshRunFolder(`interference-${committed.scheme}-seed${committed.seed}`, (runRoot) =>
     interferenceUnit(config, committed.scheme, committed.seed, data, gt, { runRoot, useCommitted: false }),
   );
@@ -395,7 +409,7 @@ function schemeSection(config: InterferenceConfig, units: InterferenceUnit[], ta
 }
 
 /** Every unit of `config` (scheme-major), loaded or computed. */
-export async function interferenceUnits(config: InterferenceConfig, data: MlmData, gt: GroundTruthTable, options: { useCommitted?: boolean } = {}): Promise<InterferenceUnit[]> {
+export async function interferenceUnits(config: InterferenceConfig, data: MlmData | AnyKit | undefined, gt: GroundTruthTable, options: { useCommitted?: boolean } = {}): Promise<InterferenceUnit[]> {
   const units: InterferenceUnit[] = [];
   for (const scheme of config.schemes) for (const seed of config.seeds) units.push(await interferenceUnit(config, scheme, seed, data, gt, options));
   return units;
@@ -404,7 +418,7 @@ export async function interferenceUnits(config: InterferenceConfig, data: MlmDat
 /** Runs (or loads) experiment 01 and summarises it; `units` may be passed in when already loaded. */
 export async function runInterference(
   config: InterferenceConfig,
-  data: MlmData,
+  data: MlmData | AnyKit | undefined,
   gt: GroundTruthTable,
   options: { useCommitted?: boolean; units?: InterferenceUnit[] } = {},
 ): Promise<InterferenceReport> {
@@ -415,13 +429,13 @@ export async function runInterference(
   const monitors = new Map<string, RankResult["monitor"][]>();
   const taus: number[] = [];
   for (const u of units) {
-    const rank = await rankScheme(RANK_PRESETS[config.preset], u.scheme, u.seed, data, gt);
+    const rank = await rankScheme(rankPresets(config)[config.preset], u.scheme, u.seed, data, gt);
     monitors.set(u.scheme, [...(monitors.get(u.scheme) ?? []), rank.monitor]);
     taus.push(rank.kendallTau);
   }
   return {
     config,
-    space: makeSpace(config.preset, data.vocabSize).id,
+    space: kitFor(config, data).archSpace.id,
     unigramLoss: gt.unigramLoss,
     checkpoints: [{
       step: baseUnits[0].supernet.steps,

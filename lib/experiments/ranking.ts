@@ -9,19 +9,19 @@
 // result without training (`rebaseRankResult`, `npm run magic -- rank-rebase`).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
 import { runsPath, tablesPath } from "../paths";
 import type { MlmData } from "../data";
-import { makeSpace } from "../nas/space";
 import { Coverage } from "../nas/samplers";
-import type { Arch, MlmBatch, SearchSpace } from "../nas/types";
+import type { Arch, ArchSpace, MlmBatch } from "../nas/types";
+import type { ImageBatch } from "../data/images";
+import type { CnnSupernet } from "../nas/cnn-supernet";
 import { loadWeights, runConfigHash, train, type HistoryEntry } from "../train/loop";
 import { isFinishedCheckpoint } from "../train/checkpoint";
 import type { Supernet } from "../nas/supernet";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
-import { groundTruthChildren, codeVersion, type GroundTruthTable } from "./ground-truth";
+import { groundTruthChildren, codeVersion, spaceFlag, type GroundTruthTable } from "./ground-truth";
 import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
 import { backendName } from "../backend";
@@ -30,6 +30,7 @@ import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { recomputeRequested } from "../env";
 import { UserError } from "../errors";
 import { supernetRun, type SchemeSpec } from "./supernet-run";
+import { kitFor, spaceDir, storedArchSpace, type AnyKit, type BertKit, type CnnKit, type KitModel, type SpaceConfig, type SpaceKit } from "./kit";
 
 export type { SchemeSpec };
 
@@ -72,8 +73,7 @@ export function parseScheme(name: string): SchemeSpec {
   return spec;
 }
 
-export interface RankConfig {
-  preset: Preset;
+export interface RankConfig extends SpaceConfig {
   /** Supernet training steps, the same for every scheme. */
   steps: number;
   /** Seeds of the main schemes (each sets init, data order, masking, sampler and anchor pool). */
@@ -86,7 +86,7 @@ export interface RankConfig {
   monitorEvery: number;
   /** Bootstrap resamples for the CIs over children. */
   resamples: number;
-  /** MAGIC-A: validation batches the anchor is chosen on, right after the ground truth's scoring batches. */
+  /** MAGIC-A: batches the anchor is chosen on, disjoint from the scoring batches (kit.anchorBatches). */
   anchorBatches: number;
   /** Steps before the last at which every child is also scored (the budget curve of tau vs training). */
   budgets: number[];
@@ -107,6 +107,30 @@ export const RANK_PRESETS: Record<Preset, RankConfig> = {
 };
 
 /**
+ * The CNN space's ranking (our choices): tiny exercises the code; small is sized in the README's "CNN compute
+ * estimate" (not run yet). The CNN runs the five schemes of the issue (uniform, FairNAS, MAGIC-T, MAGIC-A, MAGIC-AT).
+ */
+export const CNN_RANK_PRESETS: Record<Preset, RankConfig> = {
+  tiny: { preset: "tiny", space: "cnn", steps: 12, seeds: [1, 2], ablationSeeds: [1], topK: 2, monitorEvery: 2, resamples: 200, anchorBatches: 2, budgets: [6], train: { lr: 3e-3, evalEvery: 0 } },
+  small: {
+    preset: "small", space: "cnn", steps: 600, seeds: [1, 2, 3], ablationSeeds: [1], topK: 8, monitorEvery: 20, resamples: 1000, anchorBatches: 4, budgets: [300],
+    train: { lr: 3e-3, evalEvery: 0 },
+  },
+  paper: {
+    preset: "paper", space: "cnn", steps: 100000, seeds: [1, 2, 3], ablationSeeds: [1], topK: 10, monitorEvery: 500, resamples: 1000, anchorBatches: 4, budgets: [25000, 50000],
+    train: { evalEvery: 0 },
+  },
+};
+
+/** The ranking presets of a space. */
+export function rankPresets(config: { space?: "cnn" }): Record<Preset, RankConfig> {
+  return config.space === "cnn" ? CNN_RANK_PRESETS : RANK_PRESETS;
+}
+
+/** The schemes the CNN space compares (the issue's five), over CNN_RANK_PRESETS seeds. */
+export const CNN_SCHEMES = ["uniform", "fairnas", "magic-t", "magic-a", "magic-at"];
+
+/**
  * Which schemes each ranking notebook compares: `main` over RankConfig.seeds, `ablation` over ablationSeeds.
  * One list for the notebooks and for the builder of the committed tables (`npm run magic -- rank-all`).
  */
@@ -116,8 +140,9 @@ export const RANKING_PLAN: Record<string, { main: string[]; ablation: string[] }
   "04-magic-at": { main: ["uniform", "fairnas", "magic-t", "magic-a", "magic-at", "magic-t-balanced", "magic-at-balanced"], ablation: [] },
 };
 
-/** Every distinct (scheme, seed) of RANKING_PLAN under `config`, in plan order. */
+/** Every distinct (scheme, seed) of RANKING_PLAN under `config`, in plan order (the CNN space: CNN_SCHEMES x seeds). */
 export function plannedUnits(config: RankConfig): { scheme: string; seed: number }[] {
+  if (config.space === "cnn") return CNN_SCHEMES.flatMap((scheme) => config.seeds.map((seed) => ({ scheme, seed })));
   const seen = new Set<string>();
   const units: { scheme: string; seed: number }[] = [];
   for (const { main, ablation } of Object.values(RANKING_PLAN)) {
@@ -135,15 +160,17 @@ export function plannedUnits(config: RankConfig): { scheme: string; seed: number
 export interface RankChild {
   arch: Arch;
   id: string;
-  /** Validation MLM loss with inherited supernet weights (lower is better). */
+  /** The ranking key with inherited supernet weights, lower is better: BERT validation MLM loss; CNN test error (BN recalibrated). */
   supernet: number;
-  /** Validation MLM loss trained from scratch, mean over the ground truth's seeds (lower is better). */
+  /** The same key trained from scratch, mean over the ground truth's seeds (GroundTruthChild.score). */
   groundTruth: number;
   params: number;
   flops: number;
 }
 
 export interface RankResult extends CommittedProvenance {
+  /** "cnn" for the CNN space; absent for BERT (as results were before spaces existed). */
+  space?: "cnn";
   scheme: string;
   seed: number;
   preset: Preset;
@@ -155,7 +182,7 @@ export interface RankResult extends CommittedProvenance {
   ci: { kendallTau: [number, number]; spearman: [number, number] };
   /** Zero-cost predictors scored against the same ground truth (what the supernet has to beat). */
   baselines: BaselineStat[];
-  /** Mean supernet validation loss over the children (a scale, not a ranking, measure). */
+  /** Mean of the children's supernet ranking key (BERT validation loss, CNN test error): a scale, not a ranking, measure. */
   meanSupernetLoss: number;
   /** How often each (layer, op) was trained. */
   coverage: number[][];
@@ -188,48 +215,60 @@ export function rankStats(children: RankChild[], topK: number, resamples: number
   };
 }
 
+/** A kit as the ranking runner handles it: any batches, any model (the public functions keep their space's types). */
+type LooseKit = SpaceKit<object, KitModel<object>>;
+
+/** The kit of `config`'s space (MLM data for BERT, as callers from before kits pass; a kit; nothing for the CNN). */
+function looseKit(config: RankConfig, source: MlmData | AnyKit | undefined): LooseKit {
+  return kitFor(config, source) as unknown as LooseKit;
+}
+
 /**
  * The untrained supernet run of (scheme, seed) and its folder, keyed by the training loop's own hash
  * (config, sampler, anchor, initial weights, data), so a changed config or code never meets an old run.
  * `release()` frees the model and the validation batches.
  */
-function prepareScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable, runRoot = runsPath("rank")) {
+function prepareScheme(config: RankConfig, scheme: string, seed: number, source: MlmData | AnyKit | undefined, gt: GroundTruthTable, runRoot = runsPath("rank")) {
   const spec = parseScheme(scheme);
-  const validation = data.validationBatches(gt.config.evalBatches);
-  const anchorSelection = spec.align ? data.validationBatches(config.anchorBatches, gt.config.evalBatches) : undefined;
-  if (anchorSelection && anchorSelection.length < config.anchorBatches) {
-    throw new Error(`${scheme}: ${config.anchorBatches} anchor batches after the ${gt.config.evalBatches} scoring batches do not fit in the ${data.numValidationBatches} validation batches`);
+  const kit = looseKit(config, source);
+  if (spec.align && kit.anchorBatchesAvailable(gt.config.evalBatches) < config.anchorBatches) {
+    throw new Error(`${scheme}: ${config.anchorBatches} anchor batches disjoint from the ${gt.config.evalBatches} scoring batches do not fit: ` +
+      `${kit.anchorBatchesAvailable(gt.config.evalBatches)} available`);
   }
+  const validation = kit.scoringBatches(gt.config.evalBatches);
+  const anchorSelection = spec.align ? kit.anchorBatches(config.anchorBatches, gt.config.evalBatches) : undefined;
   const run = supernetRun({
-    space: makeSpace(config.preset, data.vocabSize),
-    data: { trainBatch: (s) => data.trainBatch(s, seed), validation, anchorSelection },
+    kit,
+    data: { trainBatch: (s) => kit.trainBatch(s, seed), validation, anchorSelection },
     scheme: spec,
     seed,
     train: { ...config.train, steps: config.steps, monitorEvery: config.monitorEvery },
-    hashExtra: { data: data.settings, scheme: spec, children: groundTruthChildren(gt).map((c) => c.id), evalBatches: gt.config.evalBatches, anchorBatches: config.anchorBatches },
+    hashExtra: { data: kit.dataIdentity, scheme: spec, children: groundTruthChildren(gt).map((c) => c.id), evalBatches: gt.config.evalBatches, anchorBatches: config.anchorBatches },
   });
-  const model = run.model;
+  const model = run.model as KitModel<object>;
   const hash = runConfigHash(run);
   const release = () => {
     model.dispose();
-    tf.dispose([...validation, ...(anchorSelection ?? [])].flatMap((b) => [b.inputs, b.labels, b.weights]));
+    kit.disposeBatches([...validation, ...(anchorSelection ?? [])]);
   };
   const backend = backendName();
-  return { run, model, validation, hash, release, dir: path.join(runRoot, config.preset, `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}`) };
+  const score = (arch: Arch) => kit.rankScore(model.evaluate(arch, validation));
+  return { run, kit, model, validation, hash, release, score, dir: path.join(runRoot, spaceDir(config), `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}`) };
 }
 
 /**
  * The supernet of `scheme` with `seed`, trained for `config.steps` (resumed from its checkpoint, so a
  * finished run loads instantly). Call `release()` when done with the model.
  */
-export async function trainScheme(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable) {
+export async function trainScheme(config: RankConfig, scheme: string, seed: number, data: MlmData | BertKit, gt: GroundTruthTable) {
   const prepared = prepareScheme(config, scheme, seed, data, gt);
-  return { ...prepared, result: await trainPrepared(prepared, `${scheme} seed ${seed}`) };
+  const result = await trainPrepared(prepared, `${scheme} seed ${seed}`);
+  return { ...prepared, model: prepared.model as unknown as Supernet, validation: prepared.validation as MlmBatch[], result };
 }
 
 /** The config hash of (scheme, seed)'s ranking run (what keys its folder and committed result), without training. */
-export function rankRunHash(config: RankConfig, scheme: string, seed: number, data: MlmData, gt: GroundTruthTable): string {
-  const prepared = prepareScheme(config, scheme, seed, data, gt);
+export function rankRunHash(config: RankConfig, scheme: string, seed: number, source: MlmData | AnyKit | undefined, gt: GroundTruthTable): string {
+  const prepared = prepareScheme(config, scheme, seed, source, gt);
   prepared.release();
   return prepared.hash;
 }
@@ -238,10 +277,12 @@ export function rankRunHash(config: RankConfig, scheme: string, seed: number, da
 const REUSE_CHECK_CHILDREN = 4;
 
 /** A trained supernet of the ranking plan, where it came from, and its ranking result. */
-export interface RankedSupernet {
-  model: Supernet;
-  /** The ranking's scoring batches (the ground truth's `evalBatches` validation batches), freed by `release`. */
-  scoring: MlmBatch[];
+export interface RankedSupernet<M = Supernet, B = MlmBatch> {
+  model: M;
+  /** The ranking's scoring batches (the ground truth's `evalBatches` scoring batches), freed by `release`. */
+  scoring: B[];
+  /** The ranking key of a child with the current weights on the scoring batches (lower is better; kit.rankScore). */
+  score: (arch: Arch) => number;
   /** Its ranking result (committed, cached or computed: rankScheme). */
   rank: RankResult;
   /** The run folder whose checkpoint the weights came from. */
@@ -264,20 +305,22 @@ export interface RankedSupernet {
  * result (committed or cached) does; else trained here by rankScheme (which also writes its result, budget
  * curve included, so the ranking notebooks later load that run rather than a half-scored one).
  */
+export async function rankedSupernet(config: RankConfig, scheme: string, seed: number, source: MlmData | BertKit, gt: GroundTruthTable, options?: { runRoot?: string }): Promise<RankedSupernet>;
+export async function rankedSupernet(config: RankConfig, scheme: string, seed: number, source: CnnKit | undefined, gt: GroundTruthTable, options?: { runRoot?: string }): Promise<RankedSupernet<CnnSupernet, ImageBatch>>;
 export async function rankedSupernet(
   config: RankConfig,
   scheme: string,
   seed: number,
-  data: MlmData,
+  data: MlmData | AnyKit | undefined,
   gt: GroundTruthTable,
   options: { runRoot?: string } = {},
-): Promise<RankedSupernet> {
+): Promise<RankedSupernet<unknown, unknown>> {
   let rank = await rankScheme(config, scheme, seed, data, gt, options);
   const prepared = prepareScheme(config, scheme, seed, data, gt, options.runRoot);
   const steps = prepared.run.config!.steps!;
-  const ready = (checkpointDir: string, origin: RankedSupernet["origin"]): RankedSupernet => {
+  const ready = (checkpointDir: string, origin: RankedSupernet["origin"]): RankedSupernet<unknown, unknown> => {
     loadWeights(checkpointDir, prepared.model);
-    return { model: prepared.model, scoring: prepared.validation, rank, checkpointDir, origin, release: prepared.release };
+    return { model: prepared.model, scoring: prepared.validation, score: prepared.score, rank, checkpointDir, origin, release: prepared.release };
   };
   if (isFinishedCheckpoint(prepared.dir, prepared.hash, steps)) return ready(prepared.dir, rank.source === "computed" ? "trained" : "run");
   const parent = path.dirname(prepared.dir), backend = backendName();
@@ -289,7 +332,7 @@ export async function rankedSupernet(
     const dir = path.join(parent, name);
     if (!isFinishedCheckpoint(dir, prepared.hash, steps)) continue;
     loadWeights(dir, prepared.model);
-    const scores = groundTruth.map((row) => prepared.model.evaluate(row.arch, prepared.validation).loss);
+    const scores = groundTruth.map((row) => prepared.score(row.arch));
     if (agreement(rank.children.slice(0, scores.length).map((c) => c.supernet), scores, rank.backend === backend).ok) return ready(dir, "earlier-code run");
   }
   if (rank.source !== "computed") rank = await rankScheme(config, scheme, seed, data, gt, { ...options, useCommitted: false });
@@ -306,9 +349,17 @@ function trainPrepared(prepared: ReturnType<typeof prepareScheme>, label: string
   return train({ ...prepared.run, checkpointDir: prepared.dir, progress: label, onStep });
 }
 
-/** Where the committed result of (scheme, seed) lives: data/ranking/<preset>/<scheme>-seed<seed>.json. */
-export function committedRankFile(preset: Preset, scheme: string, seed: number): string {
-  return tablesPath("ranking", preset, `${scheme}-seed${seed}.json`);
+/**
+ * Where the committed result of (scheme, seed) lives: data/ranking/<preset>/<scheme>-seed<seed>.json (BERT),
+ * data/ranking/cnn-<preset>/... (CNN). A bare preset means the BERT space.
+ */
+export function committedRankFile(config: Preset | SpaceConfig, scheme: string, seed: number): string {
+  return tablesPath("ranking", spaceDir(typeof config === "string" ? { preset: config } : config), `${scheme}-seed${seed}.json`);
+}
+
+/** The command that recomputes and commits (scheme, seed). */
+function rankCommand(config: RankConfig, scheme: string, seed: number): string {
+  return `npm run magic -- rank --scheme ${scheme} --seed ${seed} --preset ${config.preset}${spaceFlag(config)} --commit`;
 }
 
 /**
@@ -317,8 +368,7 @@ export function committedRankFile(preset: Preset, scheme: string, seed: number):
  */
 function loadCommitted(config: RankConfig, scheme: string, seed: number, hash: string): RankResult | null {
   if (recomputeRequested()) return null;
-  return readCommittedUnit<RankResult>(committedRankFile(config.preset, scheme, seed), hash,
-    `npm run magic -- rank --scheme ${scheme} --seed ${seed} --preset ${config.preset} --commit`);
+  return readCommittedUnit<RankResult>(committedRankFile(config, scheme, seed), hash, rankCommand(config, scheme, seed));
 }
 
 /**
@@ -330,7 +380,7 @@ export async function rankScheme(
   config: RankConfig,
   scheme: string,
   seed: number,
-  data: MlmData,
+  data: MlmData | AnyKit | undefined,
   gt: GroundTruthTable,
   options: { runRoot?: string; useCommitted?: boolean; onStep?: (step: number) => void } = {},
 ): Promise<RankResult> {
@@ -339,17 +389,17 @@ export async function rankScheme(
   const resultFile = path.join(prepared.dir, "result.json");
   if (committed && committed.groundTruthHash !== gt.configHash) {
     prepared.release();
-    throw new UserError(`${committedRankFile(config.preset, scheme, seed)} was scored against ground truth ${committed.groundTruthHash}, ` +
-      `the current table is ${gt.configHash}: rescore the committed results (no training) with \`npm run magic -- rank-rebase --preset ${config.preset}\``);
+    throw new UserError(`${committedRankFile(config, scheme, seed)} was scored against ground truth ${committed.groundTruthHash}, ` +
+      `the current table is ${gt.configHash}: rescore the committed results (no training) with \`npm run magic -- rank-rebase --preset ${config.preset}${spaceFlag(config)}\``);
   }
   const cached = committed ?? readJsonIfExists<RankResult>(resultFile);
   if (cached) {
     prepared.release();
     return committed ?? { ...rebaseRankResult(config, cached, gt), source: "cache" };
   }
-  const { model, validation, hash, release } = prepared;
+  const { model, hash, release, score } = prepared;
   const groundTruth = groundTruthChildren(gt);
-  const scoreChildren = () => groundTruth.map((row) => model.evaluate(row.arch, validation).loss);
+  const scoreChildren = () => groundTruth.map((row) => score(row.arch));
   // The budget curve: scores at intermediate steps, kept in a file so a resumed run does not lose them.
   const budgetFile = path.join(prepared.dir, "budget-scores.json");
   const budgetScores = readJsonIfExists<RankResult["budgetScores"]>(budgetFile) ?? [];
@@ -359,26 +409,26 @@ export async function rankScheme(
     budgetScores.push({ step: entry.step, supernet: scoreChildren() });
     writeJsonAtomic(budgetFile, budgetScores);
   });
-  const coverage = new Coverage(model.space.layers, model.space.ops.length);
+  const coverage = new Coverage(model.archSpace.choices.length, model.archSpace.choices);
   result.history.forEach((h: HistoryEntry) => coverage.add(h.arch));
   const final = scoreChildren();
   const children: RankChild[] = groundTruth.map((row, i) => ({
     arch: row.arch,
     id: row.id,
     supernet: final[i],
-    groundTruth: row.valLoss,
+    groundTruth: row.score,
     params: row.params,
     flops: row.flops,
   }));
   release();
-  const space = model.space;
   const out: RankResult = {
+    ...(config.space ? { space: config.space } : {}),
     scheme,
     seed,
     preset: config.preset,
     steps: result.step,
     children,
-    ...statsAgainstGroundTruth(config, space, children, seed),
+    ...statsAgainstGroundTruth(config, model.archSpace, children, seed),
     groundTruthHash: gt.configHash,
     meanSupernetLoss: children.reduce((a, c) => a + c.supernet, 0) / children.length,
     coverage: coverage.toJSON().counts,
@@ -394,7 +444,7 @@ export async function rankScheme(
 }
 
 /** Tau, rho, P@k, their intervals and the zero-cost baselines of `children` against their `groundTruth` column. */
-function statsAgainstGroundTruth(config: RankConfig, space: SearchSpace, children: RankChild[], seed: number) {
+function statsAgainstGroundTruth(config: RankConfig, space: ArchSpace, children: RankChild[], seed: number) {
   return {
     ...rankStats(children, config.topK, config.resamples, seed),
     baselines: baselineStats(space, children.map((c) => c.arch), children.map((c) => c.groundTruth), config.topK, config.resamples, seed),
@@ -408,13 +458,13 @@ function statsAgainstGroundTruth(config: RankConfig, space: SearchSpace, childre
  */
 export function rebaseRankResult(config: RankConfig, result: RankResult, gt: GroundTruthTable): RankResult {
   if (result.groundTruthHash === gt.configHash) return result;
-  const truth = new Map(groundTruthChildren(gt).map((c) => [c.id, c.valLoss]));
+  const truth = new Map(groundTruthChildren(gt).map((c) => [c.id, c.score]));
   const children = result.children.map((c) => {
     const groundTruth = truth.get(c.id);
     if (groundTruth === undefined) throw new Error(`${result.scheme} seed ${result.seed}: child ${c.id} is not in ground truth ${gt.configHash}`);
     return { ...c, groundTruth };
   });
-  return { ...result, children, ...statsAgainstGroundTruth(config, gt.space, children, result.seed), groundTruthHash: gt.configHash };
+  return { ...result, children, ...statsAgainstGroundTruth(config, storedArchSpace(gt.config, gt.space), children, result.seed), groundTruthHash: gt.configHash };
 }
 
 /**
@@ -422,12 +472,11 @@ export function rebaseRankResult(config: RankConfig, result: RankResult, gt: Gro
  * another table; returns the files rewritten. A committed result of another configuration is an error (as
  * when loading it).
  */
-export function rebaseCommittedRankResults(config: RankConfig, data: MlmData, gt: GroundTruthTable): string[] {
+export function rebaseCommittedRankResults(config: RankConfig, data: MlmData | AnyKit | undefined, gt: GroundTruthTable): string[] {
   const rewritten: string[] = [];
   for (const { scheme, seed } of plannedUnits(config)) {
-    const file = committedRankFile(config.preset, scheme, seed);
-    const committed = readCommittedUnit<RankResult>(file, rankRunHash(config, scheme, seed, data, gt),
-      `npm run magic -- rank --scheme ${scheme} --seed ${seed} --preset ${config.preset} --commit`);
+    const file = committedRankFile(config, scheme, seed);
+    const committed = readCommittedUnit<RankResult>(file, rankRunHash(config, scheme, seed, data, gt), rankCommand(config, scheme, seed));
     if (!committed || committed.groundTruthHash === gt.configHash) continue;
     const { source: _source, ...rest } = rebaseRankResult(config, committed, gt);
     writeJsonAtomic(file, { ...rest, rebasedAt: new Date().toISOString() }, 1);
@@ -438,7 +487,7 @@ export function rebaseCommittedRankResults(config: RankConfig, data: MlmData, gt
 
 /** Writes `result` as the committed table of its (scheme, seed), with the commit it was computed at. */
 export function commitRankResult(result: RankResult): string {
-  const file = committedRankFile(result.preset, result.scheme, result.seed);
+  const file = committedRankFile({ preset: result.preset, space: result.space }, result.scheme, result.seed);
   const { source: _source, ...rest } = result;
   writeJsonAtomic(file, { ...rest, codeVersion: codeVersion(), createdAt: new Date().toISOString() }, 1);
   return file;
@@ -451,7 +500,7 @@ export type RankCheck = UnitCheck;
  * Recomputes (scheme, seed) end to end in a fresh folder (no cache, no committed copy) and compares every
  * child's supernet score with `committed`: how the main job shows the committed tables still hold.
  */
-export async function verifyRankUnit(config: RankConfig, committed: RankResult, data: MlmData, gt: GroundTruthTable): Promise<RankCheck> {
+export async function verifyRankUnit(config: RankConfig, committed: RankResult, data: MlmData | AnyKit | undefined, gt: GroundTruthTable): Promise<RankCheck> {
   const { value: fresh, seconds } = await inFreshRunFolder(`rank-${committed.scheme}-seed${committed.seed}`, (runRoot) =>
     rankScheme(config, committed.scheme, committed.seed, data, gt, { runRoot, useCommitted: false }),
   );
@@ -460,7 +509,7 @@ export async function verifyRankUnit(config: RankConfig, committed: RankResult, 
 }
 
 /** Runs (or loads) every (scheme, seed) of `plan`, in order. */
-export async function rankSchemes(config: RankConfig, plan: { schemes: string[]; seeds: number[] }[], data: MlmData, gt: GroundTruthTable): Promise<RankResult[]> {
+export async function rankSchemes(config: RankConfig, plan: { schemes: string[]; seeds: number[] }[], data: MlmData | AnyKit | undefined, gt: GroundTruthTable): Promise<RankResult[]> {
   const out: RankResult[] = [];
   for (const { schemes, seeds } of plan) for (const scheme of schemes) for (const seed of seeds) out.push(await rankScheme(config, scheme, seed, data, gt));
   return out;

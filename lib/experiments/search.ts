@@ -16,18 +16,18 @@ import type { Preset } from "../preset";
 import { progress } from "../progress";
 import { Rng, seedFrom } from "../rng";
 import { checkBudget, randomSearch, regularizedEvolution, type SearchOutcome } from "../nas/search";
-import { flops, makeSpace, paramCount, randomArch } from "../nas/space";
-import type { Arch, SearchSpace } from "../nas/types";
+import { randomChild } from "../nas/arch-space";
+import type { Arch, ArchSpace } from "../nas/types";
 import { configHash } from "../train/checkpoint";
-import { codeVersion, type GroundTruthTable } from "./ground-truth";
-import { parseScheme, RANK_PRESETS, rankedSupernet, rankRunHash } from "./ranking";
+import { codeVersion, spaceFlag, type GroundTruthTable } from "./ground-truth";
+import { parseScheme, rankedSupernet, rankPresets, rankRunHash, type RankedSupernet } from "./ranking";
+import { kitFor, spaceDir, type AnyKit, type SpaceConfig } from "./kit";
 import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 
 export const SEARCH_METHODS = ["evolution", "random"] as const;
 export type SearchMethod = (typeof SEARCH_METHODS)[number];
 
-export interface SearchConfig {
-  preset: Preset;
+export interface SearchConfig extends SpaceConfig {
   /** Regularized evolution's population P (also: random search's first P children are the initial population). */
   population: number;
   /** Regularized evolution's tournament size S (drawn with replacement from the population). */
@@ -62,37 +62,51 @@ export const SEARCH_PRESETS: Record<Preset, SearchConfig> = {
   paper: { preset: "paper", population: 100, sampleSize: 25, evaluations: 2000, budgetQuantile: 0.5, schemes: SCHEMES, seeds: [1] },
 };
 
+/** The CNN space's searches (our choices): the issue's four schemes; tiny exercises the code. */
+export const CNN_SEARCH_PRESETS: Record<Preset, SearchConfig> = {
+  tiny: { ...SEARCH_PRESETS.tiny, space: "cnn" },
+  small: { ...SEARCH_PRESETS.small, space: "cnn" },
+  paper: { ...SEARCH_PRESETS.paper, space: "cnn" },
+};
+
+/** The search presets of a space. */
+export function searchPresets(config: { space?: "cnn" }): Record<Preset, SearchConfig> {
+  return config.space === "cnn" ? CNN_SEARCH_PRESETS : SEARCH_PRESETS;
+}
+
 /** Uniform random children whose sizes define the default budget and the feasible fraction (fixed draws: a stable number). */
 const BUDGET_DRAWS = 20_000;
 
 /** Sorted parameter counts of BUDGET_DRAWS fixed uniform random children of `space`. */
-function childSizes(space: SearchSpace): number[] {
+function childSizes(space: ArchSpace): number[] {
   const rng = new Rng(seedFrom(0, 0xb0d6e7));
-  return Array.from({ length: BUDGET_DRAWS }, () => paramCount(space, randomArch(space, rng))).sort((a, b) => a - b);
+  return Array.from({ length: BUDGET_DRAWS }, () => space.paramCount(randomChild(space, rng))).sort((a, b) => a - b);
 }
 
 /** The default budget of `space`: the `budgetQuantile` of its children's parameter counts, rounded up to a multiple of 1000. */
-export function defaultMaxParams(config: SearchConfig, space: SearchSpace): number {
+export function defaultMaxParams(config: SearchConfig, space: ArchSpace): number {
   const sizes = childSizes(space);
   const index = Math.min(sizes.length - 1, Math.max(0, Math.ceil(config.budgetQuantile * sizes.length) - 1));
   return Math.ceil(sizes[index] / 1000) * 1000;
 }
 
 /** Fraction of uniformly random children of `space` within `maxParams` (over the same fixed draws). */
-export function feasibleFraction(space: SearchSpace, maxParams: number): number {
+export function feasibleFraction(space: ArchSpace, maxParams: number): number {
   return childSizes(space).filter((p) => p <= maxParams).length / BUDGET_DRAWS;
 }
 
 export interface SearchCandidate {
   arch: Arch;
   id: string;
-  /** Validation MLM loss with the supernet's weights, on the ranking's scoring batches (lower is better). */
+  /** The ranking key with the supernet's weights on the ranking's scoring batches, lower is better (BERT: validation MLM loss; CNN: test error). */
   estimatedLoss: number;
   params: number;
   flops: number;
 }
 
 export interface SearchResult extends CommittedProvenance {
+  /** "cnn" for the CNN space; absent for BERT (as results were before spaces existed). */
+  space?: "cnn";
   scheme: string;
   seed: number;
   preset: Preset;
@@ -114,14 +128,14 @@ export interface SearchResult extends CommittedProvenance {
   search: { population: number; sampleSize: number };
 }
 
-/** Where the committed result lives: data/search/<preset>/<scheme>-seed<seed>-p<maxParams>[-random].json. */
-export function committedSearchFile(preset: Preset, scheme: string, seed: number, maxParams: number, method: SearchMethod = "evolution"): string {
-  return tablesPath("search", preset, `${scheme}-seed${seed}-p${maxParams}${method === "evolution" ? "" : `-${method}`}.json`);
+/** Where the committed result lives: data/search/<preset>/<scheme>-seed<seed>-p<maxParams>[-random].json (CNN: cnn-<preset>/). A bare preset means BERT. */
+export function committedSearchFile(config: Preset | SpaceConfig, scheme: string, seed: number, maxParams: number, method: SearchMethod = "evolution"): string {
+  return tablesPath("search", spaceDir(typeof config === "string" ? { preset: config } : config), `${scheme}-seed${seed}-p${maxParams}${method === "evolution" ? "" : `-${method}`}.json`);
 }
 
 /** The command that recomputes and commits one search. */
 function rebuildCommand(config: SearchConfig, scheme: string, seed: number, maxParams: number, method: SearchMethod): string {
-  return `npm run magic -- search --scheme ${scheme} --preset ${config.preset} --seed ${seed} --max-params ${maxParams} --method ${method} --commit --out <file>`;
+  return `npm run magic -- search --scheme ${scheme} --preset ${config.preset}${spaceFlag(config)} --seed ${seed} --max-params ${maxParams} --method ${method} --commit --out <file>`;
 }
 
 /** The hash of what a search's numbers depend on: its settings, budget and the ranking run (config, data, scoring batches). */
@@ -141,27 +155,28 @@ export async function searchScheme(
   scheme: string,
   seed: number,
   maxParams: number,
-  data: MlmData,
+  data: MlmData | AnyKit | undefined,
   gt: GroundTruthTable,
   options: { method?: SearchMethod; runRoot?: string; useCommitted?: boolean } = {},
 ): Promise<SearchResult> {
   const method = options.method ?? "evolution";
   parseScheme(scheme);
-  const space = makeSpace(config.preset, data.vocabSize);
+  const kit = kitFor(config, data);
+  const space = kit.archSpace;
   checkBudget(space, maxParams, "the parameter budget");
-  const rankConfig = RANK_PRESETS[config.preset];
-  const hash = searchHash(config, method, maxParams, rankRunHash(rankConfig, scheme, seed, data, gt));
+  const rankConfig = rankPresets(config)[config.preset];
+  const hash = searchHash(config, method, maxParams, rankRunHash(rankConfig, scheme, seed, kit, gt));
   if (options.useCommitted !== false && !recomputeRequested()) {
-    const committed = readCommittedUnit<SearchResult>(committedSearchFile(config.preset, scheme, seed, maxParams, method), hash,
+    const committed = readCommittedUnit<SearchResult>(committedSearchFile(config, scheme, seed, maxParams, method), hash,
       rebuildCommand(config, scheme, seed, maxParams, method));
     if (committed) return committed;
   }
   const backend = backendName();
   const cacheRoot = options.runRoot ? path.join(options.runRoot, "search") : runsPath("search");
-  const cacheFile = path.join(cacheRoot, config.preset, `${scheme}-seed${seed}-p${maxParams}-${method}-${hash}-${codeDigest()}-${backend}.json`);
+  const cacheFile = path.join(cacheRoot, spaceDir(config), `${scheme}-seed${seed}-p${maxParams}-${method}-${hash}-${codeDigest()}-${backend}.json`);
   const cached = readJsonIfExists<SearchResult>(cacheFile);
   if (cached) return { ...cached, source: "cache" };
-  const supernet = await rankedSupernet(rankConfig, scheme, seed, data, gt, { runRoot: options.runRoot });
+  const supernet = (await rankedSupernet(rankConfig, scheme, seed, kit as never, gt, { runRoot: options.runRoot })) as RankedSupernet<unknown, unknown>;
   try {
     const bar = progress({ total: config.evaluations, label: `${scheme} seed ${seed} ${method} search` });
     const args = {
@@ -170,7 +185,7 @@ export async function searchScheme(
       seed,
       maxParams,
       score: async (arch: Arch) => {
-        const loss = supernet.model.evaluate(arch, supernet.scoring).loss;
+        const loss = supernet.score(arch);
         await new Promise((r) => setImmediate(r)); // lets a notebook kernel send its output (and see an interrupt)
         return loss;
       },
@@ -184,13 +199,14 @@ export async function searchScheme(
     bar.stop();
     const { best } = outcome;
     const result: SearchResult = {
+      ...(config.space ? { space: config.space } : {}),
       scheme,
       seed,
       preset: config.preset,
       maxParams,
       method,
       feasibleFraction: feasibleFraction(space, maxParams),
-      best: { arch: best.arch, id: best.id, estimatedLoss: best.score, params: best.params, flops: flops(space, best.arch) },
+      best: { arch: best.arch, id: best.id, estimatedLoss: best.score, params: best.params, flops: space.flops(best.arch) },
       history: outcome.history.map((h) => ({ evaluation: h.evaluation, id: h.id, estimatedLoss: h.score, params: h.params, bestSoFar: h.bestSoFar })),
       evaluations: outcome.evaluations,
       uniqueEvaluations: outcome.uniqueEvaluations,
@@ -210,7 +226,7 @@ export async function searchScheme(
 
 /** Writes `result` as the committed table of its (scheme, seed, budget, method), with the commit it was computed at. */
 export function commitSearchResult(result: SearchResult): string {
-  const file = committedSearchFile(result.preset, result.scheme, result.seed, result.maxParams, result.method);
+  const file = committedSearchFile({ preset: result.preset, space: result.space }, result.scheme, result.seed, result.maxParams, result.method);
   const { source: _source, ...rest } = result;
   writeJsonAtomic(file, { ...rest, codeVersion: codeVersion(), createdAt: new Date().toISOString() }, 1);
   return file;
@@ -227,7 +243,7 @@ export interface SearchCheck extends UnitCheck {
  * runner, no cache, no committed copy) and compares the best child's and every evaluation's estimated loss
  * (bit-equal on the committed result's backend) and the children scored.
  */
-export async function verifySearch(config: SearchConfig, committed: SearchResult, data: MlmData, gt: GroundTruthTable): Promise<SearchCheck> {
+export async function verifySearch(config: SearchConfig, committed: SearchResult, data: MlmData | AnyKit | undefined, gt: GroundTruthTable): Promise<SearchCheck> {
   const { scheme, seed, maxParams, method } = committed;
   const { value: fresh, seconds } = await inFreshRunFolder(`search-${scheme}-seed${seed}-p${maxParams}-${method}`, (runRoot) =>
     searchScheme(config, scheme, seed, maxParams, data, gt, { method, runRoot, useCommitted: false }),

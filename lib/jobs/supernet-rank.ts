@@ -8,6 +8,7 @@ import type { GroundTruthTable } from "../experiments/ground-truth";
 import { storedTable } from "../experiments/ground-truth-run";
 import { rankScheme, type RankConfig, type RankResult } from "../experiments/ranking";
 import { jobSpec, type JobKind, type JobSpec } from "./job";
+import { spaceOf } from "../experiments/kit";
 
 export interface SupernetRankParams {
   config: RankConfig;
@@ -27,5 +28,5 @@ export const supernetRankKind: JobKind<SupernetRankParams, RankResult> = {
   steps: (p) => p.config.steps,
   // Computed (or loaded from a finished run under workDir), never loaded from a committed table: the producer
   // only enqueues the units it has no committed result for.
-  run: (p, context) => rankScheme(p.config, p.scheme, p.seed, prepareMlmData(p.config.preset), p.groundTruth, { runRoot: context.workDir, useCommitted: false, onStep: context.onStep }),
+  run: (p, context) => rankScheme(p.config, p.scheme, p.seed, spaceOf(p.config) === "bert" ? prepareMlmData(p.config.preset) : undefined, p.groundTruth, { runRoot: context.workDir, useCommitted: false, onStep: context.onStep }),
 };

@@ -1,9 +1,9 @@
 // MAGIC-A: align each trained child's per-sub-layer hidden states with those of an anchor child, so that
 // shared ops see consistent inputs across children. The anchor is a constant target (no gradient).
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, MlmBatch, MlmModel } from "./types";
+import type { Arch, ArchSpace, MlmBatch } from "./types";
 import type { Supernet } from "./supernet";
-import { largestArch, randomArch, validateArch } from "./space";
+import { largestChild, randomChild } from "./arch-space";
 import { Rng, seedFrom } from "../rng";
 
 /**
@@ -14,15 +14,29 @@ export function alignmentLoss(childHidden: tf.Tensor3D[], anchorHidden: tf.Tenso
   if (childHidden.length !== anchorHidden.length || childHidden.length < 2) {
     throw new Error(`alignmentLoss: need h_0..h_L of equal length >= 2, got ${childHidden.length} and ${anchorHidden.length}`);
   }
+  return stateAlignmentLoss(childHidden.slice(1), anchorHidden.slice(1));
+}
+
+/**
+ * Mean over i of MSE(child[i], anchor[i]): states of any shapes, compared pairwise (the CNN space's stage outputs
+ * have a different shape per stage, so each stage is its own mean before the average over stages).
+ */
+export function stateAlignmentLoss(child: tf.Tensor[], anchor: tf.Tensor[]): tf.Scalar {
+  if (child.length !== anchor.length || child.length < 1) {
+    throw new Error(`stateAlignmentLoss: need equally many states (>= 1), got ${child.length} and ${anchor.length}`);
+  }
+  child.forEach((c, i) => {
+    if (!tf.util.arraysEqual(c.shape, anchor[i].shape)) throw new Error(`stateAlignmentLoss: state ${i} has shape [${c.shape}] in the child, [${anchor[i].shape}] in the anchor`);
+  });
   return tf.tidy(() => {
-    const per = childHidden.slice(1).map((h, i) => tf.mean(tf.squaredDifference(h, anchorHidden[i + 1]))); // L x []
+    const per = child.map((h, i) => tf.mean(tf.squaredDifference(h, anchor[i]))); // one [] per state
     return tf.div(tf.addN(per), per.length) as tf.Scalar;
   });
 }
 
 /** Copies values into fresh tensors with no tape history: tfjs has no stopGradient. */
-function detach(xs: tf.Tensor3D[]): tf.Tensor3D[] {
-  return xs.map((x) => tf.tensor3d(x.dataSync() as Float32Array, x.shape));
+export function detach<T extends tf.Tensor>(xs: T[]): T[] {
+  return xs.map((x) => tf.tensor(x.dataSync() as Float32Array, x.shape) as T);
 }
 
 /**
@@ -41,6 +55,12 @@ export function alignedLoss(model: Supernet, arch: Arch, anchorArch: Arch, batch
 }
 
 export type AnchorKind = "best" | "random" | "largest";
+
+/** What the anchor policy reads of a model: its space's children and a validation loss (any space, any batches). */
+export interface AnchorModel<B> {
+  readonly archSpace: ArchSpace;
+  evaluate(arch: Arch, batches: B[]): { loss: number };
+}
 
 export interface AnchorPolicyArgs {
   /** 'best': best validation loss in a pool; 'random': one fixed random child; 'largest': most parameters. */
@@ -85,21 +105,21 @@ export class AnchorPolicy {
   }
 
   /** The anchor for training step `step` (the pool is evaluated at most once per `refreshEvery` steps). */
-  anchor(step: number, model: MlmModel, validationBatches: MlmBatch[]): Arch {
-    const space = model.space;
-    if (this.current === null && this.kind === "random") this.current = randomArch(space, this.rng);
-    if (this.current === null && this.kind === "largest") this.current = largestArch(space);
+  anchor<B>(step: number, model: AnchorModel<B>, validationBatches: B[]): Arch {
+    const space = model.archSpace;
+    if (this.current === null && this.kind === "random") this.current = randomChild(space, this.rng);
+    if (this.current === null && this.kind === "largest") this.current = largestChild(space);
     if (this.kind === "best" && (this.current === null || this.refreshedAt === null || step - this.refreshedAt >= this.refreshEvery)) {
       const pool = this.current ? [this.current] : [];
-      while (pool.length < this.poolSize) pool.push(randomArch(space, this.rng));
+      while (pool.length < this.poolSize) pool.push(randomChild(space, this.rng));
       this.lastScores = pool
         .map((arch) => ({ arch, loss: model.evaluate(arch, validationBatches).loss }))
         .sort((a, b) => a.loss - b.loss); // stable: the incumbent wins ties
       this.current = this.lastScores[0].arch;
       this.refreshedAt = step;
     }
-    validateArch(space, this.current);
-    return [...this.current];
+    space.validate(this.current);
+    return [...this.current!];
   }
 
   state(): AnchorState {

@@ -7,7 +7,8 @@
 // terms: budgets spanning ~15 % to 100 % exist only in 'sublayers' terms, the default here (our choice; a
 // deployed student would also drop the MLM head, and the embeddings are the same in every student).
 import type { Arch, SearchSpace } from "./types";
-import { largestArch, opParamCount, paramCount, sharedParamCount } from "./space";
+import { bertArchSpace, largestArch, paramCount, sharedParamCount } from "./space";
+import { smallestChild } from "./arch-space";
 import { UserError } from "../errors";
 
 export type ParamCounting = "total" | "sublayers";
@@ -23,9 +24,7 @@ export function budgetParams(space: SearchSpace, arch: Arch, counting: ParamCoun
 
 /** The child with the fewest parameters (per layer the smallest op, the first on ties; identity when present). */
 export function smallestArch(space: SearchSpace): Arch {
-  const sizes = space.ops.map((o) => opParamCount(space, o));
-  const least = sizes.indexOf(Math.min(...sizes));
-  return Array.from({ length: space.layers }, () => least);
+  return smallestChild(bertArchSpace(space));
 }
 
 export interface ParamRange {

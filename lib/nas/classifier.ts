@@ -6,7 +6,7 @@
 // streams (no sentence B), so they start at their init when fine-tuning begins (our choice, as RoBERTa,
 // which pre-trains without segment embeddings).
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, Distillable, KdOutputs, SearchSpace } from "./types";
+import type { Arch, ArchSpace, Distillable, KdOutputs, SearchSpace } from "./types";
 import type { Supernet } from "./supernet";
 import { dense, gatherRows, ParamFactory, softmaxCrossEntropy } from "./ops";
 import type { GlueBatch } from "../data/glue-batches";
@@ -27,6 +27,7 @@ const PREFIX = "task";
 
 export class SequenceClassifier implements Distillable<GlueBatch> {
   readonly space: SearchSpace;
+  readonly archSpace: ArchSpace;
   readonly numLabels: number;
   readonly encoder: Supernet;
   private readonly head: ParamFactory;
@@ -42,6 +43,7 @@ export class SequenceClassifier implements Distillable<GlueBatch> {
     if (!Number.isInteger(numLabels) || numLabels < 1) throw new Error(`SequenceClassifier: numLabels must be an integer >= 1, got ${numLabels}`);
     this.encoder = encoder;
     this.space = encoder.space;
+    this.archSpace = encoder.archSpace;
     this.numLabels = numLabels;
     const d = encoder.space.hidden;
     this.head = new ParamFactory({ seed: args.seed, std: args.initStd ?? 0.02, lnEps: 1e-5 });

@@ -9,10 +9,11 @@
 // space's `ops` list (the same list at every layer, as in the BERT space), restricted per layer by `choices`.
 // Identity must be the last op, so a layer's choices are always 0..n-1 (n = 6 or 7): a sampler that draws from
 // per-layer counts produces valid archs without knowing which op is which.
-import type { Arch } from "./types";
+import type { Arch, ArchSpace } from "./types";
 import { archTokens } from "./space";
 import type { Preset } from "../preset";
 import type { Rng } from "../rng";
+import { randomChild } from "./arch-space";
 
 /** A candidate op of a searchable layer. */
 export type CnnOpSpec =
@@ -247,5 +248,23 @@ export function cnnFlops(space: CnnSpace, arch: Arch): number {
 
 /** A uniformly random child: each layer's op uniform over that layer's choices. */
 export function randomCnnArch(space: CnnSpace, rng: Rng): Arch {
-  return cnnLayers(space).map((layer) => layer.choices[rng.int(layer.choices.length)]);
+  return randomChild(cnnArchSpace(space), rng); // a layer's choices are 0..n-1 (identity last, see the top)
+}
+
+/** The CNN space as the space-agnostic core reads it (lib/nas/types.ts ArchSpace): 6 or 7 choices per layer. */
+export function cnnArchSpace(space: CnnSpace): ArchSpace {
+  checkCnnSpace(space);
+  const layers = cnnLayers(space);
+  return {
+    id: space.id,
+    choices: layers.map((layer) => layer.choices.length),
+    validate: (arch) => validateCnnArch(space, arch),
+    archId: (arch) => cnnArchId(space, arch),
+    parseArch: (text) => parseCnnArch(space, text),
+    paramCount: (arch) => cnnParamCount(space, arch),
+    sharedParams: cnnSharedParamCount(space),
+    opParams: (l, k) => cnnOpParamCount(layers[l], space.ops[k]),
+    flops: (arch) => cnnFlops(space, arch),
+    opFamily: (_layer, k) => space.ops[k].kind,
+  };
 }

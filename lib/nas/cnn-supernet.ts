@@ -13,13 +13,14 @@
 // those statistics (inference mode). Running statistics are derived state: not in namedVariables, never
 // checkpointed, never trained.
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, TrainableModel } from "./types";
-import { checkCnnSpace, cnnLayers, validateCnnArch, type CnnLayer, type CnnOpSpec, type CnnSpace } from "./cnn-space";
+import type { Arch, ArchSpace, TrainableModel } from "./types";
+import { checkCnnSpace, cnnArchSpace, cnnLayers, validateCnnArch, type CnnLayer, type CnnOpSpec, type CnnSpace } from "./cnn-space";
 import { batchNormTrain, updateRunningStats, type BatchNormResult } from "../native/batchnorm";
 import { sparseSoftmaxCrossEntropyRows } from "../native/losses";
 import { seedFrom } from "../rng";
 import type { ImageBatch } from "../data/images";
 import { UserError } from "../errors";
+import { detach, stateAlignmentLoss } from "./align";
 
 export interface CnnSupernetArgs {
   space: CnnSpace;
@@ -139,8 +140,9 @@ class MbConvBlock {
   }
 }
 
-export class CnnSupernet {
+export class CnnSupernet implements TrainableModel<ImageBatch> {
   readonly space: CnnSpace;
+  readonly archSpace: ArchSpace;
   readonly layers: CnnLayer[];
   readonly only?: Arch;
   private readonly shared: CnnParams;
@@ -162,6 +164,7 @@ export class CnnSupernet {
       this.only = [...args.only];
     }
     this.space = space;
+    this.archSpace = cnnArchSpace(space);
     this.layers = cnnLayers(space);
     const f = (this.shared = new CnnParams(seedFrom(seed, -1)));
     const last = this.layers[this.layers.length - 1].outChannels;
@@ -276,6 +279,42 @@ export class CnnSupernet {
   }
 
   /**
+   * MAGIC-A on this space: the cross-entropy of child `arch` + lambda * the mean over stages of the MSE between
+   * its stage outputs and the anchor's (lib/nas/align.ts stateAlignmentLoss; stages differ in shape, so each is
+   * its own mean). The anchor's outputs are detached; BN uses batch statistics in both forwards, as in training.
+   */
+  alignedLoss(arch: Arch, anchorArch: Arch, batch: ImageBatch, lambda: number): tf.Scalar {
+    this.check(anchorArch);
+    return tf.tidy(() => {
+      const child = this.run(arch, batch.images, { kind: "train" }, true);
+      const ce = tf.mean(sparseSoftmaxCrossEntropyRows(child.logits, batch.labels)) as tf.Scalar;
+      if (lambda === 0) return ce;
+      const anchor = detach(this.run(anchorArch, batch.images, { kind: "train" }, true).stages!);
+      return tf.add(ce, tf.mul(stateAlignmentLoss(child.stages!, anchor), lambda)) as tf.Scalar;
+    });
+  }
+
+  /** Each layer's input and the last layer's output, x_0 (the stem's output) .. x_L, BN with batch statistics (the interference analysis). */
+  layerStates(arch: Arch, batch: ImageBatch): tf.Tensor4D[] {
+    this.check(arch);
+    this.checkImages(batch.images);
+    return tf.tidy(() => {
+      const states = [this.stem.apply(batch.images, true, { kind: "train" })];
+      arch.forEach((_, l) => {
+        const block = this.block(l, arch);
+        states.push(block ? block.apply(states[l], { kind: "train" }) : states[l]);
+      });
+      return states;
+    });
+  }
+
+  /** The training loss of child `arch` when layer `layer`'s input is `x` (layers layer..L-1 and the head; `layer` = L: the head alone). */
+  lossFromLayer(arch: Arch, layer: number, x: tf.Tensor4D, batch: ImageBatch): tf.Scalar {
+    this.check(arch);
+    return tf.tidy(() => tf.mean(sparseSoftmaxCrossEntropyRows(this.fromLayer(arch, layer, x, { kind: "train" }, false).logits, batch.labels)) as tf.Scalar);
+  }
+
+  /**
    * A model for child `arch` alone with the same variable names: `inherit` clones this supernet's current
    * weights; otherwise a fresh init from `seed` (default this supernet's, i.e. the weights it started from).
    */
@@ -332,28 +371,21 @@ export class CnnSupernet {
 
   /** stem -> layers -> head; call inside tf.tidy. */
   private run(arch: Arch, images: tf.Tensor4D, mode: BnMode, capture: boolean): { logits: tf.Tensor2D; stages?: tf.Tensor4D[] } {
-    let x = this.stem.apply(images, true, mode); // [B, S, S, stem]
+    return this.fromLayer(arch, 0, this.stem.apply(images, true, mode), mode, capture); // stem: [B, S, S, stem]
+  }
+
+  /** Layers `from`..L-1 on `x` (the input of layer `from`), then the head; with `capture`, the stage outputs met. Call inside tf.tidy. */
+  private fromLayer(arch: Arch, from: number, x: tf.Tensor4D, mode: BnMode, capture: boolean): { logits: tf.Tensor2D; stages?: tf.Tensor4D[] } {
     const stages: tf.Tensor4D[] = [];
-    arch.forEach((_, l) => {
+    for (let l = from; l < arch.length; l++) {
       const block = this.block(l, arch);
       if (block) x = block.apply(x, mode);
       const layer = this.layers[l];
       if (capture && (l === this.layers.length - 1 || this.layers[l + 1].stage !== layer.stage)) stages.push(x);
-    });
+    }
     const h = this.headConv.apply(x, true, mode); // [B, s, s, head]
     const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D; // [B, head]
     const logits = tf.add(tf.matMul(pooled, this.fcW as tf.Tensor2D), this.fcB) as tf.Tensor2D; // [B, classes]
     return capture ? { logits, stages } : { logits };
   }
-}
-
-/**
- * The training loop's model type for a standalone CNN child (a fixed-arch run: `train({ model, arch, ... })`).
- * The loop reads of `model.space` only what goes into the config hash in that mode, so a CnnSupernet already
- * fits at run time; the cast stands in for TrainableModel's `space: SearchSpace` (the BERT space's type),
- * which the next step generalizes. Supernet runs (a sampler) need that step: the loop draws probe children
- * from `space.layers` and `space.ops.length`, which a CnnSpace does not have (a clear arch-length error).
- */
-export function fixedArchTrainable(net: CnnSupernet): TrainableModel<ImageBatch> {
-  return net as unknown as TrainableModel<ImageBatch>;
 }

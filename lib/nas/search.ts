@@ -1,22 +1,22 @@
 // Architecture search under a parameter budget: regularized evolution (Real et al. 2019, "Regularized
 // Evolution for Image Classifier Architecture Search") and a random-search baseline with the same number of
-// evaluations. Space-agnostic: children are `Arch` op-index lists of any SearchSpace, the score is any
+// evaluations. Space-agnostic: children are `Arch` choice lists of any ArchSpace (BERT, CNN), the score is any
 // function of a child (lower is better), e.g. the supernet's validation loss. Deterministic for a seed;
 // scores are memoized by arch id, so a child met twice is scored once (both counts are reported).
 import { UserError } from "../errors";
 import { Rng, seedFrom } from "../rng";
-import { archId, opParamCount, paramCount, randomArch, sharedParamCount } from "./space";
-import type { Arch, SearchSpace } from "./types";
+import { randomChild, smallestChild } from "./arch-space";
+import type { Arch, ArchSpace } from "./types";
 
 /** What both searches take. */
 export interface SearchArgs {
-  /** The space searched (layers, op list, sizes for the parameter count). */
-  space: SearchSpace;
+  /** The space searched (its choices per layer and parameter counts). */
+  space: ArchSpace;
   /** Evaluations in all (the initial population's included); a memoized repeat counts as one. */
   evaluations: number;
   /** Seed of every random choice (initial draws, tournaments, mutations). */
   seed: number;
-  /** Budget: only children with paramCount(space, arch) <= maxParams are drawn, mutated to or scored. */
+  /** Budget: only children with space.paramCount(arch) <= maxParams are drawn, mutated to or scored. */
   maxParams: number;
   /** The child's score, lower is better (called once per distinct child; may be async to let a notebook breathe). */
   score: (arch: Arch) => number | Promise<number>;
@@ -57,16 +57,16 @@ export interface SearchOutcome {
 export const MAX_DRAWS_PER_CHILD = 100_000;
 
 /** Parameters of the smallest child of `space`: the smallest op at every sub-layer. */
-export function smallestParamCount(space: SearchSpace): number {
-  return sharedParamCount(space) + space.layers * Math.min(...space.ops.map((op) => opParamCount(space, op)));
+export function smallestParamCount(space: ArchSpace): number {
+  return space.paramCount(smallestChild(space));
 }
 
 /** Throws a UserError naming the smallest child's size unless some child of `space` fits in `maxParams`. */
-export function checkBudget(space: SearchSpace, maxParams: number, flag = "maxParams"): void {
+export function checkBudget(space: ArchSpace, maxParams: number, flag = "maxParams"): void {
   const smallest = smallestParamCount(space);
   if (!(maxParams >= smallest)) {
     throw new UserError(`${flag} ${maxParams} is below the smallest child of space ${space.id} (${smallest} parameters: ` +
-      `the smallest op at each of its ${space.layers} sub-layers plus ${sharedParamCount(space)} shared); use ${flag} >= ${smallest}`);
+      `the smallest op at each of its ${space.choices.length} sub-layers plus ${space.sharedParams} shared); use ${flag} >= ${smallest}`);
   }
 }
 
@@ -88,7 +88,7 @@ class Recorder {
 
   async evaluate(arch: Arch): Promise<SearchStep> {
     const { space } = this.args;
-    const id = archId(space, arch);
+    const id = space.archId(arch);
     let score = this.memo.get(id);
     if (score === undefined) {
       score = await this.args.score(arch);
@@ -96,7 +96,7 @@ class Recorder {
       this.memo.set(id, score);
     }
     const previous = this.history.at(-1)?.bestSoFar ?? Infinity;
-    const step: SearchStep = { evaluation: this.history.length, arch: [...arch], id, score, params: paramCount(space, arch), bestSoFar: Math.min(previous, score) };
+    const step: SearchStep = { evaluation: this.history.length, arch: [...arch], id, score, params: space.paramCount(arch), bestSoFar: Math.min(previous, score) };
     this.history.push(step);
     this.args.onEvaluation?.(step);
     return step;
@@ -112,10 +112,10 @@ class Recorder {
  * A uniformly random child among those within the budget (rejection sampling); a clear error when
  * MAX_DRAWS_PER_CHILD draws find none, naming the smallest child's size.
  */
-export function randomFeasibleArch(space: SearchSpace, maxParams: number, rng: Rng): Arch {
+export function randomFeasibleArch(space: ArchSpace, maxParams: number, rng: Rng): Arch {
   for (let draw = 0; draw < MAX_DRAWS_PER_CHILD; draw++) {
-    const arch = randomArch(space, rng);
-    if (paramCount(space, arch) <= maxParams) return arch;
+    const arch = randomChild(space, rng);
+    if (space.paramCount(arch) <= maxParams) return arch;
   }
   throw new UserError(`no child of space ${space.id} within ${maxParams} parameters in ${MAX_DRAWS_PER_CHILD} random draws: the budget is too tight ` +
     `to sample from (the smallest child has ${smallestParamCount(space)} parameters); raise the budget`);
@@ -126,14 +126,14 @@ export function randomFeasibleArch(space: SearchSpace, maxParams: number, rng: R
  * budget (the same law as redrawing a uniform (layer, op) change until it fits, without the loop). When no
  * change fits (the parent is the only child within the budget), the parent itself.
  */
-export function mutateWithinBudget(space: SearchSpace, parent: Arch, maxParams: number, rng: Rng): Arch {
-  const base = paramCount(space, parent);
+export function mutateWithinBudget(space: ArchSpace, parent: Arch, maxParams: number, rng: Rng): Arch {
+  const base = space.paramCount(parent);
   const changes: [number, number][] = [];
   parent.forEach((current, layer) => {
-    space.ops.forEach((op, i) => {
-      const params = base - opParamCount(space, space.ops[current]) + opParamCount(space, op);
+    for (let i = 0; i < space.choices[layer]; i++) {
+      const params = base - space.opParams(layer, current) + space.opParams(layer, i);
       if (i !== current && params <= maxParams) changes.push([layer, i]);
-    });
+    }
   });
   if (changes.length === 0) return [...parent];
   const [layer, op] = rng.choice(changes);

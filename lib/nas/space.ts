@@ -1,9 +1,10 @@
 // The NAS-BERT-style search space as data: candidate ops, per-preset sizes, and architecture utilities
 // (ids, parsing, validation, parameter and FLOP counts, random children). No tensors here, so notebooks
 // and the CLI can reason about architectures without a backend.
-import type { Arch, OpSpec, SearchSpace } from "./types";
+import type { Arch, ArchSpace, OpSpec, SearchSpace } from "./types";
 import type { Preset } from "../preset";
 import type { Rng } from "../rng";
+import { largestChild, randomChild } from "./arch-space";
 
 /** Options of `defaultOps`; every list is our choice of a compact space (~10 ops). */
 export interface OpListArgs {
@@ -195,12 +196,27 @@ export function flops(space: SearchSpace, arch: Arch): number {
 
 /** A uniformly random child (each layer's op independently uniform). */
 export function randomArch(space: SearchSpace, rng: Rng): Arch {
-  return Array.from({ length: space.layers }, () => rng.int(space.ops.length));
+  return randomChild(bertArchSpace(space), rng);
 }
 
 /** The child with the most parameters (per layer the largest op; the first on ties). */
 export function largestArch(space: SearchSpace): Arch {
-  const sizes = space.ops.map((o) => opParamCount(space, o));
-  const best = sizes.indexOf(Math.max(...sizes));
-  return Array.from({ length: space.layers }, () => best);
+  return largestChild(bertArchSpace(space));
+}
+
+/** The BERT space as the space-agnostic core reads it (lib/nas/types.ts ArchSpace): the same K ops at every layer. */
+export function bertArchSpace(space: SearchSpace): ArchSpace {
+  const opParams = space.ops.map((op) => opParamCount(space, op));
+  return {
+    id: space.id,
+    choices: Array.from({ length: space.layers }, () => space.ops.length),
+    validate: (arch) => validateArch(space, arch),
+    archId: (arch) => archId(space, arch),
+    parseArch: (text) => parseArch(space, text),
+    paramCount: (arch) => paramCount(space, arch),
+    sharedParams: sharedParamCount(space),
+    opParams: (_layer, k) => opParams[k],
+    flops: (arch) => flops(space, arch),
+    opFamily: (_layer, k) => space.ops[k].kind,
+  };
 }

@@ -3,8 +3,8 @@
 // A standalone child is the same class with only its own blocks instantiated (`only`), so variable names
 // and the arch to pass are unchanged, and inherited weights copy over by name.
 import * as tf from "@tensorflow/tfjs";
-import type { Arch, Distillable, KdOutputs, MlmBatch, MlmModel, SearchSpace } from "./types";
-import { checkSpace, validateArch } from "./space";
+import type { Arch, ArchSpace, Distillable, KdOutputs, MlmBatch, MlmModel, SearchSpace } from "./types";
+import { bertArchSpace, checkSpace, validateArch } from "./space";
 import { createBlock, dense, denseTransposed, gatherRows, gelu, LayerNorm, OpBlock, paddingMask, ParamFactory, softmaxCrossEntropy } from "./ops";
 import { seedFrom } from "../rng";
 
@@ -49,6 +49,7 @@ const DEFAULTS = {
 
 export class Supernet implements MlmModel, Distillable<MlmBatch> {
   readonly space: SearchSpace;
+  readonly archSpace: ArchSpace;
   /** The child this model is restricted to, when built with `only` (see `standalone`). */
   readonly only?: Arch;
   private readonly shared: ParamFactory;
@@ -78,6 +79,7 @@ export class Supernet implements MlmModel, Distillable<MlmBatch> {
     }
     const { vocabSize: v, seqLen: t, hidden: d } = space;
     this.space = space;
+    this.archSpace = bertArchSpace(space);
     this.shared = new ParamFactory({ seed: seedFrom(seed, -1), std, lnEps });
     const f = this.shared;
     this.tokenEmb = f.normal("emb/token", [v, d]);
@@ -135,6 +137,11 @@ export class Supernet implements MlmModel, Distillable<MlmBatch> {
   hidden(arch: Arch, inputs: tf.Tensor2D, options: EncodeOptions = {}): tf.Tensor3D[] {
     this.check(arch);
     return tf.tidy(() => this.encode(arch, inputs, options));
+  }
+
+  /** The hidden states h_0..h_L of child `arch` on a batch's tokens (lib/interference.ts LayeredModel). */
+  layerStates(arch: Arch, batch: MlmBatch): tf.Tensor3D[] {
+    return this.hidden(arch, batch.inputs);
   }
 
   loss(arch: Arch, batch: MlmBatch): tf.Scalar {

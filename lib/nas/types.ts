@@ -28,6 +28,38 @@ export interface SearchSpace {
 /** A child architecture: the index into `space.ops` chosen at each sub-layer. JSON-serialisable. */
 export type Arch = number[];
 
+/**
+ * The seam every space-agnostic consumer reads instead of a space's own fields (samplers, the training loop's
+ * probes and interference gradients, MAGIC-A's anchor draws, the zero-cost baselines, the architecture search,
+ * the ground-truth draw): how many choices each searchable layer has, and what a child is called and costs.
+ * A child is an Arch whose value at layer l is in 0..choices[l]-1: the BERT space has the same K ops at every
+ * layer, the CNN space fewer where identity cannot keep the shape (lib/nas/cnn-space.ts). Built from a space
+ * definition by `bertArchSpace` (space.ts) and `cnnArchSpace` (cnn-space.ts); never hashed itself (the space
+ * definition is, see TrainableModel.space).
+ */
+export interface ArchSpace {
+  /** The space's id. */
+  readonly id: string;
+  /** Choices per searchable layer: arch[l] is an integer in 0..choices[l]-1. */
+  readonly choices: readonly number[];
+  /** Throws a clear error (which layer, which value, what is allowed there) unless `arch` is a child. */
+  validate(arch: unknown): void;
+  /** Stable readable id (op names joined by '-'). */
+  archId(arch: Arch): string;
+  /** Accepts an archId, or a JSON array of op indices and/or op names; validated. */
+  parseArch(text: string): Arch;
+  /** Parameters of child `arch` (shared + its ops). */
+  paramCount(arch: Arch): number;
+  /** Parameters every child has (embeddings and head, or stem and head). */
+  readonly sharedParams: number;
+  /** Parameters of choice k at layer l (0 for identity). */
+  opParams(layer: number, k: number): number;
+  /** Forward FLOPs of child `arch` on one input (a sequence, an image). */
+  flops(arch: Arch): number;
+  /** The op family of choice k at layer l ("attention", "ffn", "sepconv", "mbconv", "identity"): the op-count baselines. */
+  opFamily(layer: number, k: number): string;
+}
+
 /** A seeded source of child architectures for supernet training. */
 export interface Sampler {
   readonly name: string;
@@ -54,7 +86,10 @@ export interface MlmBatch {
  * (lib/nas/classifier.ts). For a fixed-arch run `arch` must be the model's own architecture.
  */
 export interface TrainableModel<B> {
-  readonly space: SearchSpace;
+  /** The space definition (JSON): part of the run's config hash. */
+  readonly space: object;
+  /** What the loop reads of the space (probe children, interference pairs): see ArchSpace. */
+  readonly archSpace: ArchSpace;
   /** Every variable, by a stable name (`emb/token`, `l3/ffn256/w1`, ...), for checkpoints. */
   namedVariables(): Map<string, tf.Variable>;
   /** The variables a step of child `arch` updates: shared ones (embeddings, heads) + the chosen ops'. */
@@ -70,6 +105,7 @@ export interface TrainableModel<B> {
  * its own architecture). Implemented by lib/nas/supernet.ts.
  */
 export interface MlmModel extends TrainableModel<MlmBatch> {
+  readonly space: SearchSpace;
   /**
    * Runs child `arch` on token ids [B, T]. Returns logits [B, T, V] and, with `capture`, the hidden
    * states h_0..h_L ([B, T, D] each; h_l is the input of sub-layer l, h_{l+1} its output).
@@ -98,6 +134,7 @@ export interface KdOutputs {
 
 /** A model a teacher can distil into, or a teacher (Supernet on MLM batches, SequenceClassifier on GLUE batches). */
 export interface Distillable<B> extends TrainableModel<B> {
+  readonly space: SearchSpace;
   /** One forward of child `arch` on `batch`, for the KD losses. */
   kdOutputs(arch: Arch, batch: B): KdOutputs;
   /** Width C of `kdOutputs(...).logits` (vocabulary size, or number of labels). */

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import type { Arch, MlmBatch, MlmModel, Sampler, TrainableModel } from "../nas/types";
 import { Rng, seedFrom } from "../rng";
+import { randomChild } from "../nas/arch-space";
 import { flatGradCosine } from "../metrics";
 import { progress as startProgress, type Progress } from "../progress";
 import { LazyAdam } from "./adam";
@@ -158,11 +159,8 @@ function prepare<B extends object>(run: TrainRun<B>) {
   if (distill && align) throw new Error("train: pass at most one of `align` (MAGIC-A) and `distill`");
   const fixed = run.arch ? [...run.arch] : null;
   const named = distill ? new Map([...model.namedVariables(), ...distill.namedVariables()]) : model.namedVariables();
-  const K = model.space.ops.length;
   const probeRng = new Rng(seedFrom(c.seed, 0x9b0e));
-  const probes = fixed
-    ? [fixed]
-    : Array.from({ length: c.probeChildren }, () => Array.from({ length: model.space.layers }, () => probeRng.int(K)));
+  const probes = fixed ? [fixed] : Array.from({ length: c.probeChildren }, () => randomChild(model.archSpace, probeRng));
   const hashed = Object.fromEntries(Object.entries(c).filter(([k]) => !UNHASHED_FIELDS.includes(k as keyof TrainConfig)));
   const hash = configHash({
     config: hashed,

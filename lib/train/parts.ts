@@ -35,7 +35,7 @@ export interface GradPair {
 }
 
 /**
- * Gradients of the MLM loss of `current` and `previous` on `batch`, restricted to the variables of the ops
+ * Gradients of the training loss of `current` and `previous` on `batch`, restricted to the variables of the ops
  * both children use at the same layer (embeddings and head, used by every child, excluded). Those are the
  * variables in both children's sets but not in the set of a child that differs from `current` at every
  * layer. `currentGrads` (keyed by tf variable name, not disposed here) are reused when the training step
@@ -48,10 +48,11 @@ export function interferenceGrads<B>(
   batch: B,
   currentGrads: tf.NamedTensorMap | null,
 ): GradPair | null {
-  const K = model.space.ops.length;
-  if (K < 2) return null;
+  const choices = model.archSpace.choices;
+  if (choices.every((n) => n < 2)) return null;
   const prevSet = new Set(model.trainableVariables(previous));
-  const everyChild = new Set(model.trainableVariables(current.map((k) => (k + 1) % K)));
+  // A layer with one choice has no differing op: its op counts as shared by every child, like the embeddings.
+  const everyChild = new Set(model.trainableVariables(current.map((k, l) => (k + 1) % choices[l])));
   const shared = model.trainableVariables(current).filter((v) => prevSet.has(v) && !everyChild.has(v));
   if (shared.length === 0) return null;
   const prev = tf.variableGrads(() => model.loss(previous, batch), shared);
