@@ -3,7 +3,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { RankResult } from "../lib/experiments/ranking";
 import type { BaselineStat } from "../lib/experiments/baselines";
-import { baselineComparisonRows, claimTest, claimVerdictText, coverageGapText, groundTruthQuality, seedNoise, stepsForNoiseScale } from "../lib/experiments/ranking-views";
+import * as fs from "node:fs";
+import { projectPath } from "../lib/paths";
+import { baselineComparisonRows, claimTest, claimVerdictText, coverageGapText, coverageOpNames, groundTruthQuality, seedNoise, stepsForNoiseScale } from "../lib/experiments/ranking-views";
 import type { GroundTruthTable } from "../lib/experiments/ground-truth";
 
 const truth = Array.from({ length: 16 }, (_, i) => i + 1);
@@ -99,4 +101,10 @@ test("coverageGapText: the uniform supernets' mean updates per op, and the steps
   assert.match(text, /In 1,200 steps a uniform supernet's \(layer, operator\) gets 120 on average \(1\.5 % of that\)/);
   assert.match(text, /~80,000 supernet steps, 67x the budget/);
   assert.match(coverageGapText([result("magic-t", 1, 0)], 8000), /no uniform supernet/);
+});
+
+test("coverageOpNames: the op names of a stored table's space, in choice order", () => {
+  const gt = JSON.parse(fs.readFileSync(projectPath("data", "ground-truth", "tiny.json"), "utf8")) as GroundTruthTable;
+  assert.deepEqual(coverageOpNames(gt), (gt.space as { ops: { name: string }[] }).ops.map((o) => o.name));
+  assert.ok(coverageOpNames(gt).includes("id"));
 });

@@ -9,6 +9,7 @@ import { budgetSettling, groundTruthChildren, seedToSeedTau, type GroundTruthTab
 import type { SourcedGroundTruth } from "./ground-truth-run";
 import type { RankResult } from "./ranking";
 import { sourcesSentence } from "./verify";
+import { storedArchSpace } from "./kit";
 
 
 export function bySchemeOf(results: RankResult[]): Map<string, RankResult[]> {
@@ -418,6 +419,13 @@ export function coverageRows(results: RankResult[], childSteps: number): Record<
       [`fraction of a child's ${childSteps}`]: m / childSteps,
     };
   });
+}
+
+/** The coverage plots' op names: choice k's name at the layer with the most choices (every op of the space). */
+export function coverageOpNames(gt: GroundTruthTable): string[] {
+  const space = storedArchSpace(gt.config, gt.space);
+  const widest = space.choices.indexOf(Math.max(...space.choices));
+  return Array.from({ length: space.choices[widest] }, (_, k) => space.opName(widest, k));
 }
 
 /**

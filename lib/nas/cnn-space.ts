@@ -266,5 +266,6 @@ export function cnnArchSpace(space: CnnSpace): ArchSpace {
     opParams: (l, k) => cnnOpParamCount(layers[l], space.ops[k]),
     flops: (arch) => cnnFlops(space, arch),
     opFamily: (_layer, k) => space.ops[k].kind,
+    opName: (_layer, k) => space.ops[k].name,
   };
 }

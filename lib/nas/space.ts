@@ -218,5 +218,6 @@ export function bertArchSpace(space: SearchSpace): ArchSpace {
     opParams: (_layer, k) => opParams[k],
     flops: (arch) => flops(space, arch),
     opFamily: (_layer, k) => space.ops[k].kind,
+    opName: (_layer, k) => space.ops[k].name,
   };
 }

@@ -58,6 +58,8 @@ export interface ArchSpace {
   flops(arch: Arch): number;
   /** The op family of choice k at layer l ("attention", "ffn", "sepconv", "mbconv", "identity"): the op-count baselines. */
   opFamily(layer: number, k: number): string;
+  /** The name of choice k at layer l (as in archId), for tables and plots. */
+  opName(layer: number, k: number): string;
 }
 
 /** A seeded source of child architectures for supernet training. */
