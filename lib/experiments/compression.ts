@@ -34,7 +34,7 @@ import { DEFAULT_DISTILL_CONFIG, Distiller, type DistillConfig } from "../train/
 import { codeVersion, groundTruthJobDir, groundTruthJobHash, readGroundTruthRow, runGroundTruthJob, GROUND_TRUTH_PRESETS, type GroundTruthConfig, type GroundTruthRow, type GroundTruthTable, type Job } from "./ground-truth";
 import { glueRunHash, runGlue } from "./glue";
 import {
-  checkedNumbers, committedGlueFile, fineTunedCheckpoint, glueUnitHash, GLUE_SWEEPS, pretrainedEncoder, pretrainHash,
+  checkedNumbers, committedGlueFile, fineTunedCheckpoint, fineTuningRecord, glueUnitHash, GLUE_SWEEPS, pretrainedEncoder, pretrainHash,
   type GlueCheck, type GlueModel, type GlueSweepConfig, type GlueUnit,
 } from "./glue-sweep";
 import { SEARCH_PRESETS, searchScheme } from "./search";
@@ -548,25 +548,11 @@ export async function studentGlueUnit(ctx: CompressionContext, spec: Extract<Com
     seed,
     preset: ctx.config.preset,
     arch: student.arch,
-    archId: result.archId,
     params: paramCount(ctx.space, student.arch),
     budgetParams: budgetParams(ctx.space, student.arch, student.budget.counting),
-    metrics: result.metrics,
-    score: glueTaskScore(result.metrics),
-    predictions: result.predictions,
-    pretrain: { configHash: encoder.hash, steps: encoder.row.steps, valLoss: encoder.row.valLoss, origin: encoder.origin },
     kd: kd ? ctx.config.kd : null,
     teacher: kd ? teacherRef(ctx, task) : null,
-    steps: result.steps,
-    devLoss: result.devLoss,
-    secondsPerStep: result.secondsPerStep,
-    trainExamples: result.trainExamples,
-    devExamples: result.devExamples,
-    truncated: result.truncated,
-    runHash: result.configHash,
-    configHash: hash,
-    codeDigest: codeDigest(),
-    backend: backendName(),
+    ...fineTuningRecord(result, encoder, hash),
   };
   writeJsonAtomic(resultFile, unit, 1);
   return { ...unit, source: "computed" };

@@ -400,8 +400,20 @@ export async function glueUnit(
     seed: spec.seed,
     preset: config.preset,
     arch: spec.model.arch,
-    archId: result.archId,
     params: paramCount(space, spec.model.arch),
+    ...fineTuningRecord(result, encoder, hash),
+  };
+  writeJsonAtomic(resultFile, unit, 1);
+  return { ...unit, source: "computed" };
+}
+
+/**
+ * What a fine-tuning unit records of its run (the GLUE sweep's and compression's units): the dev metrics and
+ * predictions, the pre-training it started from, the run's cost and data, and its provenance; `hash` is the unit's.
+ */
+export function fineTuningRecord(result: GlueResult, encoder: { hash: string; row: GroundTruthRow; origin: PretrainOrigin }, hash: string) {
+  return {
+    archId: result.archId,
     metrics: result.metrics,
     score: glueTaskScore(result.metrics),
     predictions: result.predictions,
@@ -417,8 +429,6 @@ export async function glueUnit(
     codeDigest: codeDigest(),
     backend: backendName(),
   };
-  writeJsonAtomic(resultFile, unit, 1);
-  return { ...unit, source: "computed" };
 }
 
 /** Any unit of the plan (glueSweepPlan), by kind. */
