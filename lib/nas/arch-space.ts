@@ -39,3 +39,24 @@ export function opFamilies(space: ArchSpace): string[] {
   });
   return [...seen];
 }
+
+/**
+ * Throws unless `arch` is a child of `space` and, for a standalone model (`only`: the one child it holds the
+ * weights of), that child: both supernets (BERT and CNN) check every arch they are given with it.
+ */
+export function checkModelArch(space: ArchSpace, only: Arch | undefined, arch: Arch): void {
+  space.validate(arch);
+  if (only && arch.some((k, l) => k !== only[l])) {
+    throw new Error(`standalone model of [${only}] got arch [${arch}]; pass its own arch (model.only)`);
+  }
+}
+
+/**
+ * `block`, the weights of the op `arch` picks at `layer`, or the error of a model that does not hold them: an
+ * invalid arch names what is wrong with it, a valid one names the standalone model's own child.
+ */
+export function ownBlock<T>(space: ArchSpace, only: Arch | undefined, arch: Arch, layer: number, block: T | null | undefined): T {
+  if (block) return block;
+  space.validate(arch);
+  throw new Error(`standalone model of [${only}] has no op ${arch[layer]} at layer ${layer}; pass its own arch`);
+}

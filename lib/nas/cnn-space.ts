@@ -10,7 +10,7 @@
 // Identity must be the last op, so a layer's choices are always 0..n-1 (n = 6 or 7): a sampler that draws from
 // per-layer counts produces valid archs without knowing which op is which.
 import type { Arch, ArchSpace } from "./types";
-import { archTokens } from "./space";
+import { archTokens, checkOpNames } from "./space";
 import type { Preset } from "../preset";
 import type { Rng } from "../rng";
 import { randomChild } from "./arch-space";
@@ -122,12 +122,8 @@ const outSize = (size: number, stride: number) => Math.ceil(size / stride);
 
 /** Throws unless op names are unique and '-'-free, sizes positive, and every layer has at least one choice. */
 export function checkCnnSpace(space: CnnSpace): void {
-  const names = new Set<string>();
+  checkOpNames(space.id, space.ops);
   for (const op of space.ops) {
-    if (!op.name || op.name.includes("-") || names.has(op.name)) {
-      throw new Error(`space ${space.id}: op name '${op.name}' must be non-empty, unique and without '-'`);
-    }
-    names.add(op.name);
     if (op.kind === "identity" && op !== space.ops[space.ops.length - 1]) {
       throw new Error(`space ${space.id}: the identity op '${op.name}' must be the last op (layers that change shape then choose among 0..n-2)`);
     }

@@ -15,6 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Arch, ArchSpace, TrainableModel } from "./types";
 import { checkCnnSpace, cnnArchSpace, cnnLayers, validateCnnArch, type CnnLayer, type CnnOpSpec, type CnnSpace } from "./cnn-space";
+import { checkModelArch, ownBlock } from "./arch-space";
 import { batchNormTrain, updateRunningStats, type BatchNormResult } from "../native/batchnorm";
 import { sparseSoftmaxCrossEntropyRows } from "../native/losses";
 import { seedFrom } from "../rng";
@@ -346,19 +347,11 @@ export class CnnSupernet implements TrainableModel<ImageBatch> {
   /** The block of the op `arch` picks at `layer`; null for identity. */
   private block(layer: number, arch: Arch): MbConvBlock | null {
     if (this.space.ops[arch[layer]].kind === "identity") return null;
-    const b = this.blocks[layer]?.[arch[layer]];
-    if (!b) {
-      validateCnnArch(this.space, arch);
-      throw new Error(`standalone model of [${this.only}] has no op ${arch[layer]} at layer ${layer}; pass its own arch`);
-    }
-    return b;
+    return ownBlock(this.archSpace, this.only, arch, layer, this.blocks[layer]?.[arch[layer]]);
   }
 
   private check(arch: Arch): void {
-    validateCnnArch(this.space, arch);
-    if (this.only && arch.some((k, l) => k !== this.only![l])) {
-      throw new Error(`standalone model of [${this.only}] got arch [${arch}]; pass its own arch (model.only)`);
-    }
+    checkModelArch(this.archSpace, this.only, arch);
   }
 
   private checkImages(images: tf.Tensor): void {

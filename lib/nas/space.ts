@@ -70,14 +70,21 @@ export function makeSpace(p: Preset, vocabSize: number): SearchSpace {
   return space;
 }
 
-/** Throws if op names are not unique or contain '-' (the archId separator), or a size is invalid. */
-export function checkSpace(space: SearchSpace): void {
+/** Throws unless the op names of space `id` are non-empty, unique and free of '-' (the archId separator); any space's ops. */
+export function checkOpNames(id: string, ops: readonly { name: string }[]): void {
   const names = new Set<string>();
-  for (const op of space.ops) {
+  for (const op of ops) {
     if (!op.name || op.name.includes("-") || names.has(op.name)) {
-      throw new Error(`space ${space.id}: op name '${op.name}' must be non-empty, unique and without '-'`);
+      throw new Error(`space ${id}: op name '${op.name}' must be non-empty, unique and without '-'`);
     }
     names.add(op.name);
+  }
+}
+
+/** Throws if op names are not unique or contain '-' (the archId separator), or a size is invalid. */
+export function checkSpace(space: SearchSpace): void {
+  checkOpNames(space.id, space.ops);
+  for (const op of space.ops) {
     if (op.kind === "attention" && space.hidden % op.heads !== 0) {
       throw new Error(`space ${space.id}: op ${op.name}: ${op.heads} heads do not divide hidden ${space.hidden}`);
     }

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Arch, ArchSpace, Distillable, KdOutputs, MlmBatch, MlmModel, SearchSpace } from "./types";
 import { bertArchSpace, checkSpace, validateArch } from "./space";
+import { checkModelArch, ownBlock } from "./arch-space";
 import { createBlock, dense, denseTransposed, gatherRows, gelu, LayerNorm, OpBlock, paddingMask, ParamFactory, softmaxCrossEntropy } from "./ops";
 import { seedFrom } from "../rng";
 
@@ -230,19 +231,11 @@ export class Supernet implements MlmModel, Distillable<MlmBatch> {
   }
 
   private block(layer: number, arch: Arch): OpBlock {
-    const b = this.blocks[layer]?.[arch[layer]];
-    if (!b) {
-      validateArch(this.space, arch);
-      throw new Error(`standalone model of [${this.only}] has no op ${arch[layer]} at layer ${layer}; pass its own arch`);
-    }
-    return b;
+    return ownBlock(this.archSpace, this.only, arch, layer, this.blocks[layer]?.[arch[layer]]);
   }
 
   private check(arch: Arch): void {
-    validateArch(this.space, arch);
-    if (this.only && arch.some((i, l) => i !== this.only![l])) {
-      throw new Error(`standalone model of [${this.only}] got arch [${arch}]; pass its own arch (model.only)`);
-    }
+    checkModelArch(this.archSpace, this.only, arch);
   }
 
   /** h_0 = LN(token + position embedding [+ options.addEmbedding]), h_{l+1} = block_l(h_l). Call inside tf.tidy. */
