@@ -5,11 +5,15 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { bertKit } from "../lib/experiments/kit";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { prepareMlmData, type MlmData } from "../lib/data";
 import { bertArchSpace, makeSpace } from "../lib/nas/space";
 import {
   GROUND_TRUTH_PRESETS,
+  checkFinalScoreBatches,
+  groundTruthJobDir,
   groundTruthRunDir,
   groundTruthHash,
   groundTruthJobs,
@@ -20,6 +24,9 @@ import {
   type GroundTruthTable,
 } from "../lib/experiments/ground-truth";
 import { RANK_PRESETS, parseScheme, rankScheme } from "../lib/experiments/ranking";
+import { buildGroundTruth } from "../lib/experiments/ground-truth-run";
+import { Supernet } from "../lib/nas/supernet";
+import { loadWeights } from "../lib/train/loop";
 import { childRows, toCsv } from "../lib/experiments/ranking-views";
 import { checkoutState, useTemporaryOutputDirs } from "./helpers/checkout-state";
 import { assertStatsMatchCsv, parseCsv, referenceKendallTau, referenceSpearman } from "./helpers/rank-check";
@@ -59,6 +66,40 @@ test("an interrupted ground-truth job resumes and ends with the numbers of an un
   assert.equal(straight.resumedFrom, 0);
   assert.equal(straight.valLoss, resumed.valLoss);
   assert.equal(straight.valAccuracy, resumed.valAccuracy);
+});
+
+test("finalScoreBatches: a child's final score is on those batches, rescoring a finished checkpoint gives the same row, a bad range fails first", async () => {
+  const scored: GroundTruthConfig = { ...config, finalScoreBatches: [{ start: 0, count: 2 }, { start: 3, count: 1 }] };
+  const kit = bertKit(scored.preset, data);
+  const hash = groundTruthHash(scored, kit);
+  assert.notEqual(hash, groundTruthHash(config, kit), "the final score's batches are part of the table's config");
+  const [job] = groundTruthJobs(scored, bertArchSpace(makeSpace("tiny", data.vocabSize)));
+  const row = (await runGroundTruthJob(scored, data, job, hash))!;
+  const plain = (await runGroundTruthJob(config, data, job, groundTruthHash(config, kit)))!;
+  assert.deepEqual(row.budgets, plain.budgets, "the budgets stay on the first evalBatches: the training run is the same");
+  const model = new Supernet({ space: makeSpace("tiny", data.vocabSize), only: job.arch });
+  loadWeights(groundTruthJobDir(groundTruthRunDir(scored, hash), job), model);
+  const batches = [...data.validationBatches(2, 0), ...data.validationBatches(1, 3)];
+  assert.equal(row.valLoss, model.evaluate(job.arch, batches).loss, "valLoss is the finished weights' loss on batches 0-1 and 3");
+  assert.notEqual(row.valLoss, row.budgets[String(scored.steps)], "not the last budget's (batches 0-1)");
+  model.dispose();
+  tf.dispose(batches.flatMap((b) => [b.inputs, b.labels, b.weights]));
+
+  fs.rmSync(path.join(groundTruthRunDir(scored, hash), "results"), { recursive: true });
+  const rescored = (await runGroundTruthJob(scored, data, job, hash))!;
+  assert.equal(rescored.resumedFrom, scored.steps, "only scored: the checkpoint was finished");
+  assert.deepEqual({ ...rescored, seconds: 0, resumedFrom: 0 }, { ...row, seconds: 0, resumedFrom: 0 });
+
+  const outside: GroundTruthConfig = { ...scored, finalScoreBatches: [{ start: 2, count: data.numValidationBatches }] };
+  assert.throws(() => checkFinalScoreBatches(outside, kit), /finalScoreBatches range \{start 2, count \d+\} is outside the \d+ scoring batches/);
+  await assert.rejects(buildGroundTruth(outside, { workers: 1 }, kit), /outside the \d+ scoring batches/);
+});
+
+test("MAGIC-A refuses an anchor chosen on batches that score the ground truth", async () => {
+  const rows = groundTruthJobs(config, bertArchSpace(makeSpace("tiny", data.vocabSize))).map((job) => ({ arch: job.arch, seed: job.seed }));
+  const gt = { preset: "tiny", config: { ...config, finalScoreBatches: [{ start: 0, count: 4 }] }, rows } as unknown as GroundTruthTable;
+  await assert.rejects(rankScheme({ ...RANK_PRESETS.tiny, steps: 2 }, "magic-a", 1, data, gt),
+    /anchor batches 2-3 overlap the ground truth's final-score batches 0-3: MAGIC-A would choose its anchor on batches that score the children/);
 });
 
 test("ranking wires sampler, alignment and monitor; its tau, rho and P@k match reference implementations on its CSV export", async () => {

@@ -112,9 +112,11 @@ test("validation batch ranges are disjoint and in order; unigramLoss is the smoo
       n++;
     }
   });
-  const loss = unigramLoss(data, 4);
+  const loss = unigramLoss(data, [{ start: 0, count: 4 }]);
   assert.ok(Math.abs(loss - sum / n) < 1e-9, `${loss} vs ${sum / n}`);
   assert.ok(loss > 0 && loss < Math.log(data.vocabSize), "below the uniform distribution's loss");
+  assert.equal(unigramLoss(data, [{ start: 0, count: 1 }, { start: 1, count: 3 }]), loss, "ranges that cover the same batches give the same floor");
+  assert.notEqual(unigramLoss(data, [{ start: 0, count: 1 }, { start: 2, count: 2 }]), loss, "a skipped batch changes it");
 });
 
 test("verifyGroundTruth recomputes a committed tiny job bit-equal, and flags a changed number", async () => {

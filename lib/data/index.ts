@@ -138,19 +138,25 @@ export function prepareMlmData(
   };
 }
 
+/** `count` consecutive batches of a fixed split from batch `start`: a set of scoring batches is a list of them. */
+export interface BatchRange {
+  start: number;
+  count: number;
+}
+
 /**
- * Cross-entropy on the masked positions of the first `batches` validation batches of a model that ignores
- * the context: the training stream's token frequencies (add-one smoothed over the non-special ids, which
- * are the only ones masking selects). A child that has learned anything beats it; the ground truth is
- * judged by its distance below this floor.
+ * Cross-entropy on the masked positions of the validation batches `ranges` of a model that ignores the
+ * context: the training stream's token frequencies (add-one smoothed over the non-special ids, which are the
+ * only ones masking selects). A child that has learned anything beats it; the ground truth is judged by its
+ * distance below this floor.
  */
-export function unigramLoss(data: MlmData, batches: number): number {
+export function unigramLoss(data: MlmData, ranges: BatchRange[]): number {
   const counts = new Float64Array(data.vocabSize).fill(1);
   for (const id of data.train.stream) counts[id]++;
   let total = 0;
   for (let id = NUM_SPECIAL; id < data.vocabSize; id++) total += counts[id];
   let loss = 0, positions = 0;
-  for (const { labels, weights } of data.validationArrays(batches)) {
+  for (const { labels, weights } of ranges.flatMap((r) => data.validationArrays(r.count, r.start))) {
     for (let p = 0; p < weights.length; p++) {
       if (weights[p] === 0) continue;
       loss -= weights[p] * Math.log(counts[labels[p]] / total);

@@ -114,7 +114,7 @@ const SMALL_SWEEP_BUDGET_FRACTION = 100_864 / 265_728;
  * - 4 budgets (15, 38, 60, 100 %) instead of 5, the issue's minimum; the 38 % one is the GLUE sweep's, so its
  *   searches are shared with notebook 05 (uniform committed) instead of run for this experiment;
  * - 2 tasks, SST-2 and MRPC, instead of GLUE's 7 (NAS-BERT reports all of GLUE): the GLUE average is theirs;
- * - KD pre-training of 300 steps (the ground-truth recipe's schedule compressed from 3,000 steps): students
+ * - KD pre-training of 300 steps (the ground-truth recipe's schedule compressed from its 8,000 steps): students
  *   far from converged, their differences a short-training regime's;
  * - 200 fine-tuning steps per task (batch 32: 1/3 of an SST-2 epoch, 1.7 of MRPC's) instead of 3 epochs
  *   (1,875 and 344 steps), for students and the no-KD control alike (the teacher is the sweep's, fine-tuned

@@ -13,6 +13,7 @@ import { groundTruthChildSpec } from "../jobs/ground-truth-child";
 import { runOnQueue } from "../queue/producer";
 import type { QueueTarget } from "../queue/connection";
 import {
+  checkFinalScoreBatches,
   groundTruthPresets,
   groundTruthRunDir,
   spaceFlag,
@@ -41,6 +42,7 @@ export interface BuildTarget {
 export async function buildGroundTruth(config: GroundTruthConfig, target: BuildTarget = {}, source?: MlmData | AnyKit): Promise<GroundTruthTable> {
   const kit = kitFor(config, source ?? (spaceOf(config) === "bert" ? prepareMlmData(config.preset) : undefined));
   const hash = groundTruthHash(config, kit);
+  checkFinalScoreBatches(config, kit);
   // One folder for the whole build, fixed here: its name holds the code digest, which must not be read again
   // later (by the merge) from sources that may have been edited while the jobs ran; the workers refuse a job
   // whose digest is not theirs (lib/jobs/run.ts).

@@ -15,7 +15,7 @@ import { UserError } from "../errors";
 import { Rng, seedFrom } from "../rng";
 import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
-import type { MlmData } from "../data";
+import type { BatchRange, MlmData } from "../data";
 import { randomChild } from "../nas/arch-space";
 import type { Arch, ArchSpace, MlmBatch } from "../nas/types";
 import type { Distiller } from "../train/distill";
@@ -43,24 +43,37 @@ export interface GroundTruthConfig extends SpaceConfig {
    */
   budgetEvery: number;
   /**
-   * Batches every child (and every supernet estimate) is scored on: [0, evalBatches) of the kit's scoring batches
-   * (BERT: validation; CNN: test).
+   * Batches every supernet estimate and a child's loss at each budget are scored on: [0, evalBatches) of the
+   * kit's scoring batches (BERT: validation; CNN: test); a child's final score too unless `finalScoreBatches`.
    */
   evalBatches: number;
+  /**
+   * The final score of every child (its rows' valLoss and valAccuracy): these ranges of the kit's scoring
+   * batches, taken from the finished weights. Absent: the first `evalBatches` (the budgets' batches). More
+   * batches cut the scoring noise of a child's score; the ranges must leave out the batches MAGIC-A chooses
+   * its anchor on (RankConfig.anchorBatches, right after the first `evalBatches`), which ranking.ts checks.
+   */
+  finalScoreBatches?: BatchRange[];
   /** Overrides of the training config. */
   train: Partial<TrainConfig>;
 }
 
 /**
  * Per-preset defaults (our choices; the paper's benchmark trains BERT children far longer). Small: a peak
- * learning rate of 3e-3 with 6 % warmup and cosine decay over 3,000 steps (0.76 epoch, so no child sees a
- * batch twice); calibrated on a few children: 1e-3 leaves children near the unigram floor after 1,200
- * steps, 1e-2 diverges to it, 3e-3 reaches ~4.9 nats after 3,000 steps.
+ * learning rate of 3e-3 with 6 % warmup and cosine decay over 8,000 steps (~2 epochs); calibrated on a few
+ * children: 1e-3 leaves children near the unigram floor after 1,200 steps, 1e-2 diverges to it, 3e-3
+ * reaches ~4.9 nats after 3,000 steps. The 3,000-step table (v2) reached a seed-to-seed tau of only 0.69.
+ * Training longer barely helped (8,000 steps: per-seed noise 0.011 nats against 0.012), because most of that
+ * noise was not training's: the 32 scoring batches (~5k masked tokens) estimate the difference between two
+ * seeds of a child with a standard error of ~0.016 nats. So a child's final score is taken on the 215
+ * validation batches that MAGIC-A's anchor choice leaves (batches 32-39 are its 8), which cut the noise to
+ * ~0.007 on the first 8 children measured; the budgets and the supernets' estimates stay on the first 32.
  */
 export const GROUND_TRUTH_PRESETS: Record<Preset, GroundTruthConfig> = {
   tiny: { preset: "tiny", children: 6, drawSeed: 7, steps: 20, seeds: [0, 1], budgetEvery: 10, evalBatches: 4, train: { lr: 1e-3 } },
   small: {
-    preset: "small", children: 40, drawSeed: 7, steps: 3000, seeds: [0, 1], budgetEvery: 600, evalBatches: 32,
+    preset: "small", children: 40, drawSeed: 7, steps: 8000, seeds: [0, 1], budgetEvery: 1000, evalBatches: 32,
+    finalScoreBatches: [{ start: 0, count: 32 }, { start: 40, count: 183 }], // all 223 validation batches but the anchor's 32-39
     train: { lr: 3e-3, warmup: 0.06, decay: "cosine" },
   },
   paper: { preset: "paper", children: 64, drawSeed: 7, steps: 100000, seeds: [0, 1], budgetEvery: 25000, evalBatches: 6, train: {} },
@@ -89,7 +102,7 @@ export interface GroundTruthRow {
   arch: Arch;
   id: string;
   seed: number;
-  /** Loss on the scoring batches (BERT: validation MLM loss; CNN: test cross-entropy, BN recalibrated). */
+  /** Loss on the final score's batches (finalScoreRanges; BERT: validation MLM loss; CNN: test cross-entropy, BN recalibrated). */
   valLoss: number;
   /** Accuracy on them (BERT: masked tokens; CNN: test accuracy, the CNN ranking score). */
   valAccuracy: number;
@@ -100,7 +113,10 @@ export interface GroundTruthRow {
   /** Step the finishing process resumed from (0: trained in one go). */
   resumedFrom: number;
   steps: number;
-  /** Validation loss after each budget (step -> loss), the last being `steps`. */
+  /**
+   * Loss after each budget (step -> loss) on the first `evalBatches` scoring batches, the last being `steps`
+   * (so with finalScoreBatches the last budget is not valLoss: it is the same weights on fewer batches).
+   */
   budgets: Record<string, number>;
   backend: string;
 }
@@ -247,6 +263,32 @@ export function groundTruthJobHash(config: GroundTruthConfig, source: MlmData | 
   }
 }
 
+/** The scoring batch ranges of a child's final score: GroundTruthConfig.finalScoreBatches, else the first evalBatches. */
+export function finalScoreRanges(config: GroundTruthConfig): BatchRange[] {
+  return config.finalScoreBatches ?? [{ start: 0, count: config.evalBatches }];
+}
+
+/** Throws one error naming the range when a final-score range asks for scoring batches the kit does not have (before any training). */
+export function checkFinalScoreBatches(config: GroundTruthConfig, kit: { numScoringBatches: number }): void {
+  for (const r of finalScoreRanges(config)) {
+    if (!(Number.isInteger(r.start) && Number.isInteger(r.count) && r.start >= 0 && r.count > 0 && r.start + r.count <= kit.numScoringBatches)) {
+      throw new Error(`ground truth ${config.preset}: finalScoreBatches range {start ${r.start}, count ${r.count}} is outside the ` +
+        `${kit.numScoringBatches} scoring batches of this data; fix GroundTruthConfig.finalScoreBatches`);
+    }
+  }
+}
+
+/** A child's final score on the scoring batch `ranges` (the weights as trained). */
+function finalScore<B extends object>(kit: SpaceKit<B, KitModel<B>>, model: KitModel<B>, arch: Arch, ranges: BatchRange[]) {
+  const batches = ranges.flatMap((r) => kit.scoringBatches(r.count, r.start));
+  try {
+    const { loss, accuracy } = model.evaluate(arch, batches);
+    return { valLoss: loss, valAccuracy: accuracy };
+  } finally {
+    kit.disposeBatches(batches);
+  }
+}
+
 /**
  * Trains one job from scratch (resuming its checkpoint) and writes its result file; returns the row, or null
  * when `stopAfter` stopped it early (it resumes from its checkpoint next time).
@@ -281,16 +323,17 @@ export async function runGroundTruthJob(
     onStep: (e) => options.onStep?.(e.step),
   }).finally(() => distill?.dispose());
   const last = result.history[result.history.length - 1];
+  const final = result.done && config.finalScoreBatches ? finalScore(run.kit, model, job.arch, config.finalScoreBatches) : last;
   model.dispose();
   run.kit.disposeBatches(run.data.validation);
   if (!result.done) return null;
-  if (last?.valLoss === undefined || last.valAccuracy === undefined) throw new Error(`ground truth ${job.key}: no final validation`);
+  if (final?.valLoss === undefined || final.valAccuracy === undefined) throw new Error(`ground truth ${job.key}: no final validation`);
   const row: GroundTruthRow = {
     arch: job.arch,
     id: space.archId(job.arch),
     seed: job.seed,
-    valLoss: last.valLoss,
-    valAccuracy: last.valAccuracy,
+    valLoss: final.valLoss,
+    valAccuracy: final.valAccuracy,
     params: space.paramCount(job.arch),
     flops: space.flops(job.arch),
     seconds: (Date.now() - t0) / 1000,
@@ -338,7 +381,7 @@ export function mergeGroundTruth(
     codeVersion: codeVersion(),
     codeDigest: built.codeDigest,
     createdAt: new Date().toISOString(),
-    unigramLoss: kit.lossFloor(config.evalBatches),
+    unigramLoss: kit.lossFloor(finalScoreRanges(config)),
     rows,
   };
   writeJsonAtomic(groundTruthTablePath(config), table, 1);

@@ -17,7 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Preset } from "../preset";
 import { UserError } from "../errors";
 import { seedFrom } from "../rng";
-import { unigramLoss, type MlmData } from "../data";
+import { unigramLoss, type BatchRange, type MlmData } from "../data";
 import { prepareImageData, type ImageBatch } from "../data/images";
 import { bertArchSpace, makeSpace } from "../nas/space";
 import { cnnArchSpace, makeCnnSpace, type CnnSpace } from "../nas/cnn-space";
@@ -53,18 +53,22 @@ export interface SpaceKit<B extends object = MlmBatch, M extends KitModel<B> = K
   model(seed: number, only?: Arch): M;
   /** Training batch `step` of a run with seed `seed`. */
   trainBatch(step: number, seed: number): B;
-  /** The first `count` batches children are scored on (ground truth, supernet ranking, search). */
-  scoringBatches(count: number): B[];
+  /** `count` batches children are scored on (ground truth, supernet ranking, search), from batch `start` (default 0). */
+  scoringBatches(count: number, start?: number): B[];
+  /** How many scoring batches exist. */
+  readonly numScoringBatches: number;
   /** `count` batches MAGIC-A chooses its anchor on, disjoint from the first `scoring` scoring batches; fewer when they run out. */
   anchorBatches(count: number, scoring: number): B[];
+  /** Where anchorBatches(count, scoring) sits among the scoring batches, or null when anchors come from another split (CNN). */
+  anchorRange(count: number, scoring: number): BatchRange | null;
   /** How many anchor batches exist after `scoring` scoring batches (for a clear error). */
   anchorBatchesAvailable(scoring: number): number;
   /** MAGIC-A's objective: the task loss of `arch` + lambda * the alignment of its hidden states with the anchor's. */
   alignedLoss(model: M, arch: Arch, anchorArch: Arch, batch: B, lambda: number): tf.Scalar;
   /** The ranking key of an evaluation, lower is better: BERT the MLM loss, CNN the error 1 - accuracy. */
   rankScore(e: { loss: number; accuracy: number }): number;
-  /** The loss a model that learned nothing reaches on the first `count` scoring batches (BERT: unigram; CNN: ln classes). */
-  lossFloor(count: number): number;
+  /** The loss a model that learned nothing reaches on the scoring batches `ranges` (BERT: unigram; CNN: ln classes). */
+  lossFloor(ranges: BatchRange[]): number;
   /** Frees batches this kit handed out. */
   disposeBatches(batches: B[]): void;
 }
@@ -85,12 +89,14 @@ export function bertKit(preset: Preset, data: MlmData): BertKit {
     dataIdentity: data.settings,
     model: (seed, only) => new Supernet({ space, seed, only }),
     trainBatch: (step, seed) => data.trainBatch(step, seed),
-    scoringBatches: (count) => data.validationBatches(count),
+    scoringBatches: (count, start) => data.validationBatches(count, start),
+    numScoringBatches: data.numValidationBatches,
     anchorBatches: (count, scoring) => data.validationBatches(count, scoring),
+    anchorRange: (count, scoring) => ({ start: scoring, count }),
     anchorBatchesAvailable: (scoring) => Math.max(0, data.numValidationBatches - scoring),
     alignedLoss: (model, arch, anchor, batch, lambda) => alignedLoss(model, arch, anchor, batch, lambda),
     rankScore: (e) => rankingScore("bert", e),
-    lossFloor: (count) => unigramLoss(data, count),
+    lossFloor: (ranges) => unigramLoss(data, ranges),
     disposeBatches: (batches) => tf.dispose(batches.flatMap((b) => [b.inputs, b.labels, b.weights])),
   };
 }
@@ -136,8 +142,10 @@ function makeCnnKit(preset: Preset): CnnKit {
       return net;
     },
     trainBatch: (step, seed) => data.trainBatch(step, seed),
-    scoringBatches: (count) => data.testBatches(count),
+    scoringBatches: (count, start) => data.testBatches(count, start),
+    numScoringBatches: data.numTestBatches,
     anchorBatches: (count) => data.validationBatches(count),
+    anchorRange: () => null, // validation images; children are scored on the test split
     anchorBatchesAvailable: () => data.numValidationBatches,
     alignedLoss: (model, arch, anchor, batch, lambda) => model.alignedLoss(arch, anchor, batch, lambda),
     rankScore: (e) => rankingScore("cnn", e),

@@ -21,7 +21,7 @@ import { isFinishedCheckpoint } from "../train/checkpoint";
 import type { Supernet } from "../nas/supernet";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
-import { groundTruthChildren, codeVersion, spaceFlag, type GroundTruthTable } from "./ground-truth";
+import { groundTruthChildren, codeVersion, finalScoreRanges, spaceFlag, type GroundTruthTable } from "./ground-truth";
 import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
 import { backendName } from "../backend";
@@ -234,6 +234,12 @@ function prepareScheme(config: RankConfig, scheme: string, seed: number, source:
   if (spec.align && kit.anchorBatchesAvailable(gt.config.evalBatches) < config.anchorBatches) {
     throw new Error(`${scheme}: ${config.anchorBatches} anchor batches disjoint from the ${gt.config.evalBatches} scoring batches do not fit: ` +
       `${kit.anchorBatchesAvailable(gt.config.evalBatches)} available`);
+  }
+  const anchors = spec.align ? kit.anchorRange(config.anchorBatches, gt.config.evalBatches) : null;
+  const overlap = anchors && finalScoreRanges(gt.config).find((r) => r.start < anchors.start + anchors.count && anchors.start < r.start + r.count);
+  if (overlap) {
+    throw new Error(`${scheme}: the anchor batches ${anchors.start}-${anchors.start + anchors.count - 1} overlap the ground truth's final-score batches ` +
+      `${overlap.start}-${overlap.start + overlap.count - 1}: MAGIC-A would choose its anchor on batches that score the children; fix finalScoreBatches or anchorBatches`);
   }
   const validation = kit.scoringBatches(gt.config.evalBatches);
   const anchorSelection = spec.align ? kit.anchorBatches(config.anchorBatches, gt.config.evalBatches) : undefined;
