@@ -167,11 +167,21 @@ export const GROUND_TRUTH_TARGETS = { children: 40, seedToSeedTau: 0.8, natsBelo
 
 /** 95 % bootstrap interval of the seed-to-seed tau, resampling children (the pairs of their two seeds' scores). */
 export function seedToSeedTauInterval(gt: GroundTruthTable, resamples = 1000): [number, number] {
+  const { a, b } = seedPairs(gt, (r) => storedRankScore(gt.config, r));
+  return bootstrapCI([a, b], kendallTau, { resamples, seed: 0 });
+}
+
+/** Per child trained with both of the table's seeds, its score under the first (a) and the second (b), in the same order. */
+function seedPairs(gt: GroundTruthTable, score: (row: GroundTruthTable["rows"][number]) => number): { a: number[]; b: number[] } {
   const [seedA, seedB] = gt.config.seeds;
-  const score = (seed: number) => new Map(gt.rows.filter((r) => r.seed === seed).map((r) => [r.id, storedRankScore(gt.config, r)]));
-  const a = score(seedA), b = score(seedB);
-  const ids = [...a.keys()].filter((id) => b.has(id));
-  return bootstrapCI([ids.map((id) => a.get(id)!), ids.map((id) => b.get(id)!)], kendallTau, { resamples, seed: 0 });
+  const second = new Map(gt.rows.filter((r) => r.seed === seedB).map((r) => [r.id, score(r)]));
+  const both = gt.rows.filter((r) => r.seed === seedA && second.has(r.id));
+  return { a: both.map(score), b: both.map((r) => second.get(r.id)!) };
+}
+
+/** How many scoring batches a child's final score uses (finalScoreRanges). */
+function finalScoreBatchCount(gt: GroundTruthTable): number {
+  return finalScoreRanges(gt.config).reduce((n, r) => n + r.count, 0);
 }
 
 /** The ground truth's quality against GROUND_TRUTH_TARGETS, as numbers and a pass/fail per target. */
@@ -201,7 +211,7 @@ export function groundTruthSummary(gt: GroundTruthTable, preset: string): string
   const q = groundTruthQuality(gt);
   const mark = (ok: boolean) => (ok ? "met" : "**not met**");
   return `Ground truth: ${q.children} children, each trained from scratch for ${q.steps} steps with each of the seeds ` +
-    `${q.seeds.join(", ")} (init, data order and masking) and scored on ${finalScoreRanges(gt.config).reduce((a, r) => a + r.count, 0)} scoring batches ` +
+    `${q.seeds.join(", ")} (init, data order and masking) and scored on ${finalScoreBatchCount(gt)} scoring batches ` +
     `(the budgets and every supernet estimate on the first ${gt.config.evalBatches}) — table \`data/ground-truth/${preset}.json\`, config hash ` +
     `${gt.configHash}, code ${gt.codeVersion} (digest ${gt.codeDigest}), backend ${gt.rows[0].backend}, ${gt.createdAt}. ` +
     `Median child loss ${fmt(q.medianLoss)} vs the unigram floor ${fmt(q.unigramLoss)} ` +
@@ -256,17 +266,14 @@ export function seedNoise(gt: GroundTruthTable, budget?: string, target = GROUND
 
 /** The seed noise and the spread between children at one budget (default: the final one), without the simulation of seedNoise. */
 export function seedSpread(gt: GroundTruthTable, budget?: string) {
-  const [seedA, seedB] = gt.config.seeds;
-  const at = (seed: number) => new Map(gt.rows.filter((r) => r.seed === seed).map((r) => [r.id, budget ? r.budgets[budget] : r.valLoss]));
-  const a = at(seedA), b = at(seedB);
-  const ids = [...a.keys()].filter((id) => b.has(id));
-  const diffs = ids.map((id) => a.get(id)! - b.get(id)!);
-  const means = ids.map((id) => (a.get(id)! + b.get(id)!) / 2);
+  const { a, b } = seedPairs(gt, (r) => (budget ? r.budgets[budget] : r.valLoss));
+  const diffs = a.map((x, i) => x - b[i]);
+  const means = a.map((x, i) => (x + b[i]) / 2);
   const noiseSd = std(diffs) / Math.SQRT2;
   const sorted = [...means].sort((x, y) => x - y);
   const quantile = (q: number) => sorted[Math.round(q * (sorted.length - 1))];
   return {
-    children: ids.length,
+    children: a.length,
     /** The children's two-seed means (the noise model's centres). */
     means,
     meanSeedOffset: mean(diffs),
@@ -310,8 +317,7 @@ export function seedNoiseText(gt: GroundTruthTable): string {
             `(roughly: the budgets are points of one schedule), that needs ~${Math.round(extrapolated.steps / 100) * 100} steps per child ` +
             `instead of ${gt.config.steps}`
           : "");
-  const final = finalScoreRanges(gt.config);
-  const finalBatches = final.reduce((a, r) => a + r.count, 0);
+  const finalBatches = finalScoreBatchCount(gt);
   // The last budget is the same weights as the final score, on the first evalBatches only: the difference is scoring noise.
   const fewer = gt.config.finalScoreBatches ? seedSpread(gt, String(gt.config.steps)) : null;
   const scoring = fewer
