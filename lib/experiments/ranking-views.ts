@@ -5,11 +5,11 @@ import { kendallTau, mean, std } from "../metrics";
 import { Rng } from "../rng";
 import { claimVerdict, meanTauBootstrap, pairedPermutationTest, pairedTauBootstrap, signTest } from "../paired";
 import { beatsBaseline } from "./baselines";
-import { budgetSettling, groundTruthChildren, seedToSeedTau, type GroundTruthTable } from "./ground-truth";
+import { budgetRankScore, budgetSettling, groundTruthChildren, seedToSeedTau, type GroundTruthRow, type GroundTruthTable } from "./ground-truth";
 import type { SourcedGroundTruth } from "./ground-truth-run";
 import type { RankResult } from "./ranking";
 import { sourcesSentence } from "./verify";
-import { storedArchSpace } from "./kit";
+import { storedArchSpace, storedRankScore } from "./kit";
 
 
 export function bySchemeOf(results: RankResult[]): Map<string, RankResult[]> {
@@ -243,10 +243,11 @@ export function seedNoise(gt: GroundTruthTable, budget?: string, target = GROUND
   };
 }
 
-/** The seed noise and the spread between children at one budget (default: the final one), without the simulation of seedNoise. */
+/** The seed noise and the spread between children of the ranking key (BERT loss, CNN test error) at one budget (default: the final one), without the simulation of seedNoise. */
 export function seedSpread(gt: GroundTruthTable, budget?: string) {
   const [seedA, seedB] = gt.config.seeds;
-  const at = (seed: number) => new Map(gt.rows.filter((r) => r.seed === seed).map((r) => [r.id, budget ? r.budgets[budget] : r.valLoss]));
+  const key = (r: GroundTruthRow) => (budget ? budgetRankScore(gt.config, r, budget) : storedRankScore(gt.config, r)); // BERT: the loss
+  const at = (seed: number) => new Map(gt.rows.filter((r) => r.seed === seed).map((r) => [r.id, key(r)]));
   const a = at(seedA), b = at(seedB);
   const ids = [...a.keys()].filter((id) => b.has(id));
   const diffs = ids.map((id) => a.get(id)! - b.get(id)!);
