@@ -9,7 +9,7 @@ import { budgetRankScore, budgetSettling, groundTruthChildren, seedToSeedTau, ty
 import type { SourcedGroundTruth } from "./ground-truth-run";
 import type { RankResult } from "./ranking";
 import { sourcesSentence } from "./verify";
-import { storedArchSpace, storedRankScore } from "./kit";
+import { spaceDir, storedArchSpace, storedRankScore } from "./kit";
 
 
 export function bySchemeOf(results: RankResult[]): Map<string, RankResult[]> {
@@ -485,7 +485,7 @@ export function settlingFigure(gt: GroundTruthTable): PlotlyFigure {
 /** One line for the index page: whether the ground truth was loaded from its committed table or built now. */
 export function groundTruthSource(gt: SourcedGroundTruth): string {
   const what = `ground truth (${gt.rows.length} (child, seed) rows)`;
-  return gt.source === "committed" ? `${what} loaded from \`data/ground-truth/${gt.preset}.json\`` : `${what} built in this run`;
+  return gt.source === "committed" ? `${what} loaded from \`data/ground-truth/${spaceDir(gt.config)}.json\`` : `${what} built in this run`;
 }
 
 export function sourceSummary(results: RankResult[], preset: string): string {
