@@ -32,9 +32,10 @@ import { largestChild, smallestChild } from "../lib/nas/arch-space";
 import { cheapestChild, randomSearch, regularizedEvolution, smallestParamCount } from "../lib/nas/search";
 import { CNN_SEARCH_PRESETS, commitSearchResult, committedSearchFile, defaultBudget, feasibleFraction, searchScheme, verifySearch } from "../lib/experiments/search";
 import { UserError } from "../lib/errors";
-import { CNN_RETRAIN_PRESETS, commitRetrainUnit, committedRetrainFile, handModel, retrainBudget, retrainModels, retrainUnits, verifyRetrainUnit } from "../lib/experiments/cnn-retrain";
+import { CNN_RETRAIN_PRESETS, type RetrainUnit, commitRetrainUnit, committedRetrainFile, handModel, retrainBudget, retrainModels, retrainUnits, verifyRetrainUnit } from "../lib/experiments/cnn-retrain";
 import { compareWithHand, retrainSummary, retrainVerdictText } from "../lib/experiments/cnn-retrain-views";
 import { cnnNotebookTables, requireCnnTables } from "../lib/experiments/cnn-tables";
+import { notebookWaiting } from "../scripts/reproduce";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "magic-cnn-experiments-"));
 let kit: CnnKit;
@@ -260,10 +261,24 @@ test("CNN tiny retrain-and-compare: the searched child and the hand-designed one
   assert.ok(Math.abs(summary[1].sdAccuracy - Math.abs(hand[0] - hand[1]) / Math.SQRT2) < 1e-12);
   const [comparison] = compareWithHand(units, "mobilenetv2-like");
   assert.ok(Math.abs(comparison.meanDifference - ((searched[0] - hand[0]) + (searched[1] - hand[1])) / 2) < 1e-12);
-  assert.match(retrainVerdictText(units, "mobilenetv2-like", retrainBudget(config, kit.archSpace)), /searched-uniform .* \*\*(better|worse|within the seed spread)\*\*/);
+  assert.equal(comparison.verdict, "too few seeds", "2 seeds: no verdict");
+  assert.match(retrainVerdictText(units, "mobilenetv2-like", retrainBudget(config, kit.archSpace)), /searched-uniform .*fewer than 3 seeds: no interval, 2 seeds\): \*\*too few seeds\*\*/);
 });
 
-test("notebook 06 above tiny: one error naming the first missing committed CNN table and the command that builds it", () => {
+test("compareWithHand: paired by seed, a Student's t 95 % interval over seeds decides better / worse / within the seed spread", () => {
+  const unit = (model: string, seed: number, testAccuracy: number) => ({ model, seed, testAccuracy }) as RetrainUnit;
+  const hand = [0.5, 0.6, 0.7].map((a, seed) => unit("hand", seed, a));
+  const shifted = (model: string, diffs: number[]) => diffs.map((d, seed) => unit(model, seed, hand[seed].testAccuracy + d));
+  const units = [...hand, ...shifted("a", [0.1, 0.12, 0.11]), ...shifted("b", [-0.1, -0.12, -0.11]), ...shifted("c", [0.1, -0.05, 0.02])];
+  const [a, b, c] = compareWithHand(units, "hand");
+  // a: differences 0.10, 0.12, 0.11: mean 0.11, sd 0.01, s.e. 0.01 / sqrt 3; t(2) = 4.303.
+  assert.ok(Math.abs(a.meanDifference - 0.11) < 1e-12 && Math.abs(a.standardError - 0.01 / Math.sqrt(3)) < 1e-12);
+  assert.ok(Math.abs(a.interval![0] - (0.11 - 4.303 * 0.01 / Math.sqrt(3))) < 1e-12);
+  assert.deepEqual([a.verdict, b.verdict, c.verdict], ["better", "worse", "within the seed spread"]);
+  assert.equal(compareWithHand(units.filter((u) => u.seed < 2), "hand")[0].verdict, "too few seeds");
+});
+
+test("notebook 06 above tiny: one error naming the first missing committed CNN table and the command that builds it; the main job lists it as waiting", () => {
   const tables = cnnNotebookTables("small");
   // ground truth, 5 schemes x 3 seeds of ranking and of interference, 4 searches, (4 searched + 1 hand) x 3 retraining seeds
   assert.equal(tables.length, 1 + 15 + 15 + 4 + 15);
@@ -275,9 +290,14 @@ test("notebook 06 above tiny: one error naming the first missing committed CNN t
   ]);
   assert.ok(tables.every((t) => t.file.startsWith(path.join(scratch, "tables"))) && new Set(tables.map((t) => t.file)).size === tables.length);
   const gtFile = path.join(scratch, "tables", "ground-truth", "cnn-small.json");
-  assert.throws(() => requireCnnTables("small"), new UserError(`notebook 06 at preset small loads committed CNN tables and does not compute them (hours): ` +
+  const message = `notebook 06 at preset small loads committed CNN tables and does not compute them (hours): ` +
     `50 of 50 are missing, the first being the ground truth (${gtFile}); build it with \`npm run magic -- ground-truth --preset small --space cnn\` ` +
-    "(then run the notebook again: it names the next one)"));
+    "(then run the notebook again: it names the next one)";
+  assert.throws(() => requireCnnTables("small"), new UserError(message));
+  // npm run reproduce: at small the notebook waits (not run, this message logged); at tiny, and the other notebooks, run.
+  assert.equal(notebookWaiting("06-imagenet", "small"), message);
+  assert.equal(notebookWaiting("06-imagenet", "tiny"), null);
+  assert.equal(notebookWaiting("04-magic-at", "small"), null);
   fs.writeFileSync(gtFile, "{}");
   try {
     assert.throws(() => requireCnnTables("small"), /49 of 50 are missing, the first being the ranking unit uniform seed 1 \(.*cnn-small.uniform-seed1\.json\); build it with `npm run magic -- rank-all --preset small --space cnn`/);

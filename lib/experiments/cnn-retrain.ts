@@ -166,7 +166,8 @@ export async function retrainUnit(config: CnnRetrainConfig, model: RetrainModel,
       `MAGIC_RECOMPUTE=1 npm run magic -- cnn-retrain --preset ${config.preset} --commit`);
     if (committed) return committed;
   }
-  const runDir = path.join(options.runRoot ?? runsPath("retrain"), spaceDir(config), `${model.name}-${hash}-${codeDigest()}-${backendName()}`);
+  // Keyed by the run hash (arch, seed, recipe), not the model's name: two schemes that find the same child share its runs.
+  const runDir = path.join(options.runRoot ?? runsPath("retrain"), spaceDir(config), `${hash}-${codeDigest()}-${backendName()}`);
   const cached = readGroundTruthRow(runDir, job);
   const row = cached ?? (await runGroundTruthJob(gtConfig, kit, job, hash, { runDir, onStep: options.onStep }))!;
   return {

@@ -44,13 +44,19 @@ export function cnnNotebookTables(preset: Preset): CommittedTable[] {
   ];
 }
 
-/** Throws one UserError naming the first missing committed file of notebook 06 at `preset` and the command that builds it. */
-export function requireCnnTables(preset: Preset): void {
+/** Why notebook 06 cannot run at `preset` (the first missing committed file and its command), or null when every file is there. */
+export function missingCnnTables(preset: Preset): string | null {
   const tables = cnnNotebookTables(preset);
   const missing = tables.filter((t) => !fs.existsSync(t.file));
-  if (missing.length === 0) return;
+  if (missing.length === 0) return null;
   const [first] = missing;
-  throw new UserError(`notebook 06 at preset ${preset} loads committed CNN tables and does not compute them (hours): ` +
+  return `notebook 06 at preset ${preset} loads committed CNN tables and does not compute them (hours): ` +
     `${missing.length} of ${tables.length} are missing, the first being the ${first.what} (${first.file}); build it with \`${first.command}\`` +
-    `${missing.length > 1 ? " (then run the notebook again: it names the next one)" : ""}`);
+    `${missing.length > 1 ? " (then run the notebook again: it names the next one)" : ""}`;
+}
+
+/** Throws one UserError naming the first missing committed file of notebook 06 at `preset` and the command that builds it. */
+export function requireCnnTables(preset: Preset): void {
+  const missing = missingCnnTables(preset);
+  if (missing) throw new UserError(missing);
 }
