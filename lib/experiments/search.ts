@@ -186,6 +186,14 @@ function searchHash(config: SearchConfig, method: SearchMethod, budget: Budget, 
   return configHash({ method, ...settings, evaluations: config.evaluations, ...budgetFields(budget), rankHash });
 }
 
+/** The config hash of the search of (scheme, seed) under `limit` with `method`, without searching (what a committed result must carry). */
+export function searchConfigHash(
+  config: SearchConfig, scheme: string, seed: number, limit: number | Budget, method: SearchMethod, data: MlmData | AnyKit | undefined, gt: GroundTruthTable,
+): string {
+  const kit = kitFor(config, data);
+  return searchHash(config, method, asBudget(limit), rankRunHash(rankPresets(config)[config.preset], scheme, seed, kit, gt));
+}
+
 /**
  * The search of (scheme, seed) under `limit` (a number: a parameter budget): the committed result (unless `useCommitted` is false or
  * MAGIC_RECOMPUTE=1; one of another configuration is an error naming the fix), else a cached one under runs/,
@@ -208,7 +216,7 @@ export async function searchScheme(
   const space = kit.archSpace;
   checkBudget(space, budget, budget.measure === "flops" ? "the FLOPs budget" : "the parameter budget");
   const rankConfig = rankPresets(config)[config.preset];
-  const hash = searchHash(config, method, budget, rankRunHash(rankConfig, scheme, seed, kit, gt));
+  const hash = searchConfigHash(config, scheme, seed, budget, method, kit, gt);
   if (options.useCommitted !== false && !recomputeRequested()) {
     const committed = readCommittedUnit<SearchResult>(committedSearchFile(config, scheme, seed, budget, method), hash,
       rebuildCommand(config, scheme, seed, budget, method));
