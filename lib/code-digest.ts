@@ -31,6 +31,7 @@ export const RESULT_SOURCES = [
   "lib/experiments/search.ts",
   "lib/experiments/glue-sweep.ts",
   "lib/experiments/compression.ts",
+  "lib/experiments/cnn-retrain.ts",
   "lib/interference.ts",
 ];
 

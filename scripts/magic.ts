@@ -34,7 +34,7 @@ import { commitInterferenceUnit, interferenceConfig, interferenceUnit, runInterf
 import { keyLine } from "../lib/experiments/interference-views";
 import { groundTruthTablePath, seedToSeedTau } from "../lib/experiments/ground-truth";
 import { groundTruthFor, requireGroundTruthTable, storedTable } from "../lib/experiments/ground-truth-run";
-import { commitRankResult, committedRankFile, plannedUnits, rankPresets, rankScheme, rebaseCommittedRankResults, RANK_PRESETS, SCHEMES, type RankResult } from "../lib/experiments/ranking";
+import { commitRankResult, committedRankFile, plannedUnits, rankPresets, rankScheme, rebaseCommittedRankResults, SCHEMES, type RankResult } from "../lib/experiments/ranking";
 import { defaultWorkers, runWithProgress } from "../lib/jobs/batch";
 import { supernetRankSpec } from "../lib/jobs/supernet-rank";
 import { recomputeRequested } from "../lib/env";
@@ -44,10 +44,12 @@ import { QUEUE_SETTINGS } from "../lib/queue/settings";
 import { runQueueWorker } from "../lib/queue/worker";
 import { GLUE_TASKS, glueFiles, type GlueTask } from "../lib/data/glue";
 import { runGlue } from "../lib/experiments/glue";
-import { commitSearchResult, defaultMaxParams, SEARCH_METHODS, SEARCH_PRESETS, searchPresets, searchScheme, type SearchMethod } from "../lib/experiments/search";
-import { checkBudget } from "../lib/nas/search";
+import { budgetText, commitSearchResult, defaultBudget, SEARCH_METHODS, SEARCH_PRESETS, searchPresets, searchScheme, type SearchMethod } from "../lib/experiments/search";
+import { checkBudget, type Budget } from "../lib/nas/search";
 import { commitGlueUnit, glueModels, glueSweepPlan, GLUE_SWEEPS, sweepUnit, unitLabel } from "../lib/experiments/glue-sweep";
 import { compressCommand, compressAllCommand, COMPRESS_SCHEMES } from "./compress";
+import { CNN_RETRAIN_PRESETS, commitRetrainUnit, handModel, retrainBudget, retrainModels, retrainPlan, retrainUnit } from "../lib/experiments/cnn-retrain";
+import { retrainVerdictText } from "../lib/experiments/cnn-retrain-views";
 
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
@@ -371,27 +373,29 @@ program
 
 program
   .command("rank-all")
-  .description("experiments 02-04: compute every (scheme, seed) the notebooks use and commit it to data/ranking/<preset>/ (resumable: committed units are skipped)")
+  .description("experiments 02-04 and 06: compute every (scheme, seed) the notebooks use and commit it to data/ranking/<preset>/ " +
+    "(cnn: data/ranking/cnn-<preset>/; resumable: committed units are skipped)")
   .addOption(presetOption())
+  .addOption(spaceOption())
   .addOption(shardOption())
   .addOption(queueOption("train the uncommitted units"))
-  .action(async (o: { preset: Preset; shard?: string; queue?: string | true }) => {
+  .action(async (o: { preset: Preset; space: SpaceName; shard?: string; queue?: string | true }) => {
     if (o.shard !== undefined && o.queue !== undefined) throw new UserError("--shard and --queue do not mix: the queue spreads the units over its workers");
     const [index, count] = parseShard(o.shard);
     checkRunsFolder();
-    requireGroundTruthTable(o.preset);
+    requireGroundTruthTable(o.preset, {}, spaceField(o.space).space);
     const queue = await reachableQueue(o.queue);
     await initBackend();
-    const data = prepareMlmData(o.preset);
+    const data = o.space === "cnn" ? cnnKit(o.preset) : prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
-    const config = RANK_PRESETS[o.preset];
+    const config = rankPresets(spaceField(o.space))[o.preset];
     const units = plannedUnits(config).filter((_, i) => i % count === index);
     const report = (i: number, result: RankResult) => {
       const where = result.source === "committed" ? "already committed" : `committed ${commitRankResult(result)}`;
       console.log(`[${i + 1}/${units.length}] ${result.scheme} seed ${result.seed}: tau ${result.kendallTau.toFixed(3)} (${where})`);
     };
     // On the queue: the committed units load here (rankScheme checks they match), the others run on the workers.
-    const onQueue = queue ? units.filter((u) => recomputeRequested() || !fs.existsSync(committedRankFile(o.preset, u.scheme, u.seed))) : [];
+    const onQueue = queue ? units.filter((u) => recomputeRequested() || !fs.existsSync(committedRankFile(config, u.scheme, u.seed))) : [];
     for (const [i, { scheme, seed }] of units.entries()) if (!onQueue.includes(units[i])) report(i, await rankScheme(config, scheme, seed, data, gt));
     if (queue) {
       const specs = onQueue.map((u) => supernetRankSpec(config, u.scheme, u.seed, gt));
@@ -401,45 +405,82 @@ program
 
 program
   .command("rank-rebase")
-  .description("rescore the committed ranking results (data/ranking/<preset>/) against the current ground-truth table, without training: their supernet scores do not depend on it")
+  .description("rescore the committed ranking results (data/ranking/<preset>/, cnn: data/ranking/cnn-<preset>/) against the current ground-truth table, " +
+    "without training: their supernet scores do not depend on it")
   .addOption(presetOption())
-  .action(async (o: { preset: Preset }) => {
-    requireGroundTruthTable(o.preset);
+  .addOption(spaceOption())
+  .action(async (o: { preset: Preset; space: SpaceName }) => {
+    requireGroundTruthTable(o.preset, {}, spaceField(o.space).space);
     await initBackend();
-    const data = prepareMlmData(o.preset);
+    const data = o.space === "cnn" ? cnnKit(o.preset) : prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
-    const files = rebaseCommittedRankResults(RANK_PRESETS[o.preset], data, gt);
+    const files = rebaseCommittedRankResults(rankPresets(spaceField(o.space))[o.preset], data, gt);
     console.log(files.length ? `rescored against ground truth ${gt.configHash}:\n${files.join("\n")}` : `every committed result is already scored against ground truth ${gt.configHash}`);
   });
 
 program
   .command("search")
-  .description("notebook 05: the best child of a ranking run's supernet under a parameter budget, by supernet-estimated loss (regularized evolution, or random search as its baseline; JSON)")
+  .description("notebooks 05 and 06: the best child of a ranking run's supernet under a parameter or FLOPs budget, by supernet-estimated loss " +
+    "(regularized evolution, or random search as its baseline; JSON)")
   .addOption(new Option("--scheme <name>", "the ranking scheme whose trained supernet scores the children").choices(Object.keys(SCHEMES)).makeOptionMandatory())
   .addOption(presetOption())
   .addOption(spaceOption())
   .option("--seed <n>", "seed of the ranking run (its supernet) and of the search", intOption("--seed", 0), 1)
-  .option("--max-params <n>", "parameter budget (default: the median size of the preset's children, rounded up to 1000)", intOption("--max-params", 1))
+  .option("--max-params <n>", "parameter budget (default for --space bert: the median size of the preset's children, rounded up to 1000)", intOption("--max-params", 1))
+  .option("--max-flops <n>", "forward-FLOPs budget instead (default for --space cnn: the median FLOPs of the preset's children, rounded up to 1000)", intOption("--max-flops", 1))
   .addOption(new Option("--method <name>", "search method").choices(SEARCH_METHODS).default("evolution"))
   .requiredOption("--out <file>", "where to write the JSON result")
-  .option("--commit", "also write the result as the committed table data/search/<preset>/<scheme>-seed<n>-p<budget>[-random].json (recomputed, not loaded)")
-  .action(async (o: { scheme: string; preset: Preset; space: SpaceName; seed: number; maxParams?: number; method: SearchMethod; out: string; commit?: boolean }) => {
+  .option("--commit", "also write the result as the committed table data/search/<preset>/<scheme>-seed<n>-p<budget>[-random].json (-f<budget> for FLOPs; cnn: data/search/cnn-<preset>/; recomputed, not loaded)")
+  .action(async (o: { scheme: string; preset: Preset; space: SpaceName; seed: number; maxParams?: number; maxFlops?: number; method: SearchMethod; out: string; commit?: boolean }) => {
+    if (o.maxParams !== undefined && o.maxFlops !== undefined) throw new UserError("--max-params and --max-flops do not mix: a search has one budget; give one of them");
     checkWritableFile("--out", o.out);
     // BERT: the tokenizer's configured size, i.e. the space of the data prepared below, known before preparing it.
     const space = o.space === "cnn" ? cnnArchSpace(makeCnnSpace(o.preset)) : bertArchSpace(makeSpace(o.preset, DATA_PRESETS[o.preset].tokenizer.vocabSize!));
     const config = searchPresets(spaceField(o.space))[o.preset];
-    const maxParams = o.maxParams ?? defaultMaxParams(config, space);
-    checkBudget(space, maxParams, "--max-params");
+    const given: Budget | undefined = o.maxFlops !== undefined ? { measure: "flops", max: o.maxFlops } : o.maxParams !== undefined ? { measure: "params", max: o.maxParams } : undefined;
+    const budget = given ?? defaultBudget(config, space);
+    checkBudget(space, budget, budget.measure === "flops" ? "--max-flops" : "--max-params");
     checkRunsFolder();
     requireGroundTruthTable(o.preset, {}, spaceField(o.space).space);
     await initBackend();
     const data = o.space === "cnn" ? cnnKit(o.preset) : prepareMlmData(o.preset);
     const gt = await groundTruthFor(o.preset, data);
-    const result = await searchScheme(config, o.scheme, o.seed, maxParams, data, gt, { method: o.method, useCommitted: !o.commit });
+    const result = await searchScheme(config, o.scheme, o.seed, budget, data, gt, { method: o.method, useCommitted: !o.commit });
     writeJsonAtomic(path.resolve(o.out), result, 1);
     if (o.commit) console.log(`committed ${commitSearchResult(result)}`);
-    console.log(`${o.scheme} seed ${o.seed} ${o.method}, <= ${maxParams} parameters: best ${result.best.id} (${result.best.params} parameters), ` +
+    console.log(`${o.scheme} seed ${o.seed} ${o.method}, ${budgetText(budget)}: best ${result.best.id} (${result.best.params} parameters, ${result.best.flops} FLOPs), ` +
       `estimated loss ${result.best.estimatedLoss.toFixed(4)}; ${result.evaluations} evaluations (${result.uniqueEvaluations} distinct) in ${result.seconds.toFixed(1)} s (${result.source})`);
+  });
+
+program
+  .command("cnn-retrain")
+  .description("notebook 06: per scheme the child its CNN supernet finds under the default FLOPs budget, and a hand-designed MobileNetV2-like child, " +
+    "each trained from scratch with the CNN ground-truth recipe and every seed of CNN_RETRAIN_PRESETS; compared by test accuracy " +
+    "(resumable; committed units are loaded; missing searches run first)")
+  .addOption(presetOption())
+  .addOption(shardOption())
+  .option("--commit", "write every unit computed here or found finished under runs/ to data/retrain/cnn-<preset>/, and such searches to data/search/cnn-<preset>/")
+  .action(async (o: { preset: Preset; shard?: string; commit?: boolean }) => {
+    const [index, count] = parseShard(o.shard);
+    const config = CNN_RETRAIN_PRESETS[o.preset];
+    handModel(config, cnnArchSpace(makeCnnSpace(o.preset))); // the control fits the space and the budget
+    checkRunsFolder();
+    requireGroundTruthTable(o.preset, {}, "cnn");
+    await initBackend();
+    const kit = cnnKit(o.preset);
+    const gt = await groundTruthFor(o.preset, kit);
+    const { models, searches } = await retrainModels(config, kit, gt);
+    for (const search of searches) if (o.commit && search.source !== "committed") console.log(`committed ${commitSearchResult(search)}`);
+    const plan = retrainPlan(config, models);
+    const units = [];
+    for (const [i, { model, seed }] of plan.entries()) {
+      if (i % count !== index) continue;
+      const unit = await retrainUnit(config, model, seed, kit);
+      const where = unit.source === "committed" ? "already committed" : o.commit ? `committed ${commitRetrainUnit(config, unit)}` : `${unit.source}; not committed (--commit)`;
+      console.log(`[${i + 1}/${plan.length}] ${model.name} seed ${seed} (${unit.archId}, ${unit.flops} FLOPs): test accuracy ${unit.testAccuracy.toFixed(4)} (${where})`);
+      units.push(unit);
+    }
+    if (count === 1) console.log(retrainVerdictText(units, config.hand.name, retrainBudget(config, kit.archSpace)));
   });
 
 program

@@ -1,7 +1,8 @@
 // The space-agnostic core (issue 13) must not change a BERT number or hash: test/fixtures/bert-tiny-before-seams.json
 // holds what the code before the refactor (commit 57713e6) computed at tiny: the ground truth's and every planned
 // ranking unit's config hash, and five full tiny rank runs (uniform, FairNAS, MAGIC-T, MAGIC-A, MAGIC-AT, seed 1).
-// The committed small ranking units (data/ranking/small) must still hash to the configuration they were computed for.
+// The committed small ranking units (data/ranking/small) and searches (data/search/small) must still hash to the
+// configuration they were computed for.
 import { bertKit } from "../lib/experiments/kit";
 import { bertArchSpace } from "../lib/nas/space";
 import { test } from "node:test";
@@ -14,6 +15,7 @@ import { prepareMlmData } from "../lib/data";
 import { makeSpace } from "../lib/nas/space";
 import { GROUND_TRUTH_PRESETS, groundTruthHash, groundTruthJobHash, groundTruthJobs, type GroundTruthTable } from "../lib/experiments/ground-truth";
 import { plannedUnits, RANK_PRESETS, rankRunHash, rankScheme, type RankResult } from "../lib/experiments/ranking";
+import { SEARCH_PRESETS, searchConfigHash, type SearchResult } from "../lib/experiments/search";
 
 interface Before {
   backend: string;
@@ -60,5 +62,13 @@ test("the committed small ranking units still hash to the configuration they wer
   for (const file of files) {
     const unit = JSON.parse(fs.readFileSync(`${dir}/${file}`, "utf8")) as RankResult;
     assert.equal(rankRunHash(RANK_PRESETS.small, unit.scheme, unit.seed, data, gt), unit.configHash, file);
+  }
+  // The committed small searches (parameter budgets) too: FLOPs budgets left a parameter budget's hash as it was.
+  const searchDir = projectPath("data", "search", "small");
+  const searches = fs.readdirSync(searchDir).filter((f) => f.endsWith(".json"));
+  assert.ok(searches.length > 0);
+  for (const file of searches) {
+    const unit = JSON.parse(fs.readFileSync(`${searchDir}/${file}`, "utf8")) as SearchResult;
+    assert.equal(searchConfigHash(SEARCH_PRESETS.small, unit.scheme, unit.seed, unit.maxParams!, unit.method, data, gt), unit.configHash, file);
   }
 });

@@ -13,6 +13,11 @@ import { envFlag, envInt } from "../lib/env";
 import { UserError } from "../lib/errors";
 import { requireGroundTruthTable } from "../lib/experiments/ground-truth-run";
 import { projectPath } from "../lib/paths";
+import { cnnFlops, makeCnnSpace, parseCnnArch } from "../lib/nas/cnn-space";
+import { initBackend } from "../lib/backend";
+import { cnnKit } from "../lib/experiments/kit";
+import { CNN_GROUND_TRUTH_PRESETS, groundTruthHash } from "../lib/experiments/ground-truth";
+import { writeJsonAtomic } from "../lib/json-file";
 
 const ROOT = projectPath();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "magic-cli-"));
@@ -37,6 +42,11 @@ function run(script: string, args: string[], env: Record<string, string> = {}): 
 }
 
 const magic = (args: string[], env?: Record<string, string>) => run("scripts/magic.ts", args, env);
+
+/** An empty tables folder: the CNN tables' absence does not depend on what data/ holds (data/ground-truth/cnn-tiny.json is committed). */
+const noCnnTables = { MAGIC_TABLES_DIR: path.join(tmp, "no-cnn-tables") };
+const missingCnnTiny = `no ground-truth table for preset tiny of the cnn space (${path.join(tmp, "no-cnn-tables", "ground-truth", "cnn-tiny.json")}); ` +
+  "build it with `npm run magic -- ground-truth --preset tiny --space cnn`";
 
 /** Each run must fail with exactly `error: <line>`, exit code 2 and nothing on stdout (nothing ran). */
 async function assertUserErrors(cases: [Promise<Run>, string][]): Promise<void> {
@@ -136,6 +146,44 @@ test("search: an unknown scheme, a budget below the smallest child and a folder 
   ]);
 });
 
+test("search --space cnn: two budgets, a FLOPs budget below the smallest child, and a feasible one without the CNN table are one line before any work", async () => {
+  const search = (extra: string[]) => magic(["search", "--preset", "tiny", "--space", "cnn", "--scheme", "uniform", "--out", path.join(tmp, "s.json"), ...extra], noCnnTables);
+  const tiny = makeCnnSpace("tiny");
+  const smallest = cnnFlops(tiny, parseCnnArch(tiny, "k3e3-skip-k3e3-skip")); // the cheapest op everywhere: k3e3 where a stage starts, skip elsewhere
+  await assertUserErrors([
+    [search(["--max-params", "10000", "--max-flops", "3000000"]), "--max-params and --max-flops do not mix: a search has one budget; give one of them"],
+    [search(["--max-flops", String(smallest - 1)]),
+      `--max-flops ${smallest - 1} is below the smallest child of space ${tiny.id} (${smallest} FLOPs: the op with the fewest FLOPs at each of its 4 sub-layers ` +
+      `plus the fixed layers'); use --max-flops >= ${smallest}`],
+    [search(["--max-flops", String(smallest)]), missingCnnTiny],
+  ]);
+});
+
+test("rank-all, rank-rebase and cnn-retrain take --space cnn: a missing CNN table and a bad --shard are one line before any work", async () => {
+  await assertUserErrors([
+    [magic(["rank-all", "--preset", "tiny", "--space", "cnn"], noCnnTables), missingCnnTiny],
+    [magic(["rank-rebase", "--preset", "tiny", "--space", "cnn"], noCnnTables), missingCnnTiny],
+    [magic(["rank-rebase", "--preset", "tiny", "--space", "vit"]), "option '--space <name>' argument 'vit' is invalid. Allowed choices are bert, cnn."],
+    [magic(["cnn-retrain", "--preset", "tiny"], noCnnTables), missingCnnTiny],
+    [magic(["cnn-retrain", "--preset", "tiny", "--shard", "2/2"]), "--shard 2/2: use i/n with 0 <= i < n, e.g. 0/2"],
+  ]);
+});
+
+test("rank-rebase --space cnn reads the CNN table and the CNN ranking units (none committed here: nothing to rescore)", async () => {
+  await initBackend({ quiet: true });
+  const config = CNN_GROUND_TRUTH_PRESETS.tiny;
+  const kit = cnnKit("tiny");
+  const hash = groundTruthHash(config, kit);
+  const tables = path.join(tmp, "cnn-tables");
+  // A table of the current CNN tiny config with no rows: rank-rebase only loads it and looks for committed units.
+  const table = { version: 2, preset: "tiny", configHash: hash, config, space: kit.space, codeVersion: "test", codeDigest: "test", createdAt: "", unigramLoss: Math.log(10), rows: [] };
+  writeJsonAtomic(path.join(tables, "ground-truth", "cnn-tiny.json"), table, 1);
+  const r = await magic(["rank-rebase", "--preset", "tiny", "--space", "cnn"], { MAGIC_TABLES_DIR: tables });
+  assert.equal(r.stderr, "");
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout.trim().split("\n").pop(), `every committed result is already scored against ground truth ${hash}`);
+});
+
 test("top level: a UserError is one line and exit 2; any other error is a bug with its stack and exit 1", () => {
   const fail = (error: string) =>
     spawnSync(process.execPath, ["--import", "tsx", "-e", `require("./lib/cli").runCli(async () => { throw ${error}; })`], { cwd: ROOT, encoding: "utf8" });
@@ -211,15 +259,12 @@ test("compress and compress-all: a budget below the smallest child, a hand-desig
 });
 
 test("--space: an unknown space, a child that does not fit the CNN space and a missing CNN table are one line before any work", async () => {
-  const cnnTable = projectPath("data", "ground-truth", "cnn-tiny.json");
-  assert.ok(!fs.existsSync(cnnTable), "this test needs the cnn tiny table to be absent");
   await assertUserErrors([
     [magic(["rank", "--scheme", "uniform", "--space", "vit", "--out", path.join(tmp, "r.json")]), "option '--space <name>' argument 'vit' is invalid. Allowed choices are bert, cnn."],
     [magic(["train-child", "--space", "cnn", "--arch", "skip-skip-k3e3-k3e3", "--preset", "tiny"]),
       "--arch: arch layer 0: value 6 is not allowed; allowed 0=k3e3, 1=k5e3, 2=k7e3, 3=k3e6, 4=k5e6, 5=k7e6 (layer 0 starts stage 0: stride 2, 8 -> 16 channels, so no identity)"],
     [magic(["train-child", "--space", "cnn", "--arch", "att2-id-id-id", "--preset", "tiny"]), "--arch: arch layer 0: unknown op \"att2\"; allowed 0..6 (0=k3e3, 1=k5e3, 2=k7e3, 3=k3e6, 4=k5e6, 5=k7e6, 6=skip)"],
     [magic(["train-supernet", "--space", "cnn", "--sampler", "magic-t", "--m", "5", "--preset", "tiny"]), "--m 5: the tiny cnn space has 4 sub-layers; use --m 1..4"],
-    [magic(["rank", "--scheme", "uniform", "--space", "cnn", "--preset", "tiny", "--out", path.join(tmp, "r.json")]),
-      `no ground-truth table for preset tiny of the cnn space (${cnnTable}); build it with \`npm run magic -- ground-truth --preset tiny --space cnn\``],
+    [magic(["rank", "--scheme", "uniform", "--space", "cnn", "--preset", "tiny", "--out", path.join(tmp, "r.json")], noCnnTables), missingCnnTiny],
   ]);
 });

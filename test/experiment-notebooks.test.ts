@@ -1,4 +1,4 @@
-// Notebooks 01-04 at the tiny preset through real Jupyter, as CI's smoke test of the experiments, with
+// Notebooks 01-04 and 06 at the tiny preset through real Jupyter, as CI's smoke test of the experiments, with
 // temporary runs and reports folders: every run computes (no cache from an earlier one) and the checkout's
 // own results stay as they were. The notebooks share the runs folder, as in the main job (04 reuses 02-03).
 // Each one's ad hoc analysis cell, figures and page (plots and formulas, in Chromium) are checked too.
@@ -33,8 +33,8 @@ interface Output {
  * cell's tables (built from lib/frames.ts), a PNG and an SVG per plot, and in Chromium (offline) every plot
  * drawn and at least `formulas` formulas typeset by MathJax.
  */
-async function run(name: string, formulas: number, t: TestContext): Promise<{ outputs: Output[]; plots: { data: { name?: string }[] }[]; keyResult: string }> {
-  const result = await runNotebook(name, { notebooksDir: path.join(ROOT, "notebooks"), outDir: out, preset: "tiny", timeoutSeconds: 600 });
+async function run(name: string, formulas: number, t: TestContext, timeoutSeconds = 600): Promise<{ outputs: Output[]; plots: { data: { name?: string }[] }[]; keyResult: string }> {
+  const result = await runNotebook(name, { notebooksDir: path.join(ROOT, "notebooks"), outDir: out, preset: "tiny", timeoutSeconds: timeoutSeconds });
   assert.equal(result.status, "ok", result.error);
   const nb = JSON.parse(fs.readFileSync(path.join(out, `${name}.ipynb`), "utf8")) as { cells: { id?: string; outputs?: Output[] }[] };
   const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
@@ -86,6 +86,20 @@ for (const name of ["02-magic-t", "03-magic-a", "04-magic-at"]) {
     assertStatsMatchCsv(runs, fs.readFileSync(path.join(out, `${name}.csv`), "utf8"), name);
   });
 }
+
+test("06-imagenet runs at the tiny preset on the CNN space: ranking from the committed CNN ground truth, interference, FLOPs search, retrain comparison", { skip, timeout: 1_000_000 }, async (t) => {
+  const { plots, keyResult } = await run("06-imagenet", 1, t, 900); // the CNN trains slower than tiny BERT: every table is computed here
+
+  assert.match(keyResult, /^tau: uniform -?\d\.\d\d, fairnas -?\d\.\d\d, magic-t .*; retrained vs mobilenetv2-like: searched-uniform [+-]\d+\.\d\d pts \(too few seeds\)/);
+  assert.ok(plots.length >= 4, `${plots.length} plots`);
+  const raw = JSON.parse(fs.readFileSync(path.join(out, "06-imagenet.json"), "utf8"));
+  const runs = (raw.results as RankedRun[]).filter((r) => typeof r.kendallTau === "number");
+  assert.equal(runs.length, 10, "5 schemes x 2 seeds");
+  assertStatsMatchCsv(runs, fs.readFileSync(path.join(out, "06-imagenet.csv"), "utf8"), "06-imagenet");
+  assert.equal(raw.searches.length, 4);
+  assert.ok(raw.searches.every((s: { maxFlops?: number; best: { flops: number } }) => s.maxFlops !== undefined && s.best.flops <= s.maxFlops), "FLOPs-budget searches");
+  assert.equal(raw.retrained.length, 10, "(4 searched + 1 hand-designed) x 2 seeds");
+});
 
 test("the checkout's reports/, runs/ and data/ are as they were before these notebook runs", () => {
   assert.deepEqual(checkoutState(), checkoutBefore);

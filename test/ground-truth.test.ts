@@ -75,6 +75,36 @@ test("budgetSettling: per budget the seed-to-seed tau, the median loss and the t
   assert.ok(Math.abs(b10.medianLoss - 3.8) < 1e-12);
 });
 
+test("budgetSettling on a CNN table ranks by the test error at every budget, not by the loss; a row without budgetAccuracy names the rebuild", () => {
+  const bert = syntheticTable([
+    [1, 2, 3, 4],
+    [1, 2, 3, 4],
+  ]);
+  // The losses keep one order at both budgets (loss taus of 1); the accuracies of the two seeds are in opposite
+  // orders at budget 10 and make child 3 the best at budget 20: the CNN taus must follow the accuracies.
+  const accuracy: Record<number, number[][]> = { 0: [[0.4, 0.3, 0.2, 0.1], [0.5, 0.6, 0.7, 0.8]], 7: [[0.1, 0.2, 0.3, 0.9], [0.5, 0.6, 0.7, 0.8]] };
+  const rows = bert.rows.map((r, i) => {
+    const c = i % 4;
+    return { ...r, valAccuracy: accuracy[r.seed][1][c], budgetAccuracy: { "10": accuracy[r.seed][0][c], "20": accuracy[r.seed][1][c] } };
+  });
+  const table: GroundTruthTable = { ...bert, config: { ...bert.config, space: "cnn" }, rows };
+  const [b10, b20] = budgetSettling(table);
+  assert.equal(b10.seedToSeedTau, -1, "seed 0 and seed 7 accuracies at budget 10 are in opposite orders");
+  assert.equal(b20.seedToSeedTau, 1);
+  assert.equal(seedToSeedTau(table, "10").tau, -1);
+  // Mean errors at budget 10: 0.75, 0.75, 0.75, 0.5; at 20: 0.5, 0.4, 0.3, 0.2 -> 3 concordant pairs, 3 tied at
+  // budget 10: tau-b = 3 / sqrt(3 x 6) (the losses would give 1).
+  assert.ok(Math.abs(b20.tauWithPrevious! - 3 / Math.sqrt(18)) < 1e-12, String(b20.tauWithPrevious));
+  assert.equal(b20.medianLoss, 3, "the median is still of the loss");
+  const children = groundTruthChildren(table);
+  assert.deepEqual(children.map((c) => c.budgetScores["20"]), [0.5, 0.4, 0.30000000000000004, 0.19999999999999996]);
+  assert.deepEqual(children.map((c) => c.budgetScores["10"]), [0.75, 0.75, 0.75, 0.5]);
+  // The BERT table's budget scores are its losses.
+  assert.deepEqual(groundTruthChildren(bert).map((c) => c.budgetScores), groundTruthChildren(bert).map((c) => c.budgets));
+  const old = { ...table, rows: table.rows.map(({ budgetAccuracy: _drop, ...r }) => r) };
+  assert.throws(() => budgetSettling(old), /child0 seed 0 has no test accuracy at budget 10.*MAGIC_RECOMPUTE=1 npm run magic -- ground-truth --preset tiny --space cnn/);
+});
+
 test("drawChildren: distinct, stratified by size, deterministic, and not in size order", () => {
   const children = drawChildren(bertArchSpace(space), 12, 7);
   assert.deepEqual(children, drawChildren(bertArchSpace(space), 12, 7));

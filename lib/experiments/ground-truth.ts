@@ -25,7 +25,7 @@ import type { TrainConfig } from "../train/config";
 import { configHash } from "../train/checkpoint";
 import { kendallTau, mean } from "../metrics";
 import { agreement, inFreshRunFolder } from "./verify";
-import { kitFor, spaceDir, storedRankScore, type AnyKit, type KitModel, type SpaceConfig, type SpaceKit } from "./kit";
+import { kitFor, spaceDir, spaceOf, storedRankScore, type AnyKit, type KitModel, type SpaceConfig, type SpaceKit } from "./kit";
 
 export interface GroundTruthConfig extends SpaceConfig {
   /** N: children in the benchmark. */
@@ -118,6 +118,12 @@ export interface GroundTruthRow {
    * (so with finalScoreBatches the last budget is not valLoss: it is the same weights on fewer batches).
    */
   budgets: Record<string, number>;
+  /**
+   * CNN rows only: test accuracy after each budget (step -> accuracy), so that the settling analysis ranks by the
+   * CNN ranking key (the error 1 - accuracy) at every budget. BERT rows have none (they rank by `budgets`' loss),
+   * so committed BERT tables are unchanged.
+   */
+  budgetAccuracy?: Record<string, number>;
   backend: string;
 }
 
@@ -340,6 +346,9 @@ export async function runGroundTruthJob(
     resumedFrom: result.resumedFrom,
     steps: config.steps,
     budgets: Object.fromEntries(result.history.flatMap((h) => (h.valLoss === undefined ? [] : [[String(h.step), h.valLoss]]))),
+    ...(spaceOf(config) === "cnn"
+      ? { budgetAccuracy: Object.fromEntries(result.history.flatMap((h) => (h.valAccuracy === undefined ? [] : [[String(h.step), h.valAccuracy]]))) }
+      : {}),
     backend: backendName(),
   };
   recordGroundTruthRow(runDir, job, row);
@@ -417,6 +426,22 @@ export interface GroundTruthChild {
   perSeed: number[];
   /** Mean over seeds of the loss at each budget. */
   budgets: Record<string, number>;
+  /** Mean over seeds of the ranking key at each budget (BERT: = budgets; CNN: the test error 1 - accuracy). */
+  budgetScores: Record<string, number>;
+}
+
+/**
+ * The ranking key of `row` after `budget` steps, lower is better: BERT the loss there, CNN the test error
+ * 1 - accuracy there (a CNN row without budgetAccuracy is from before it was recorded: an error naming the rebuild).
+ */
+export function budgetRankScore(config: GroundTruthConfig, row: GroundTruthRow, budget: string): number {
+  if (spaceOf(config) === "bert") return row.budgets[budget];
+  const accuracy = row.budgetAccuracy?.[budget];
+  if (accuracy === undefined) {
+    throw new UserError(`ground-truth row ${row.id} seed ${row.seed} has no test accuracy at budget ${budget} (a table from before budgetAccuracy); ` +
+      `rebuild it with \`MAGIC_RECOMPUTE=1 npm run magic -- ground-truth --preset ${config.preset}${spaceFlag(config)}\``);
+  }
+  return 1 - accuracy;
 }
 
 /** The children in draw order, each with its losses averaged over the table's seeds. */
@@ -428,19 +453,24 @@ export function groundTruthChildren(table: GroundTruthTable): GroundTruthChild[]
       if (!row) throw new Error(`ground truth: child ${first.id} has no row for seed ${table.config.seeds[i]}`);
       return row;
     });
-    const budgets = Object.fromEntries(Object.keys(first.budgets).map((b) => [b, mean(rows.map((r) => r.budgets[b]))]));
+    const steps = Object.keys(first.budgets);
+    const budgets = Object.fromEntries(steps.map((b) => [b, mean(rows.map((r) => r.budgets[b]))]));
+    const budgetScores = Object.fromEntries(steps.map((b) => [b, mean(rows.map((r) => budgetRankScore(table.config, r, b)))]));
     const score = mean(rows.map((r) => storedRankScore(table.config, r)));
-    return { arch: first.arch, id: first.id, params: first.params, flops: first.flops, valLoss: mean(rows.map((r) => r.valLoss)), score, perSeed: rows.map((r) => r.valLoss), budgets };
+    return {
+      arch: first.arch, id: first.id, params: first.params, flops: first.flops, valLoss: mean(rows.map((r) => r.valLoss)), score,
+      perSeed: rows.map((r) => r.valLoss), budgets, budgetScores,
+    };
   });
 }
 
 /**
- * Kendall tau between two seeds' rankings over all children: at the final budget by the ranking key (BERT loss,
- * CNN test accuracy), or at `budget` steps by the loss recorded there.
+ * Kendall tau between two seeds' rankings over all children by the ranking key (BERT loss, CNN test error): at
+ * the final budget, or at `budget` steps.
  */
 export function seedToSeedTau(table: GroundTruthTable, budget?: string): { tau: number; children: number; seeds: [number, number] } {
   const [a, b] = table.config.seeds;
-  const loss = (r: GroundTruthRow) => (budget === undefined ? storedRankScore(table.config, r) : r.budgets[budget]);
+  const loss = (r: GroundTruthRow) => (budget === undefined ? storedRankScore(table.config, r) : budgetRankScore(table.config, r, budget));
   const second = new Map(table.rows.filter((r) => r.seed === b).map((r) => [r.id, loss(r)]));
   const both = table.rows.filter((r) => r.seed === a && second.has(r.id));
   const tau = both.length >= 2 ? kendallTau(both.map(loss), both.map((r) => second.get(r.id)!)) : NaN;
@@ -449,19 +479,20 @@ export function seedToSeedTau(table: GroundTruthTable, budget?: string): { tau: 
 
 /**
  * How the ranking settles with the budget: per budget, the seed-to-seed tau, the median loss over children
- * and the tau between this budget's and the previous budget's mean-over-seeds ranking.
+ * and the tau between this budget's and the previous budget's mean-over-seeds ranking (taus by the ranking key:
+ * BERT loss, CNN test error).
  */
 export function budgetSettling(table: GroundTruthTable): { steps: number; seedToSeedTau: number; medianLoss: number; tauWithPrevious: number | null }[] {
   const children = groundTruthChildren(table);
   const budgets = Object.keys(children[0].budgets).sort((x, y) => Number(x) - Number(y));
   return budgets.map((b, i) => {
-    const losses = children.map((c) => c.budgets[b]);
-    const sorted = [...losses].sort((x, y) => x - y);
+    const sorted = children.map((c) => c.budgets[b]).sort((x, y) => x - y);
+    const scores = children.map((c) => c.budgetScores[b]);
     return {
       steps: Number(b),
       seedToSeedTau: seedToSeedTau(table, b).tau,
       medianLoss: sorted[Math.floor(sorted.length / 2)],
-      tauWithPrevious: i === 0 ? null : kendallTau(losses, children.map((c) => c.budgets[budgets[i - 1]])),
+      tauWithPrevious: i === 0 ? null : kendallTau(scores, children.map((c) => c.budgetScores[budgets[i - 1]])),
     };
   });
 }
@@ -471,7 +502,7 @@ export interface GroundTruthCheck {
   job: string;
   committed: { valLoss: number; budgets: Record<string, number>; backend: string };
   recomputed: { valLoss: number; budgets: Record<string, number>; backend: string };
-  /** Largest absolute difference over the final and budget losses. */
+  /** Largest absolute difference over the final and budget losses (CNN: and accuracies). */
   maxAbsDiff: number;
   /** 0 (bit-equal required) on the committed table's backend, else the stated cross-backend tolerance. */
   tolerance: number;
@@ -493,7 +524,9 @@ export async function verifyGroundTruth(table: GroundTruthTable, source: MlmData
     (await runGroundTruthJob(table.config, kit, job, table.configHash, { runDir }))!,
   );
   const budgets = Object.keys(committed.budgets);
-  const losses = (r: GroundTruthRow) => [r.valLoss, ...budgets.map((b) => r.budgets[b])];
+  // CNN rows: their accuracies too (the ranking key), final and per budget.
+  const accuracies = (r: GroundTruthRow) => (committed.budgetAccuracy ? [r.valAccuracy, ...budgets.map((b) => r.budgetAccuracy?.[b] ?? NaN)] : []);
+  const losses = (r: GroundTruthRow) => [r.valLoss, ...budgets.map((b) => r.budgets[b]), ...accuracies(r)];
   return {
     job: job.key,
     committed: { valLoss: committed.valLoss, budgets: committed.budgets, backend: committed.backend },

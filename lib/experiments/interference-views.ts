@@ -26,11 +26,17 @@ function errorTrace(name: string, x: number[], y: number[], intervals: [number, 
 
 const byKTrace = (name: string, rows: ByK[]) => errorTrace(name, rows.map((r) => r.k), rows.map((r) => r.mean), rows.map((r) => r.clusteredCi), rows.map((r) => `${r.pairs} pairs`));
 
-/** The analysed supernets in words: scheme, seeds, steps, loss against the unigram floor. */
+/**
+ * The analysed supernets in words: scheme, seeds, steps, and their mean score of the ground-truth children (the
+ * ranking key: BERT the loss against the unigram floor, CNN the test error against chance).
+ */
 export function supernetLine(report: InterferenceReport): string {
   const c = report.checkpoints[0];
-  return `${report.config.schemes[0]} supernets of the ranking runs, seeds ${c.seeds.join(", ")}, step ${c.step}: mean validation loss of the ` +
-    `ground-truth children ${fmt(c.valLoss ?? NaN)} nats vs the unigram floor ${fmt(report.unigramLoss)} (${fmt(report.unigramLoss - (c.valLoss ?? NaN), 2)} below). ` +
+  const score = report.config.space === "cnn"
+    ? `mean test error of the ground-truth children ${fmt(c.valLoss ?? NaN)} vs chance ${fmt(1 - Math.exp(-report.unigramLoss))}`
+    : `mean validation loss of the ground-truth children ${fmt(c.valLoss ?? NaN)} nats vs the unigram floor ${fmt(report.unigramLoss)} ` +
+      `(${fmt(report.unigramLoss - (c.valLoss ?? NaN), 2)} below)`;
+  return `${report.config.schemes[0]} supernets of the ranking runs, seeds ${c.seeds.join(", ")}, step ${c.step}: ${score}. ` +
     `${c.pairs.length} pairs in ${c.clusters.batches} (seed, batch) clusters.`;
 }
 

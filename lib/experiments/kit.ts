@@ -74,7 +74,7 @@ export interface SpaceKit<B extends object = MlmBatch, M extends KitModel<B> = K
 }
 
 export type BertKit = SpaceKit<MlmBatch, Supernet>;
-export type CnnKit = SpaceKit<ImageBatch, CnnSupernet>;
+export type CnnKit = SpaceKit<ImageBatch, CnnSupernet> & { readonly space: CnnSpace };
 /** A kit of either space. */
 export type AnyKit = BertKit | CnnKit;
 

@@ -5,11 +5,11 @@ import { bootstrapCI, kendallTau, mean, std } from "../metrics";
 import { Rng } from "../rng";
 import { claimVerdict, meanTauBootstrap, pairedPermutationTest, pairedTauBootstrap, signTest } from "../paired";
 import { beatsBaseline } from "./baselines";
-import { budgetSettling, finalScoreRanges, groundTruthChildren, seedToSeedTau, type GroundTruthTable } from "./ground-truth";
+import { budgetRankScore, budgetSettling, finalScoreRanges, groundTruthChildren, seedToSeedTau, type GroundTruthTable } from "./ground-truth";
 import type { SourcedGroundTruth } from "./ground-truth-run";
 import type { RankResult } from "./ranking";
 import { sourcesSentence } from "./verify";
-import { storedArchSpace, storedRankScore } from "./kit";
+import { spaceDir, storedArchSpace, storedRankScore } from "./kit";
 
 
 export function bySchemeOf(results: RankResult[]): Map<string, RankResult[]> {
@@ -264,9 +264,9 @@ export function seedNoise(gt: GroundTruthTable, budget?: string, target = GROUND
   };
 }
 
-/** The seed noise and the spread between children at one budget (default: the final one), without the simulation of seedNoise. */
+/** The seed noise and the spread between children of the ranking key (BERT loss, CNN test error) at one budget (default: the final one), without the simulation of seedNoise. */
 export function seedSpread(gt: GroundTruthTable, budget?: string) {
-  const { a, b } = seedPairs(gt, (r) => (budget ? r.budgets[budget] : r.valLoss));
+  const { a, b } = seedPairs(gt, (r) => (budget ? budgetRankScore(gt.config, r, budget) : storedRankScore(gt.config, r))); // BERT: the loss
   const diffs = a.map((x, i) => x - b[i]);
   const means = a.map((x, i) => (x + b[i]) / 2);
   const noiseSd = std(diffs) / Math.SQRT2;
@@ -515,7 +515,7 @@ export function settlingFigure(gt: GroundTruthTable): PlotlyFigure {
 /** One line for the index page: whether the ground truth was loaded from its committed table or built now. */
 export function groundTruthSource(gt: SourcedGroundTruth): string {
   const what = `ground truth (${gt.rows.length} (child, seed) rows)`;
-  return gt.source === "committed" ? `${what} loaded from \`data/ground-truth/${gt.preset}.json\`` : `${what} built in this run`;
+  return gt.source === "committed" ? `${what} loaded from \`data/ground-truth/${spaceDir(gt.config)}.json\`` : `${what} built in this run`;
 }
 
 export function sourceSummary(results: RankResult[], preset: string): string {
