@@ -461,10 +461,10 @@ function checkedNumbers(unit: GlueUnit): number[] {
  * a fresh folder and compares the pre-training loss, the metrics and the dev predictions: how the main job
  * shows the committed GLUE results still hold.
  */
-export async function verifyGlueUnit(config: GlueSweepConfig, committed: GlueUnit, data: MlmData): Promise<GlueCheck> {
+export async function verifyGlueUnit(config: GlueSweepConfig, committed: GlueUnit, data: MlmData, options: Pick<GlueUnitOptions, "warn"> = {}): Promise<GlueCheck> {
   const spec = { kind: committed.kind, model: { name: committed.model, arch: committed.arch }, task: committed.task, seed: committed.seed };
   const { value: fresh, seconds } = await inFreshRunFolder(`glue-${unitLabel(spec)}`, async (runRoot) =>
-    (await glueUnit(config, spec, data, null, { runRoot, useCommitted: false, reuseGroundTruthBuild: false }))!,
+    (await glueUnit(config, spec, data, null, { runRoot, useCommitted: false, reuseGroundTruthBuild: false, warn: options.warn }))!,
   );
   const sameLength = fresh.predictions.length === committed.predictions.length;
   const check = agreement(checkedNumbers(committed), checkedNumbers(fresh), fresh.backend === committed.backend);
