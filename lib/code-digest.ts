@@ -29,6 +29,7 @@ export const RESULT_SOURCES = [
   "lib/experiments/glue.ts",
   "lib/experiments/search.ts",
   "lib/experiments/glue-sweep.ts",
+  "lib/experiments/compression.ts",
   "lib/interference.ts",
 ];
 

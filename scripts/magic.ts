@@ -2,7 +2,8 @@
 // alignment), train or fine-tune one child, evaluate a child from a checkpoint, print a sampler's children,
 // run the notebooks' experiments without Jupyter (interference, ground-truth, rank), search the best child of
 // a ranking supernet under a parameter budget (search), and fine-tune a child on a GLUE task (glue) or run the
-// whole GLUE sweep, pre-training included (glue-all).
+// whole GLUE sweep, pre-training included (glue-all), and compress students under parameter budgets with a
+// distilling teacher (compress, compress-all; scripts/compress.ts).
 // Runs live under runs/<kind>-<config hash>/ (checkpoint.ckpt + result.json); rerunning the same command
 // resumes from the checkpoint and ends with the numbers an uninterrupted run gives.
 // Every input is checked before any heavy work (data preparation, training): a bad one is one line and exit 2.
@@ -43,6 +44,7 @@ import { runGlue } from "../lib/experiments/glue";
 import { commitSearchResult, defaultMaxParams, SEARCH_METHODS, SEARCH_PRESETS, searchScheme, type SearchMethod } from "../lib/experiments/search";
 import { checkBudget } from "../lib/nas/search";
 import { commitGlueUnit, glueModels, glueSweepPlan, GLUE_SWEEPS, sweepUnit, unitLabel } from "../lib/experiments/glue-sweep";
+import { compressCommand, compressAllCommand, COMPRESS_SCHEMES } from "./compress";
 
 const ALIGN_KINDS: AnchorKind[] = ["best", "random", "largest"];
 
@@ -292,12 +294,13 @@ program
     if (o.out) checkWritableFile("--out", o.out);
     checkRunsFolder();
     const queue = await reachableQueue(o.queue);
+    await initBackend(); // the build folder is keyed by the backend the workers use (the same MAGIC_BACKEND)
     const data = prepareMlmData(o.preset);
     const table = await groundTruthFor(o.preset, data, { build: true, target: { workers: o.workers, queue } });
     if (o.out) writeJsonAtomic(path.resolve(o.out), storedTable(table), 1);
     const ceiling = seedToSeedTau(table);
     console.log(`data/ground-truth/${o.preset}.json: ${table.rows.length} jobs (config hash ${table.configHash}, ${table.createdAt}); ` +
-      `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it.`);
+      `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it (resumable).`);
   });
 
 program
@@ -469,6 +472,28 @@ program
       console.log(`[${i + 1}/${units.length}] ${unitLabel(spec)}: ${what} (${where})`);
     }
   });
+
+program
+  .command("compress")
+  .description("issue 14: a student under a parameter budget (searched by a scheme's supernet, or hand-designed), pre-trained and fine-tuned " +
+    "on the preset's tasks with knowledge distillation from the GLUE sweep's best model; its size, latency and GLUE scores (JSON)")
+  .addOption(new Option("--scheme <name>", "how the student is found: a ranking scheme's supernet searches it, or 'hand' (the preset's hand-designed student of that budget)").choices(COMPRESS_SCHEMES).makeOptionMandatory())
+  .requiredOption("--max-params <n>", "parameter budget, counted as --counting says", intOption("--max-params", 0))
+  .addOption(new Option("--counting <how>", "'sublayers': the sub-layers only (embeddings and MLM head, the same in every child, not counted); 'total': everything (lib/nas/budgets.ts)")
+    .choices(["sublayers", "total"]).default("sublayers"))
+  .addOption(presetOption())
+  .option("--seed <n>", "fine-tuning seed (head init, data order); the search uses the preset's ranking seed", intOption("--seed", 0), 0)
+  .requiredOption("--out <file>", "where to write the JSON result")
+  .action(compressCommand);
+
+program
+  .command("compress-all")
+  .description("issue 14: every student of COMPRESSION_PRESETS (per budget the hand-designed one and one per scheme; missing searches run first), " +
+    "its KD pre-training and KD fine-tunings, the no-KD control, and the latency of all (resumable; committed units are loaded)")
+  .addOption(presetOption())
+  .addOption(shardOption())
+  .option("--commit", "write every unit computed here or found finished under runs/ to data/compression/<preset>/")
+  .action((o: { preset: Preset; shard?: string; commit?: boolean }) => compressAllCommand({ ...o, shard: parseShard(o.shard) }));
 
 runCli(async () => {
   await program.parseAsync(process.argv);

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Sets up what is missing, and nothing else (safe to run again):
 #   1. Debian/Ubuntu packages (Jupyter for the tslab kernel, OpenBLAS and a compiler for the native backend,
-#      Chromium, MathJax and zip for the reports, redis-server for the optional job queue), through apt when
-#      run as root or with password-less sudo; otherwise prints the command and stops. Redis is installed, not
-#      run: a service it starts is stopped and disabled (README, "Many machines", says how to run it; the tests
-#      start their own).
+#      Chromium, MathJax and zip for the reports, redis-server for the optional job queue, Fashion-MNIST for the
+#      CNN space), through apt when run as root or with password-less sudo; otherwise prints the command and
+#      stops. Redis is installed, not run: a service it starts is stopped and disabled (README, "Many machines",
+#      says how to run it; the tests start their own).
 #   2. npm packages (`npm ci`) when package-lock.json changed since the last install.
 #   3. the native OpenBLAS backend (when missing or older than its sources) and the compiled library (dist/).
 #   4. the tslab Jupyter kernel, registered in the project (.jupyter/), so nothing global is touched.
@@ -12,9 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-# libjs-mathjax: the reports' offline MathJax; zip: `npm run reproduce -- --bundle`; chromium: figures and browser tests.
+# libjs-mathjax: the reports' offline MathJax; zip: `npm run reproduce -- --bundle`; chromium: figures and browser tests;
+# dataset-fashion-mnist: the full Fashion-MNIST (60k/10k, gzipped IDX in /usr/share/datasets/fashion-mnist, 31 MB) for
+# the CNN space's small preset (lib/data/images.ts; without it the committed 12k/2k subset in data/fashion-mnist is used).
 APT_PACKAGES=(jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client jupyter-notebook
-  libopenblas-dev pkg-config g++ make chromium libjs-mathjax zip redis-server)
+  libopenblas-dev pkg-config g++ make chromium libjs-mathjax zip redis-server dataset-fashion-mnist)
 
 say() { printf '[setup] %s\n' "$*"; }
 

@@ -190,3 +190,22 @@ test("glue-all: a bad --shard and a missing ground-truth table are one line befo
       `no ground-truth table for preset tiny (${path.join(tables, "ground-truth", "tiny.json")}); build it with \`npm run magic -- ground-truth --preset tiny\``],
   ]);
 });
+
+test("compress and compress-all: a budget below the smallest child, a hand-designed student at no preset budget, a missing teacher, a bad --shard are one line before any work", async () => {
+  const compress = (extra: string[], env?: Record<string, string>) => magic(["compress", "--preset", "tiny", "--out", path.join(tmp, "c.json"), ...extra], env);
+  const noTables = path.join(tmp, "no-compression-tables");
+  const noTeacher = `no teacher: ${path.join(noTables, "glue-results", "tiny")} holds no GLUE-sweep model with units of rte at seed 0; ` +
+    "build them with `npm run magic -- glue-all --preset tiny --commit`";
+  await assertUserErrors([
+    [compress(["--scheme", "spos", "--max-params", "5000"]), "option '--scheme <name>' argument 'spos' is invalid. Allowed choices are magic-at, uniform, hand."],
+    [compress(["--scheme", "magic-at", "--max-params", "35999", "--counting", "total"]),
+      "parameter budget 35999 (total) is below the smallest child of space tiny-L4-D32-T32, 36000 parameters (total); use a budget of at least 36000"],
+    [compress(["--scheme", "uniform", "--max-params", "-1"]), "option '--max-params <n>' argument '-1' is invalid. --max-params must be an integer >= 0."],
+    [compress(["--scheme", "hand", "--max-params", "5000"]),
+      "--scheme hand: the tiny hand-designed students are at --max-params 6732, 11782, 16832, 33664 (--counting sublayers); use one of these or a search scheme"],
+    [compress(["--scheme", "hand", "--max-params", "6732"], { MAGIC_TABLES_DIR: noTables }), noTeacher],
+    [magic(["compress-all", "--preset", "tiny", "--shard", "1/1"]), "--shard 1/1: use i/n with 0 <= i < n, e.g. 0/2"],
+    [magic(["compress-all", "--preset", "tiny"], { MAGIC_TABLES_DIR: noTables }),
+      `no ground-truth table for preset tiny (${path.join(noTables, "ground-truth", "tiny.json")}); build it with \`npm run magic -- ground-truth --preset tiny\``],
+  ]);
+});

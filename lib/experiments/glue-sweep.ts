@@ -11,7 +11,7 @@ import * as path from "node:path";
 import type { Preset } from "../preset";
 import { runsPath, tablesPath } from "../paths";
 import { UserError } from "../errors";
-import { backendInfo } from "../backend";
+import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { recomputeRequested } from "../env";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
@@ -21,7 +21,7 @@ import { archId, flops, makeSpace, paramCount, parseArch } from "../nas/space";
 import type { Arch, SearchSpace } from "../nas/types";
 import { glueTaskScore } from "../metrics";
 import { progress as startProgress } from "../progress";
-import { checkpointPath, configHash, readCheckpoint } from "../train/checkpoint";
+import { configHash, isFinishedCheckpoint } from "../train/checkpoint";
 import {
   codeVersion,
   groundTruthChildren,
@@ -241,15 +241,6 @@ function pretrainJob(config: GlueSweepConfig, space: SearchSpace, model: GlueMod
   return { arch: model.arch, seed: config.pretrainSeed, key: `${id}-seed${config.pretrainSeed}` };
 }
 
-const backendName = () => backendInfo()?.name ?? "unknown";
-
-/** Whether `dir` holds the finished checkpoint (all `steps`) of the run hashed `hash`. */
-function finishedCheckpoint(dir: string, hash: string, steps: number): boolean {
-  const file = checkpointPath(dir);
-  if (!fs.existsSync(file)) return false;
-  const ck = readCheckpoint(file);
-  return ck.configHash === hash && ck.step === steps;
-}
 
 /**
  * A ground-truth child's finished checkpoint in a ground-truth build of the committed table (any code
@@ -264,7 +255,7 @@ function groundTruthBuildCheckpoint(gt: GroundTruthTable, job: Job, hash: string
     const runDir = path.join(root, name);
     const row = readGroundTruthRow(runDir, job);
     const dir = groundTruthJobDir(runDir, job);
-    if (row && row.valLoss === committed.valLoss && finishedCheckpoint(dir, hash, gt.config.steps)) return { dir, row };
+    if (row && row.valLoss === committed.valLoss && isFinishedCheckpoint(dir, hash, gt.config.steps)) return { dir, row };
   }
   return null;
 }
@@ -274,7 +265,7 @@ function groundTruthBuildCheckpoint(gt: GroundTruthTable, job: Job, hash: string
  * child its ground-truth build's, else the unit's own run under <runRoot>/<preset>/pretrain/ (keyed by the run
  * hash, the code digest and the backend). Null when `stopAfter` stopped the training.
  */
-async function pretrainedEncoder(config: GlueSweepConfig, model: GlueModel, data: MlmData, gt: GroundTruthTable | null, options: GlueUnitOptions) {
+export async function pretrainedEncoder(config: GlueSweepConfig, model: GlueModel, data: MlmData, gt: GroundTruthTable | null, options: GlueUnitOptions) {
   const gtConfig = GROUND_TRUTH_PRESETS[config.preset];
   const space = makeSpace(config.preset, data.vocabSize);
   const job = pretrainJob(config, space, model);
@@ -286,7 +277,7 @@ async function pretrainedEncoder(config: GlueSweepConfig, model: GlueModel, data
   const runDir = path.join(options.runRoot ?? runsPath("glue"), config.preset, "pretrain", `${model.name}-${hash}-${codeDigest()}-${backendName()}`);
   const dir = groundTruthJobDir(runDir, job);
   const cached = readGroundTruthRow(runDir, job);
-  if (cached && finishedCheckpoint(dir, hash, gtConfig.steps)) return { dir, row: cached, hash, job, origin: "run" as PretrainOrigin };
+  if (cached && isFinishedCheckpoint(dir, hash, gtConfig.steps)) return { dir, row: cached, hash, job, origin: "run" as PretrainOrigin };
   // A result file whose checkpoint is gone: train again (the same numbers) so that there are weights to load.
   if (cached) fs.rmSync(path.join(runDir, "results", `${job.key}.json`), { force: true });
   const bar = options.progress ? startProgress({ total: gtConfig.steps, label: `${model.name} pre-training` }) : null;
@@ -299,7 +290,7 @@ async function pretrainedEncoder(config: GlueSweepConfig, model: GlueModel, data
 }
 
 /** The pre-training run hash of `model` (its checkpoint's), without training. */
-function pretrainHash(config: GlueSweepConfig, model: GlueModel, data: MlmData): string {
+export function pretrainHash(config: GlueSweepConfig, model: GlueModel, data: MlmData): string {
   return groundTruthJobHash(GROUND_TRUTH_PRESETS[config.preset], data, pretrainJob(config, makeSpace(config.preset, data.vocabSize), model));
 }
 
@@ -348,6 +339,26 @@ export function glueUnitHash(config: GlueSweepConfig, spec: Exclude<GlueUnitSpec
   return configHash({ finetune: scratch, pretrain: pretrainHash(config, spec.model, data), kind: spec.kind });
 }
 
+/** The run folder of a fine-tuning unit hashed `hash` (its checkpoint and result.json): <runRoot>/<preset>/<kind>/<label>-<hash>-<code digest>-<backend>. */
+function glueUnitDir(config: GlueSweepConfig, spec: Exclude<GlueUnitSpec, { kind: "pretrain" }>, hash: string, options: GlueUnitOptions): string {
+  return path.join(options.runRoot ?? runsPath("glue"), config.preset, spec.kind, `${unitLabel(spec)}-${hash}-${codeDigest()}-${backendName()}`);
+}
+
+/**
+ * The folder of a fine-tuning unit's finished checkpoint, fine-tuning it (and pre-training its encoder) when its
+ * run is missing: how a distillation teacher is loaded (compression.ts). The committed unit holds no weights,
+ * so it is never used here.
+ */
+export async function fineTunedCheckpoint(config: GlueSweepConfig, spec: Exclude<GlueUnitSpec, { kind: "pretrain" }>, data: MlmData, options: GlueUnitOptions = {}): Promise<string> {
+  const dir = glueUnitDir(config, spec, glueUnitHash(config, spec, data), options);
+  const resultFile = path.join(dir, "result.json");
+  const cached = readJsonIfExists<GlueUnit>(resultFile);
+  // A result whose finished checkpoint is gone: train again (the same numbers) so that there are weights to load.
+  if (cached && !isFinishedCheckpoint(dir, cached.runHash, cached.steps)) fs.rmSync(resultFile, { force: true });
+  await glueUnit(config, spec, data, null, { ...options, useCommitted: false, stopAfter: undefined });
+  return dir;
+}
+
 /**
  * One fine-tuning unit: the committed one (for this exact configuration), else the finished run's result
  * under <runRoot>/<preset>/<kind>/, else computed: the encoder's pre-training found or trained
@@ -363,7 +374,7 @@ export async function glueUnit(
   const hash = glueUnitHash(config, spec, data);
   const committed = committedUnit<GlueUnit>(config.preset, spec, hash, options);
   if (committed) return committed;
-  const dir = path.join(options.runRoot ?? runsPath("glue"), config.preset, spec.kind, `${unitLabel(spec)}-${hash}-${codeDigest()}-${backendName()}`);
+  const dir = glueUnitDir(config, spec, hash, options);
   const resultFile = path.join(dir, "result.json");
   const cached = readJsonIfExists<GlueUnit>(resultFile);
   if (cached) return { ...cached, source: "cache" };
@@ -451,7 +462,7 @@ export interface GlueCheck {
 }
 
 /** The numbers a verification compares, in a fixed order. */
-function checkedNumbers(unit: GlueUnit): number[] {
+export function checkedNumbers(unit: GlueUnit): number[] {
   const metrics = Object.keys(unit.metrics).sort().map((k) => unit.metrics[k as keyof GlueUnit["metrics"]]!);
   return [unit.pretrain.valLoss, ...metrics, ...unit.predictions.map((p) => p.prediction)];
 }

@@ -20,6 +20,7 @@ import { seedFrom } from "../rng";
 import { loadWeights, runConfigHash, train, type TrainRun, type WeightAdapter } from "../train/loop";
 import { CheckpointError, type CheckpointTensor } from "../train/checkpoint";
 import type { TrainConfig } from "../train/config";
+import { Distiller, type DistillConfig } from "../train/distill";
 
 /**
  * How a pre-trained position table shorter than the GLUE encoder's (MLM pre-training at the space's T, GLUE
@@ -95,6 +96,11 @@ export interface GlueRunArgs {
   seed: number;
   /** Directory of a checkpoint whose weights the encoder starts from (an MLM run of the same space); else from scratch. */
   from?: string;
+  /**
+   * Knowledge distillation (compression.ts): the frozen teacher, a child of the same space fine-tuned on the
+   * same task, whose checkpoint folder is `checkpointDir`; `config` overrides DEFAULT_DISTILL_CONFIG.
+   */
+  teacher?: { arch: Arch; checkpointDir: string; config?: Partial<DistillConfig> };
   /** Steps instead of the preset's epochs (a short run). */
   steps?: number;
   /** Where the run's checkpoint goes (resume), or a function of the run's config hash giving it; omitted: none. */
@@ -171,6 +177,19 @@ export function prepareGlueRun(args: GlueRunArgs) {
     }
   }
   const model = new SequenceClassifier({ encoder, numLabels: numLabels(task), seed: seedFrom(seed, 0x7a5c) });
+  let distill: ReturnType<typeof glueDistiller> | undefined;
+  try {
+    distill = args.teacher && glueDistiller(args.teacher, model, space, task, seed);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  /** Frees the models (student, teacher) and the KD projection. */
+  const release = () => {
+    distill?.distiller.dispose();
+    distill?.teacherModel.dispose();
+    model.dispose();
+  };
   const steps = args.steps ?? Math.min(settings.maxSteps, Math.ceil((settings.epochs * train.encoded.length) / settings.batchSize));
   const regression = model.regression;
   const devBatches = evalBatchIndices(dev.encoded.length, settings.evalBatchSize).map((ix) => toGlueBatch(padBatch(dev.encoded, ix, settings.maxLen), regression));
@@ -182,6 +201,7 @@ export function prepareGlueRun(args: GlueRunArgs) {
       validation: devBatches,
     },
     config: { ...settings.train, steps, seed },
+    distill: distill?.distiller,
     hashExtra: {
       kind: "glue",
       task,
@@ -193,7 +213,19 @@ export function prepareGlueRun(args: GlueRunArgs) {
       from: from && { step: from.step, configHash: from.configHash },
     },
   };
-  return { run, model, space, splits, dev, train, from, devBatches, steps, settings };
+  return { run, model, space, splits, dev, train, from, devBatches, steps, settings, release };
+}
+
+/** The fine-tuned teacher of `task` loaded (frozen) and its Distiller into `student`; the caller disposes both. */
+function glueDistiller(teacher: NonNullable<GlueRunArgs["teacher"]>, student: SequenceClassifier, space: SearchSpace, task: GlueTask, seed: number) {
+  const teacherModel = new SequenceClassifier({ encoder: new Supernet({ space, seed, only: teacher.arch }), numLabels: numLabels(task), seed });
+  try {
+    const distiller = new Distiller({ student, teacher: { model: teacherModel, arch: teacher.arch, checkpointDir: teacher.checkpointDir }, config: teacher.config, seed });
+    return { distiller, teacherModel };
+  } catch (e) {
+    teacherModel.dispose();
+    throw e;
+  }
 }
 
 /** The config hash of the run `args` describes (what keys its checkpoint), without training; frees what it built. */
@@ -203,7 +235,7 @@ export function glueRunHash(args: GlueRunArgs): string {
     return runConfigHash(p.run);
   } finally {
     disposeGlueBatches(p.devBatches);
-    p.model.dispose();
+    p.release();
   }
 }
 
@@ -244,6 +276,6 @@ export async function runGlue(args: GlueRunArgs): Promise<GlueResult> {
     };
   } finally {
     disposeGlueBatches(devBatches);
-    model.dispose();
+    p.release();
   }
 }
