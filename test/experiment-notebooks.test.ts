@@ -1,4 +1,4 @@
-// Notebooks 01-04 and 06 at the tiny preset through real Jupyter, as CI's smoke test of the experiments, with
+// Notebooks 01-07 at the tiny preset through real Jupyter, as CI's smoke test of the experiments, with
 // temporary runs and reports folders: every run computes (no cache from an earlier one) and the checkout's
 // own results stay as they were. The notebooks share the runs folder, as in the main job (04 reuses 02-03).
 // Each one's ad hoc analysis cell, figures and page (plots and formulas, in Chromium) are checked too.
@@ -99,6 +99,20 @@ test("06-imagenet runs at the tiny preset on the CNN space: ranking from the com
   assert.equal(raw.searches.length, 4);
   assert.ok(raw.searches.every((s: { maxFlops?: number; best: { flops: number } }) => s.maxFlops !== undefined && s.best.flops <= s.maxFlops), "FLOPs-budget searches");
   assert.equal(raw.retrained.length, 10, "(4 searched + 1 hand-designed) x 2 seeds");
+});
+
+test("05-glue runs at the tiny preset: searches and their curves, every model on every task, claims with verdicts, a fine-tuning verified", { skip, timeout: 600_000 }, async (t) => {
+  const { plots, keyResult } = await run("05-glue", 3, t);
+  assert.match(keyResult, /^GLUE average: deep-narrow \d\.\d{3}, shallow-wide \d\.\d{3}, searched-uniform .*; claims: \d+ reproduced, \d+ contradicted, \d+ inconclusive of 5$/);
+  assert.equal(plots.length, 2, "search curves and GLUE scores");
+  const report = JSON.parse(fs.readFileSync(path.join(out, "05-glue.json"), "utf8"));
+  assert.deepEqual(report.searches.map((s: { scheme: string; method: string }) => `${s.scheme}/${s.method}`).sort(),
+    ["magic-a", "magic-at", "magic-t", "uniform"].flatMap((s) => [`${s}/evolution`, `${s}/random`]).sort());
+  assert.equal(report.pretrained.length, 6, "two baselines and four searched models pre-trained");
+  const models = report.finetuned.filter((u: { kind: string }) => u.kind === "model");
+  assert.equal(models.length, 6 * 7, "every model on every task (one seed at tiny)");
+  assert.ok(models.every((u: { predictions: unknown[]; devExamples: number }) => u.predictions.length === u.devExamples), "predictions over the whole dev split");
+  assert.equal(report.finetuned.filter((u: { kind: string }) => u.kind === "ground-truth").length, 6 * 2, "the ground-truth children on SST-2 and MRPC");
 });
 
 test("the checkout's reports/, runs/ and data/ are as they were before these notebook runs", () => {
