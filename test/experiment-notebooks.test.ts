@@ -1,4 +1,4 @@
-// Notebooks 01-04 at the tiny preset through real Jupyter, as CI's smoke test of the experiments, with
+// Notebooks 01-04 and 07 at the tiny preset through real Jupyter, as CI's smoke test of the experiments, with
 // temporary runs and reports folders: every run computes (no cache from an earlier one) and the checkout's
 // own results stay as they were. The notebooks share the runs folder, as in the main job (04 reuses 02-03).
 // Each one's ad hoc analysis cell, figures and page (plots and formulas, in Chromium) are checked too.
@@ -86,6 +86,19 @@ for (const name of ["02-magic-t", "03-magic-a", "04-magic-at"]) {
     assertStatsMatchCsv(runs, fs.readFileSync(path.join(out, `${name}.csv`), "utf8"), name);
   });
 }
+
+test("07-compression runs at the tiny preset: the teacher, every student within its budget, KD units and the control, Pareto plots, verdicts per budget, a student verified", { skip, timeout: 600_000 }, async (t) => {
+  const { plots, keyResult } = await run("07-compression", 1, t);
+  assert.match(keyResult, /^claims: \d+ reproduced, \d+ contradicted, \d+ inconclusive of 13; Pareto front \(params\): /);
+  assert.equal(plots.length, 2, "GLUE average vs parameters and vs latency");
+  const report = JSON.parse(fs.readFileSync(path.join(out, "07-compression.json"), "utf8"));
+  assert.equal(report.students.length, 4 * 3, "4 budgets x (hand, magic-at, uniform)");
+  assert.equal(report.pretrained.length, 13, "every student's KD pre-training and the no-KD control's");
+  assert.equal(report.finetuned.length, 13, "one task and one seed at tiny");
+  assert.ok(report.finetuned.every((u: { budgetParams: number; budget: { maxParams: number } }) => u.budgetParams <= u.budget.maxParams), "every student within its budget");
+  assert.equal(report.finetuned.filter((u: { kd: unknown }) => u.kd === null).length, 1, "one no-KD control");
+  assert.equal(report.latency.rows.length, 12);
+});
 
 test("the checkout's reports/, runs/ and data/ are as they were before these notebook runs", () => {
   assert.deepEqual(checkoutState(), checkoutBefore);
