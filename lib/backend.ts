@@ -118,3 +118,12 @@ export async function initBackend(options: { quiet?: boolean } = {}): Promise<Ba
 export function backendInfo(): BackendInfo | null {
   return chosen;
 }
+
+/**
+ * The chosen backend's name, for run-folder keys and the provenance of results. An error before `initBackend`:
+ * a folder keyed "unknown" would let a run resume on another backend's checkpoints.
+ */
+export function backendName(): string {
+  if (!chosen) throw new Error("no tfjs backend chosen yet: call initBackend() before naming a run folder or a result's backend");
+  return chosen.name;
+}

@@ -17,11 +17,40 @@ type RawSender = (msg: { data: MimeBundle; metadata: object; transient: { displa
 function rawSender(): RawSender | null {
   for (const [file, mod] of Object.entries(require.cache)) {
     if (/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(file)) {
-      const send = (mod?.exports as { lastWriteDisplayData?: RawSender | null }).lastWriteDisplayData;
-      if (typeof send === "function") return send;
+      const exports = mod?.exports as TslabJupyter | undefined;
+      const send = exports?.lastWriteDisplayData;
+      if (typeof send === "function") {
+        holdIdleWhileQueued(exports!);
+        return send;
+      }
     }
   }
   return null;
+}
+
+type TslabJupyter = {
+  lastWriteDisplayData?: RawSender | null;
+  ZmqServer?: { prototype: { publishStatus?: (status: string, parent: unknown) => void } };
+};
+let idleHeld = false;
+
+/**
+ * Makes the kernel's "idle" status wait until our queue is empty. A cell ends when the kernel publishes
+ * "idle", and a client (nbclient, the Jupyter frontend) keeps only the outputs that arrive before it; on a
+ * loaded machine a burst's tail could still be queued when the cell's code returned, and those displays
+ * were dropped from the saved notebook without a word. tslab publishes every status through
+ * `ZmqServer.prototype.publishStatus`, so deferring "idle" there covers every cell. Without that method (a
+ * tslab we do not know) nothing is changed.
+ */
+function holdIdleWhileQueued(tslab: TslabJupyter): void {
+  const proto = tslab.ZmqServer?.prototype;
+  const publish = proto?.publishStatus;
+  if (idleHeld || !proto || typeof publish !== "function") return;
+  idleHeld = true;
+  proto.publishStatus = function (this: unknown, status: string, parent: unknown) {
+    if (status !== "idle" || queue.length === 0) return publish.call(this, status, parent);
+    whenDrained.push(() => publish.call(this, status, parent));
+  };
 }
 
 type Queued = { send: RawSender; msg: Parameters<RawSender>[0]; update: boolean };
@@ -35,6 +64,8 @@ type Queued = { send: RawSender; msg: Parameters<RawSender>[0]; update: boolean 
  */
 const SENDS_PER_TURN = 64;
 const queue: Queued[] = [];
+/** Deferred "idle" statuses, published once the queue is empty (see holdIdleWhileQueued). */
+const whenDrained: (() => void)[] = [];
 let sentThisTurn = 0;
 let turnScheduled = false;
 
@@ -58,6 +89,16 @@ function flush(): void {
     sentThisTurn++;
   }
   if (queue.length || sentThisTurn > 0) nextTurn();
+  while (queue.length === 0 && whenDrained.length) {
+    try {
+      whenDrained[0]();
+    } catch (e) {
+      if (!isBusy(e)) throw e;
+      nextTurn();
+      break;
+    }
+    whenDrained.shift();
+  }
 }
 
 function nextTurn(): void {
@@ -81,6 +122,12 @@ function enqueue(send: RawSender, msg: Queued["msg"], update: boolean): void {
   else queue.push({ send, msg, update });
   flush();
 }
+
+/** A number in a table or sentence: `digits` decimals, "n/a" when not finite (an undefined statistic). */
+export const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : "n/a");
+
+/** An interval as "[lo, hi]" with `fmt`. */
+export const fmtInterval = (ci: readonly [number, number], digits = 3) => `[${fmt(ci[0], digits)}, ${fmt(ci[1], digits)}]`;
 
 /** True when running inside a tslab kernel that can show rich output. */
 export function inNotebook(): boolean {

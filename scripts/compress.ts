@@ -96,7 +96,7 @@ export async function compressAllCommand(o: { preset: Preset; shard: [number, nu
   const gt = await groundTruthFor(o.preset, data);
   const ctx = compressionContext(c, data, teacher);
   console.log(`teacher: ${teacher.model.name} (GLUE average ${teacher.glueAverage.toFixed(4)}; candidates ${teacher.candidates.map((x) => `${x.name} ${x.glueAverage.toFixed(4)}`).join(", ")})`);
-  const { students } = await compressionStudents(c, data, gt);
+  const { students } = await compressionStudents(c, data, gt, undefined, o.shard);
   const units = compressionPlan(c, students).filter((_, i) => i % count === index);
   for (const [i, spec] of units.entries()) {
     const unit = await compressionUnit(ctx, spec, { progress: compressionLabel(spec) });

@@ -294,12 +294,13 @@ program
     if (o.out) checkWritableFile("--out", o.out);
     checkRunsFolder();
     const queue = await reachableQueue(o.queue);
+    await initBackend(); // the build folder is keyed by the backend the workers use (the same MAGIC_BACKEND)
     const data = prepareMlmData(o.preset);
     const table = await groundTruthFor(o.preset, data, { build: true, target: { workers: o.workers, queue } });
     if (o.out) writeJsonAtomic(path.resolve(o.out), storedTable(table), 1);
     const ceiling = seedToSeedTau(table);
     console.log(`data/ground-truth/${o.preset}.json: ${table.rows.length} jobs (config hash ${table.configHash}, ${table.createdAt}); ` +
-      `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it.`);
+      `seed-to-seed tau ${ceiling.tau.toFixed(3)} over ${ceiling.children} children. MAGIC_RECOMPUTE=1 rebuilds it (resumable).`);
   });
 
 program

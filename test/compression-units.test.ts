@@ -18,11 +18,13 @@ import { UserError } from "../lib/errors";
 import { baselineModels, commitGlueUnit, glueUnit, GLUE_SWEEPS, type GlueUnit } from "../lib/experiments/glue-sweep";
 import {
   budgetOf, chooseTeacher, commitCompressionUnit, commitLatencyUnit, compressionContext, compressionPlan, compressionStudents, COMPRESSION_PRESETS,
-  committedCompressionFile, handStudents, latencyUnit, studentGlueUnit, studentPretrainUnit, verifyCompressionUnit, type StudentGlueUnit,
+  committedCompressionFile, handStudents, latencyUnit, searchMaxParams, studentGlueUnit, studentPretrainUnit, verifyCompressionUnit, type StudentGlueUnit,
 } from "../lib/experiments/compression";
 import {
-  budgetTables, budgetVerdicts, compressionKeyResult, compressionVerdictText, paretoFigure, paretoFront, paretoPoints, studentRows, verdictRows,
+  budgetTables, budgetVerdicts, compressionKeyResult, compressionSources, compressionVerdictText, paretoFigure, paretoFront, paretoPoints, studentRows, verdictRows,
 } from "../lib/experiments/compression-views";
+import { GROUND_TRUTH_PRESETS } from "../lib/experiments/ground-truth";
+import { GLUE_PRESETS } from "../lib/experiments/glue";
 import "./helpers/checkout-state";
 
 const tables = useTinyTables("magic-compression-");
@@ -48,6 +50,11 @@ test("every preset: >= 4 budgets from <= 20 % to 100 % of the largest child in s
   }
   assert.ok(COMPRESSION_PRESETS.small.seeds.length >= 3 && COMPRESSION_PRESETS.tiny.seeds.length === 1);
   assert.ok(COMPRESSION_PRESETS.small.budgetFractions[0] <= 0.15);
+  const small = makeSpace("small", DATA_PRESETS.small.tokenizer.vocabSize!);
+  const smallBudgets = handStudents(COMPRESSION_PRESETS.small, small).map((s) => s.budget);
+  assert.deepEqual(smallBudgets.map((b) => b.maxParams), [39859, 100864, 159436, 265728]);
+  assert.equal(searchMaxParams(small, smallBudgets[1]), GLUE_SWEEPS.small.maxParams, "the 38 % budget's searches are notebook 05's");
+  assert.equal(COMPRESSION_PRESETS.small.noKd.fraction, smallBudgets[1].fraction);
   const space = makeSpace("tiny", 1024);
   const tooBig = { ...c, handDesigned: [{ pairs: 2, att: "att8", ffn: "ffn128" }, ...c.handDesigned.slice(1)] };
   assert.throws(() => handStudents(tooBig, space), (e: unknown) => e instanceof UserError && /att8-ffn128-att8-ffn128 has 25408 parameters \(sublayers\), over its budget 6732/.test(e.message));
@@ -68,6 +75,9 @@ test("tiny: every searched student (magic-at and uniform supernets, each budget)
     assert.deepEqual(student.arch, search.best.arch);
     assert.ok(search.history.every((h) => h.params - sharedParamCount(space) <= student.budget.maxParams), "every scored child within the budget");
   }
+  const otherShard = await compressionStudents(c, tables.data, tables.gt, undefined, [1, 2]);
+  assert.deepEqual(otherShard.students, students, "a shard that searches in another order finds the same students in the same order");
+  assert.deepEqual(otherShard.searches.map((s) => [s.scheme, s.maxParams]), searches.map((s) => [s.scheme, s.maxParams]));
   const plan = compressionPlan(c, students);
   assert.equal(plan.length, students.length * (1 + c.tasks.length * c.seeds.length) + 1 + c.tasks.length * c.seeds.length);
   assert.equal(plan.filter((u) => !u.kd).every((u) => u.student.kind === "magic-at" && u.student.budget.fraction === 0.5), true);
@@ -103,7 +113,12 @@ test("a tiny student end to end with KD: pre-train and fine-tune from the teache
   assert.equal(ctx.teacher.model.name, teacherModel.name);
   const student = handStudents(c, space)[0];
   const spec = { kind: "finetune" as const, student, kd: true, task: "rte" as const, seed: 0 };
+  const teacherRuns = path.join(tables.scratch, "runs", "glue", "tiny", "model");
+  const teacherResultTimes = () => fs.readdirSync(teacherRuns).filter((n) => n.startsWith(`${teacherModel.name}-rte-seed0-`)).map((n) => fs.statSync(path.join(teacherRuns, n, "result.json")).mtimeMs);
+  const teacherTrainedAt = teacherResultTimes();
+  assert.equal(teacherTrainedAt.length, 1);
   const unit = await studentGlueUnit(ctx, spec);
+  assert.deepEqual(teacherResultTimes(), teacherTrainedAt, "the teacher's finished fine-tuning run is loaded, not trained again");
   assert.equal(unit.source, "computed");
   assert.equal(unit.pretrain.origin, "trained");
   assert.deepEqual(unit.kd, c.kd);
@@ -150,6 +165,18 @@ test("a tiny student end to end with KD: pre-train and fine-tune from the teache
   for (const r of latency.rows) assert.equal(r.withinBudget, r.medianMs <= latency.maxMs);
   commitLatencyUnit(latency);
   assert.equal(latencyUnit(c, space, [student, handStudents(c, space)[3]]).source, "committed");
+});
+
+test("a preset's pre-training and fine-tuning steps are its units' (the small preset's are cut: 300 and 200)", async () => {
+  const space = makeSpace("tiny", tables.data.vocabSize);
+  commitGlueUnit((await glueUnit(GLUE_SWEEPS.tiny, { kind: "model", model: baselineModels(GLUE_SWEEPS.tiny, space)[0], task: "rte", seed: 0 }, tables.data, null))!);
+  const short = { ...c, pretrainSteps: 10, finetuneSteps: 6 };
+  const student = handStudents(short, space)[0];
+  const unit = await studentGlueUnit(compressionContext(short, tables.data), { kind: "finetune", student, kd: false, task: "rte", seed: 0 });
+  assert.deepEqual([unit.pretrain.steps, unit.steps], [10, 6]);
+  const full = await studentGlueUnit(compressionContext(c, tables.data), { kind: "finetune", student, kd: false, task: "rte", seed: 0 });
+  assert.deepEqual([full.pretrain.steps, full.steps], [GROUND_TRUTH_PRESETS.tiny.steps, GLUE_PRESETS.tiny.maxSteps]);
+  assert.notEqual(unit.configHash, full.configHash);
 });
 
 test("compress (CLI) at tiny: a hand-designed student with KD as the documented JSON", async () => {
@@ -232,6 +259,10 @@ test("views on hand-made numbers: Pareto points and front, a table per budget, v
   ]);
   assert.match(compressionVerdictText(verdicts), /^- budget 50 \(50 %\): \*\*magic-at-p50 > hand-p50\*\*: \*\*reproduced\*\* \(mean difference 0\.1000, 95 % interval \[0\.1000, 0\.1000\], p 0\.031, 6\/6/);
   assert.equal(compressionKeyResult(points, verdicts), "claims: 3 reproduced, 1 contradicted, 1 inconclusive of 5; Pareto front (params): hand-p50 0.525, magic-at-p50 0.625, hand-p100 0.700");
+
+  const provenance = compressionSources([{ source: "committed" }, { source: "committed" }, { source: "cache" }, { source: "computed" }] as never, { source: "committed" } as never, "tiny");
+  assert.equal(provenance, "4 compression units (pre-trainings and fine-tunings): 2 loaded from `data/compression/tiny/`, 1 from runs under `runs/compression/`, 1 trained now. " +
+    "1 latency measurement: 1 loaded from `data/compression/tiny/latency.json`, 0 from runs under `runs/compression/`, 0 measured now.");
 
   const space = makeSpace("tiny", 1024);
   const [hand] = handStudents(c, space);

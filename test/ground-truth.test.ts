@@ -14,11 +14,17 @@ import {
   groundTruthChildren,
   drawChildren,
   GROUND_TRUTH_PRESETS,
+  groundTruthHash,
+  groundTruthJobs,
+  groundTruthRunDir,
+  readGroundTruthRow,
+  recordGroundTruthRow,
   seedToSeedTau,
   type GroundTruthRow,
   type GroundTruthTable,
   verifyGroundTruth,
 } from "../lib/experiments/ground-truth";
+import { groundTruthFor } from "../lib/experiments/ground-truth-run";
 
 const data = prepareMlmData("tiny");
 const space = makeSpace("tiny", data.vocabSize);
@@ -129,5 +135,39 @@ test("verifyGroundTruth recomputes a committed tiny job bit-equal, and flags a c
     if (before === undefined) delete process.env.MAGIC_RUNS_DIR;
     else process.env.MAGIC_RUNS_DIR = before;
     fs.rmSync(runs, { recursive: true, force: true });
+  }
+});
+
+test("a build replaces a committed table of another config, and a recompute resumes the build's finished jobs", async () => {
+  const dirs = { MAGIC_RUNS_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "magic-gt-runs-")), MAGIC_TABLES_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "magic-gt-tables-")) };
+  const before = { MAGIC_RUNS_DIR: process.env.MAGIC_RUNS_DIR, MAGIC_TABLES_DIR: process.env.MAGIC_TABLES_DIR };
+  Object.assign(process.env, dirs);
+  try {
+    await initBackend({ quiet: true });
+    const committed = JSON.parse(fs.readFileSync(projectPath("data", "ground-truth", "tiny.json"), "utf8")) as GroundTruthTable;
+    const config = GROUND_TRUTH_PRESETS.tiny;
+    const hash = groundTruthHash(config, space, data);
+    assert.equal(committed.configHash, hash, "the committed tiny table is of the current config");
+    fs.mkdirSync(path.join(dirs.MAGIC_TABLES_DIR, "ground-truth"));
+    fs.writeFileSync(path.join(dirs.MAGIC_TABLES_DIR, "ground-truth", "tiny.json"), JSON.stringify({ ...committed, configHash: "0000" }));
+    await assert.rejects(groundTruthFor("tiny", data, { recompute: false }), /computed for config hash 0000.*npm run magic -- ground-truth --preset tiny/);
+    // Every job of the build already finished (its result files, marked so a retrain would show): nothing trains.
+    const runDir = groundTruthRunDir(config, hash);
+    const jobs = groundTruthJobs(config, space);
+    const finished = jobs.map((job) => ({ ...committed.rows.find((r) => `${r.id}-seed${r.seed}` === job.key)!, seconds: -1 }));
+    jobs.forEach((job, i) => recordGroundTruthRow(runDir, job, finished[i]));
+    const built = await groundTruthFor("tiny", data, { build: true, recompute: false });
+    assert.equal(built.source, "computed");
+    assert.equal(built.configHash, hash);
+    assert.deepEqual(built.rows, finished);
+    const rebuilt = await groundTruthFor("tiny", data, { recompute: true });
+    assert.deepEqual(rebuilt.rows, finished, "MAGIC_RECOMPUTE keeps the finished jobs of this code's build folder");
+    assert.deepEqual(jobs.map((job) => readGroundTruthRow(runDir, job)), finished);
+  } finally {
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    for (const dir of Object.values(dirs)) fs.rmSync(dir, { recursive: true, force: true });
   }
 });

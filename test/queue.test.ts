@@ -84,7 +84,9 @@ let survivor: Started;
 test("the tiny ground truth on the queue with two workers, one SIGKILLed mid-job, equals the local table; the killed job resumes on the other", { skip, timeout: 600_000 }, async (t: TestContext) => {
   const t0 = Date.now();
   const env = { MAGIC_RUNS_DIR: runs, MAGIC_TABLES_DIR: path.join(scratch, "tables") };
-  const workerArgs = ["worker", "--queue", redis.url, "--concurrency", "1", "--stall-seconds", "2"];
+  // 5 s: short enough for a quick retry, long enough that a loaded machine's late lock renewal is not a stall
+  // (at 2 s, with a load average of ~12 on 2 cores, the survivor once took the job before the victim's checkpoint).
+  const workerArgs = ["worker", "--queue", redis.url, "--concurrency", "1", "--stall-seconds", "5"];
   const victim = magic(workerArgs, env);
   survivor = magic(workerArgs, env);
   const out = path.join(scratch, "queue-tiny.json");

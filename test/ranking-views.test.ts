@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { RankResult } from "../lib/experiments/ranking";
 import type { BaselineStat } from "../lib/experiments/baselines";
-import { baselineComparisonRows, claimTest, claimVerdictText, groundTruthQuality, seedNoise, stepsForNoiseScale } from "../lib/experiments/ranking-views";
+import { baselineComparisonRows, claimTest, claimVerdictText, coverageGapText, groundTruthQuality, seedNoise, stepsForNoiseScale } from "../lib/experiments/ranking-views";
 import type { GroundTruthTable } from "../lib/experiments/ground-truth";
 
 const truth = Array.from({ length: 16 }, (_, i) => i + 1);
@@ -89,4 +89,14 @@ test("seedNoise: the per-seed noise sd, the common offset, and a simulated tau t
   assert.ok(Math.abs(seedNoise(gt, "1500").noiseSd - 2 * n.noiseSd) < 1e-12);
   const extrapolated = stepsForNoiseScale(gt, 0.5)!;
   assert.ok(Math.abs(extrapolated.exponent - 1) < 1e-9 && Math.abs(extrapolated.steps - 6000) < 1e-6);
+});
+
+test("coverageGapText: the uniform supernets' mean updates per op, and the steps that would match a child's", () => {
+  const uniform = (perOp: number) => ({ ...result("uniform", 1, 0), steps: 1200, coverage: [[perOp, perOp], [perOp, perOp]] });
+  // Two seeds at 100 and 140 updates per op: 120 on average, 1.5 % of 8,000; 8,000 / 120 x 1,200 = 80,000 steps.
+  const text = coverageGapText([uniform(100), { ...uniform(140), seed: 2 }, { ...result("magic-t", 1, 0), coverage: [[1, 1]] }], 8000);
+  assert.match(text, /8,000 updates each/);
+  assert.match(text, /In 1,200 steps a uniform supernet's \(layer, operator\) gets 120 on average \(1\.5 % of that\)/);
+  assert.match(text, /~80,000 supernet steps, 67x the budget/);
+  assert.match(coverageGapText([result("magic-t", 1, 0)], 8000), /no uniform supernet/);
 });

@@ -4,13 +4,14 @@
 // MAGIC-AT-searched vs uniform-searched (and KD vs no KD where the control exists), all through glue-views.ts
 // (glueAverageCells, glueTableRows, compareModels: paired over (task, seed), paired.ts claimVerdict).
 import type { GlueTask } from "../data/glue";
-import type { PlotlyFigure } from "../display";
+import { fmt, fmtInterval, type PlotlyFigure } from "../display";
 import { archId } from "../nas/space";
 import { budgetParams } from "../nas/budgets";
 import type { SearchSpace } from "../nas/types";
 import type { Verdict } from "../paired";
-import { compareModels, comparisonRows, fixed, glueAverageCells, glueTableRows, interval, type ModelComparison, type SeedInterval } from "./glue-views";
-import type { LatencyUnit, Student, StudentGlueUnit } from "./compression";
+import { compareModels, comparisonRows, glueAverageCells, glueTableRows, type ModelComparison, type SeedInterval } from "./glue-views";
+import { sourcesSentence } from "./verify";
+import type { LatencyUnit, Student, StudentGlueUnit, StudentPretrainUnit } from "./compression";
 
 /** One student on the Pareto plot. */
 export interface ParetoPoint {
@@ -131,19 +132,26 @@ export function budgetVerdicts(units: StudentGlueUnit[], schemes: string[]): Bud
 }
 
 /** A budget as tables show it: "132864 (50 %)". */
-const budgetLabel = (b: { maxParams: number; fraction: number }) => `${b.maxParams} (${fixed(100 * b.fraction, 0)} %)`;
+const budgetLabel = (b: { maxParams: number; fraction: number }) => `${b.maxParams} (${fmt(100 * b.fraction, 0)} %)`;
 
 /** One row per student: its budget, architecture and size (sub-layer parameters) and the share of the budget it uses. */
 export function studentRows(space: SearchSpace, students: Student[]) {
   return students.map((s) => {
     const params = budgetParams(space, s.arch, s.budget.counting);
-    return { budget: budgetLabel(s.budget), student: s.name, kind: s.kind, arch: archId(space, s.arch), params, "share of budget": fixed(params / s.budget.maxParams, 2) };
+    return { budget: budgetLabel(s.budget), student: s.name, kind: s.kind, arch: archId(space, s.arch), params, "share of budget": fmt(params / s.budget.maxParams, 2) };
   });
+}
+
+/** Where the compression units and the latency measurement came from, one sentence (notebook provenance). */
+export function compressionSources(units: (StudentPretrainUnit | StudentGlueUnit)[], latency: LatencyUnit, preset: string): string {
+  const where = (folder: string) => ({ committed: `\`data/compression/${preset}/${folder}\``, cached: "runs under `runs/compression/`", computed: "trained now" });
+  return `${sourcesSentence(units, "compression units (pre-trainings and fine-tunings)", where(""))} ` +
+    sourcesSentence([latency], "latency measurement", { ...where("latency.json"), computed: "measured now" });
 }
 
 /** One row per student of the latency measurement, and the budget it is held to. */
 export function latencyRows(latency: LatencyUnit) {
-  return latency.rows.map((r) => ({ student: r.student, arch: r.archId, "median ms": fixed(r.medianMs, 2), [`within ${fixed(latency.maxMs, 2)} ms`]: r.withinBudget ? "yes" : "no" }));
+  return latency.rows.map((r) => ({ student: r.student, arch: r.archId, "median ms": fmt(r.medianMs, 2), [`within ${fmt(latency.maxMs, 2)} ms`]: r.withinBudget ? "yes" : "no" }));
 }
 
 /** Every budget's claims as glue-views comparisonRows, with the budget in front. */
@@ -154,13 +162,13 @@ export function verdictRows(verdicts: BudgetVerdict[]) {
 /** The verdict paragraph: per budget each claim's verdict with its numbers. */
 export function compressionVerdictText(verdicts: BudgetVerdict[]): string {
   return verdicts.flatMap((v) => v.comparisons.map((c) =>
-    `- budget ${budgetLabel(v)}: **${c.claim}**: **${c.verdict}** (mean difference ${fixed(c.meanDiff, 4)}, 95 % interval ${interval(c.ci, 4)}, p ${fixed(c.pValue, 3)}, ${c.wins}/${c.pairs} (task, seed) pairs won).`)).join("\n");
+    `- budget ${budgetLabel(v)}: **${c.claim}**: **${c.verdict}** (mean difference ${fmt(c.meanDiff, 4)}, 95 % interval ${fmtInterval(c.ci, 4)}, p ${fmt(c.pValue, 3)}, ${c.wins}/${c.pairs} (task, seed) pairs won).`)).join("\n");
 }
 
 /** One line for the index page: the claims' verdict counts and the Pareto front's students. */
 export function compressionKeyResult(points: ParetoPoint[], verdicts: BudgetVerdict[]): string {
   const all = verdicts.flatMap((v) => v.comparisons);
   const count = (v: Verdict) => all.filter((c) => c.verdict === v).length;
-  const front = paretoFront(points, "params").map((p) => `${p.model} ${fixed(p.glue.mean)}`).join(", ");
+  const front = paretoFront(points, "params").map((p) => `${p.model} ${fmt(p.glue.mean)}`).join(", ");
   return `claims: ${count("reproduced")} reproduced, ${count("contradicted")} contradicted, ${count("inconclusive")} inconclusive of ${all.length}; Pareto front (params): ${front}`;
 }

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import type { Preset } from "../preset";
 import { runsPath, tablesPath } from "../paths";
 import { UserError } from "../errors";
-import { backendInfo } from "../backend";
+import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { recomputeRequested } from "../env";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
@@ -21,7 +21,7 @@ import { archId, flops, makeSpace, paramCount, parseArch } from "../nas/space";
 import type { Arch, SearchSpace } from "../nas/types";
 import { glueTaskScore } from "../metrics";
 import { progress as startProgress } from "../progress";
-import { checkpointPath, configHash, readCheckpoint } from "../train/checkpoint";
+import { configHash, isFinishedCheckpoint } from "../train/checkpoint";
 import {
   codeVersion,
   groundTruthChildren,
@@ -241,15 +241,6 @@ function pretrainJob(config: GlueSweepConfig, space: SearchSpace, model: GlueMod
   return { arch: model.arch, seed: config.pretrainSeed, key: `${id}-seed${config.pretrainSeed}` };
 }
 
-const backendName = () => backendInfo()?.name ?? "unknown";
-
-/** Whether `dir` holds the finished checkpoint (all `steps`) of the run hashed `hash`. */
-function finishedCheckpoint(dir: string, hash: string, steps: number): boolean {
-  const file = checkpointPath(dir);
-  if (!fs.existsSync(file)) return false;
-  const ck = readCheckpoint(file);
-  return ck.configHash === hash && ck.step === steps;
-}
 
 /**
  * A ground-truth child's finished checkpoint in a ground-truth build of the committed table (any code
@@ -264,7 +255,7 @@ function groundTruthBuildCheckpoint(gt: GroundTruthTable, job: Job, hash: string
     const runDir = path.join(root, name);
     const row = readGroundTruthRow(runDir, job);
     const dir = groundTruthJobDir(runDir, job);
-    if (row && row.valLoss === committed.valLoss && finishedCheckpoint(dir, hash, gt.config.steps)) return { dir, row };
+    if (row && row.valLoss === committed.valLoss && isFinishedCheckpoint(dir, hash, gt.config.steps)) return { dir, row };
   }
   return null;
 }
@@ -286,7 +277,7 @@ export async function pretrainedEncoder(config: GlueSweepConfig, model: GlueMode
   const runDir = path.join(options.runRoot ?? runsPath("glue"), config.preset, "pretrain", `${model.name}-${hash}-${codeDigest()}-${backendName()}`);
   const dir = groundTruthJobDir(runDir, job);
   const cached = readGroundTruthRow(runDir, job);
-  if (cached && finishedCheckpoint(dir, hash, gtConfig.steps)) return { dir, row: cached, hash, job, origin: "run" as PretrainOrigin };
+  if (cached && isFinishedCheckpoint(dir, hash, gtConfig.steps)) return { dir, row: cached, hash, job, origin: "run" as PretrainOrigin };
   // A result file whose checkpoint is gone: train again (the same numbers) so that there are weights to load.
   if (cached) fs.rmSync(path.join(runDir, "results", `${job.key}.json`), { force: true });
   const bar = options.progress ? startProgress({ total: gtConfig.steps, label: `${model.name} pre-training` }) : null;
@@ -360,8 +351,10 @@ function glueUnitDir(config: GlueSweepConfig, spec: Exclude<GlueUnitSpec, { kind
  */
 export async function fineTunedCheckpoint(config: GlueSweepConfig, spec: Exclude<GlueUnitSpec, { kind: "pretrain" }>, data: MlmData, options: GlueUnitOptions = {}): Promise<string> {
   const dir = glueUnitDir(config, spec, glueUnitHash(config, spec, data), options);
-  // A result whose checkpoint is gone: train again (the same numbers) so that there are weights to load.
-  if (!fs.existsSync(checkpointPath(dir))) fs.rmSync(path.join(dir, "result.json"), { force: true });
+  const resultFile = path.join(dir, "result.json");
+  const cached = readJsonIfExists<GlueUnit>(resultFile);
+  // A result whose finished checkpoint is gone: train again (the same numbers) so that there are weights to load.
+  if (cached && !isFinishedCheckpoint(dir, cached.runHash, cached.steps)) fs.rmSync(resultFile, { force: true });
   await glueUnit(config, spec, data, null, { ...options, useCommitted: false, stopAfter: undefined });
   return dir;
 }

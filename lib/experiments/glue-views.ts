@@ -7,7 +7,8 @@ import { claimVerdict, pairedEffect, pairedPermutationTest, signTest, type Verdi
 import type { RankResult } from "./ranking";
 import type { GlueUnit, PretrainUnit } from "./glue-sweep";
 import type { SearchResult } from "./search";
-import type { PlotlyFigure } from "../display";
+import { sourcesSentence } from "./verify";
+import { fmt, fmtInterval, type PlotlyFigure } from "../display";
 
 /** Mean over seeds and its (1 - alpha) Student-t interval ((-inf, inf) for one seed). */
 export interface SeedInterval {
@@ -138,9 +139,6 @@ export function fineTunedTau(rank: RankResult, units: GlueUnit[], task: GlueTask
 
 // ---- Notebook 05's tables, figures and text (every number from the units and searches passed in) ----
 
-export const fixed = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
-export const interval = (ci: [number, number], digits = 3) => `[${fixed(ci[0], digits)}, ${fixed(ci[1], digits)}]`;
-
 /** One row per search: the child found, its estimate and size, and what the search cost. */
 export function searchRows(searches: SearchResult[]) {
   return searches.map((s) => ({
@@ -148,12 +146,12 @@ export function searchRows(searches: SearchResult[]) {
     seed: s.seed,
     method: s.method,
     "best child": s.best.id,
-    "estimated loss": fixed(s.best.estimatedLoss, 4),
+    "estimated loss": fmt(s.best.estimatedLoss, 4),
     params: s.best.params,
     budget: s.maxParams,
-    "feasible share": fixed(s.feasibleFraction, 2),
+    "feasible share": fmt(s.feasibleFraction, 2),
     evaluations: `${s.evaluations} (${s.uniqueEvaluations} distinct)`,
-    "search seconds": fixed(s.seconds, 0),
+    "search seconds": fmt(s.seconds, 0),
     source: s.source ?? "computed",
   }));
 }
@@ -175,20 +173,18 @@ export function searchCurveFigure(searches: SearchResult[], title: string): Plot
 
 /** Where the searches came from, one sentence (notebook provenance). */
 export function searchSources(searches: SearchResult[], preset: string): string {
-  const count = (s: SearchResult["source"]) => searches.filter((r) => r.source === s).length;
-  return `${searches.length} searches: ${count("committed")} loaded from \`data/search/${preset}/\`, ${count("cache")} from runs under \`runs/search/\`, ${count("computed")} run now.`;
+  return sourcesSentence(searches, "searches", { committed: `\`data/search/${preset}/\``, cached: "runs under `runs/search/`", computed: "run now" });
 }
 
 /** Where the sweep's units came from, one sentence (notebook provenance). */
 export function sweepSources(units: (PretrainUnit | GlueUnit)[], preset: string): string {
-  const count = (s: GlueUnit["source"]) => units.filter((u) => u.source === s).length;
-  return `${units.length} GLUE sweep units (pre-trainings and fine-tunings): ${count("committed")} loaded from \`data/glue-results/${preset}/\`, ` +
-    `${count("cache")} from runs under \`runs/glue/\`, ${count("computed")} trained now.`;
+  return sourcesSentence(units, "GLUE sweep units (pre-trainings and fine-tunings)",
+    { committed: `\`data/glue-results/${preset}/\``, cached: "runs under `runs/glue/`", computed: "trained now" });
 }
 
 /** One row per pre-trained model: its architecture, size and validation MLM loss. */
 export function pretrainRows(pretrained: PretrainUnit[]) {
-  return pretrained.map((p) => ({ model: p.model, arch: p.archId, params: p.params, "validation MLM loss": fixed(p.row.valLoss, 4), steps: p.row.steps, encoder: p.origin }));
+  return pretrained.map((p) => ({ model: p.model, arch: p.archId, params: p.params, "validation MLM loss": fmt(p.row.valLoss, 4), steps: p.row.steps, encoder: p.origin }));
 }
 
 /** Per model: every task's score and the GLUE average, "mean [95 % interval]" over fine-tuning seeds. */
@@ -198,9 +194,9 @@ export function glueTableRows(units: GlueUnit[], tasks: GlueTask[]) {
     model: avg.model,
     ...Object.fromEntries(tasks.map((task) => {
       const c = cells.find((x) => x.model === avg.model && x.task === task)!;
-      return [task, `${fixed(c.mean)} ${interval(c.ci)}`];
+      return [task, `${fmt(c.mean)} ${fmtInterval(c.ci)}`];
     })),
-    "GLUE average": `${fixed(avg.mean)} ${interval(avg.ci)}`,
+    "GLUE average": `${fmt(avg.mean)} ${fmtInterval(avg.ci)}`,
     seeds: avg.seeds,
   }));
 }
@@ -225,8 +221,8 @@ export function glueTaskFigure(units: GlueUnit[], tasks: GlueTask[], title: stri
 /** One row per claim: the paired difference, its interval, p, wins and the verdict. */
 export function comparisonRows(comparisons: ModelComparison[]) {
   return comparisons.map((c) => ({
-    claim: c.claim, "(task, seed) pairs": c.pairs, "mean difference": fixed(c.meanDiff, 4), "95 % interval": interval(c.ci, 4),
-    p: fixed(c.pValue, 3), wins: `${c.wins}/${c.pairs}`, verdict: c.verdict,
+    claim: c.claim, "(task, seed) pairs": c.pairs, "mean difference": fmt(c.meanDiff, 4), "95 % interval": fmtInterval(c.ci, 4),
+    p: fmt(c.pValue, 3), wins: `${c.wins}/${c.pairs}`, verdict: c.verdict,
   }));
 }
 
@@ -243,8 +239,8 @@ export function fineTunedTauRows(taus: FineTunedTau[]) {
     const tau = defined.length ? seedInterval(defined.map((t) => t.tau)) : null;
     return {
       scheme: own[0].scheme, task: own[0].task, children: own[0].children, seeds: `${defined.length} of ${own.length} with a defined tau`,
-      "tau vs fine-tuned": tau ? `${fixed(tau.mean)} ${interval(tau.ci)}` : "undefined (every child scores the same)",
-      "MLM ground truth vs fine-tuned": fixed(own[0].mlmGroundTruthTau),
+      "tau vs fine-tuned": tau ? `${fmt(tau.mean)} ${fmtInterval(tau.ci)}` : "undefined (every child scores the same)",
+      "MLM ground truth vs fine-tuned": fmt(own[0].mlmGroundTruthTau),
     };
   });
 }
@@ -258,7 +254,7 @@ export function cheapestUnit<U extends GlueUnit>(units: U[]): U {
 
 /** The verdict paragraph: each claim's verdict with its numbers, then what the fine-tuned ground truth says. */
 export function verdictText(comparisons: ModelComparison[], taus: FineTunedTau[]): string {
-  const claims = comparisons.map((c) => `- **${c.claim}** on GLUE: **${c.verdict}** (mean difference ${fixed(c.meanDiff, 4)}, 95 % interval ${interval(c.ci, 4)}, p ${fixed(c.pValue, 3)}, ${c.wins}/${c.pairs} (task, seed) pairs won).`);
+  const claims = comparisons.map((c) => `- **${c.claim}** on GLUE: **${c.verdict}** (mean difference ${fmt(c.meanDiff, 4)}, 95 % interval ${fmtInterval(c.ci, 4)}, p ${fmt(c.pValue, 3)}, ${c.wins}/${c.pairs} (task, seed) pairs won).`);
   const rows = fineTunedTauRows(taus);
   const tauLines = rows.map((r) => `${r.scheme} on ${r.task}: tau ${r["tau vs fine-tuned"]}`);
   return [...claims, "", `Against the fine-tuned ground truth (${rows[0]?.children ?? 0} children): ${tauLines.join("; ")}.`].join("\n");
@@ -266,7 +262,7 @@ export function verdictText(comparisons: ModelComparison[], taus: FineTunedTau[]
 
 /** One line for the index page. */
 export function keyResultText(units: GlueUnit[], tasks: GlueTask[], comparisons: ModelComparison[]): string {
-  const averages = glueAverageCells(units, tasks).map((a) => `${a.model} ${fixed(a.mean)}`).join(", ");
+  const averages = glueAverageCells(units, tasks).map((a) => `${a.model} ${fmt(a.mean)}`).join(", ");
   const count = (v: Verdict) => comparisons.filter((c) => c.verdict === v).length;
   return `GLUE average: ${averages}; claims: ${count("reproduced")} reproduced, ${count("contradicted")} contradicted, ${count("inconclusive")} inconclusive of ${comparisons.length}`;
 }

@@ -61,7 +61,11 @@ export async function buildGroundTruth(config: GroundTruthConfig, target: BuildT
 export interface GroundTruthOptions {
   /** Train the missing jobs and write the table (the ground-truth command); otherwise a missing table is an error. */
   build?: boolean;
-  /** Discard the finished jobs and rebuild (default: MAGIC_RECOMPUTE=1); implies `build`. */
+  /**
+   * Ignore the committed table and build it again (default: MAGIC_RECOMPUTE=1); implies `build`. A killed
+   * rebuild resumes its finished jobs: the build folder is keyed by the config hash, the code digest and the
+   * backend, so it never holds another code's or config's results.
+   */
   recompute?: boolean;
   /** Who trains the jobs of a build (default: one local worker process per core). */
   target?: BuildTarget;
@@ -94,14 +98,11 @@ export function storedTable(table: GroundTruthTable & { source?: string }): Grou
  */
 export async function groundTruthFor(preset: Preset, data: MlmData, options: GroundTruthOptions = {}): Promise<SourcedGroundTruth> {
   requireGroundTruthTable(preset, options);
-  const { recompute = recomputeRequested(), target } = options;
+  const { build = false, recompute = recomputeRequested(), target } = options;
   const config = GROUND_TRUTH_PRESETS[preset];
   const hash = groundTruthHash(config, makeSpace(preset, data.vocabSize), data);
-  if (!recompute) {
-    const table = loadGroundTruth(config, hash);
-    if (table) return { ...table, source: "committed" };
-  } else {
-    fs.rmSync(groundTruthRunDir(config, hash), { recursive: true, force: true });
-  }
+  // A build replaces a committed table of another config (the config changed: that is what the build is for).
+  const committed = recompute ? null : loadGroundTruth(config, hash, { otherConfig: build ? "ignore" : "error" });
+  if (committed) return { ...committed, source: "committed" };
   return { ...(await buildGroundTruth(config, target)), source: "computed" };
 }

@@ -14,7 +14,7 @@ import { projectPath, runsPath, tablesPath } from "../paths";
 import { readJson, readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { UserError } from "../errors";
 import { Rng, seedFrom } from "../rng";
-import { backendInfo } from "../backend";
+import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { unigramLoss, type MlmData } from "../data";
 import { archId, flops, makeSpace, paramCount, randomArch } from "../nas/space";
@@ -146,7 +146,7 @@ export function groundTruthHash(config: GroundTruthConfig, space: SearchSpace, d
 
 /** Where the jobs of a build run: keyed by the code digest and backend too, so changed code never resumes an old job. */
 export function groundTruthRunDir(config: GroundTruthConfig, hash: string): string {
-  return runsPath("ground-truth", `${config.preset}-${hash}-${codeDigest()}-${backendInfo()?.name ?? "unknown"}`);
+  return runsPath("ground-truth", `${config.preset}-${hash}-${codeDigest()}-${backendName()}`);
 }
 
 /** Where the committed table of `preset` is loaded from and written to. */
@@ -190,12 +190,17 @@ export function groundTruthJobRun(config: GroundTruthConfig, data: MlmData, job:
   };
 }
 
-/** The config hash of `job`'s run (the hash its checkpoint carries), without training. */
-export function groundTruthJobHash(config: GroundTruthConfig, data: MlmData, job: Job): string {
+/** Knowledge distillation into a job's model (compression.ts): builds the run's Distiller; the caller of the factory disposes it. */
+export type JobDistill = (student: Supernet) => Distiller<MlmBatch>;
+
+/** The config hash of `job`'s run (the hash its checkpoint carries; with `distill`, the KD run's), without training. */
+export function groundTruthJobHash(config: GroundTruthConfig, data: MlmData, job: Job, distill?: JobDistill): string {
   const run = groundTruthJobRun(config, data, job);
+  const kd = distill?.(run.model);
   try {
-    return runConfigHash(run);
+    return runConfigHash({ ...run, distill: kd });
   } finally {
+    kd?.dispose();
     run.model.dispose();
     tf.dispose(run.data.validation.flatMap((b) => [b.inputs, b.labels, b.weights]));
   }
@@ -214,8 +219,8 @@ export async function runGroundTruthJob(
     onStep?: (step: number) => void;
     stopAfter?: number;
     runDir?: string;
-    /** Knowledge distillation into the job's model (compression.ts): builds the run's Distiller, disposed after the run. */
-    distill?: (student: Supernet) => Distiller<MlmBatch>;
+    /** Knowledge distillation into the job's model: its Distiller, disposed after the run. */
+    distill?: JobDistill;
   } = {},
 ): Promise<GroundTruthRow | null> {
   const runDir = options.runDir ?? groundTruthRunDir(config, hash);
@@ -251,7 +256,7 @@ export async function runGroundTruthJob(
     resumedFrom: result.resumedFrom,
     steps: config.steps,
     budgets: Object.fromEntries(result.history.flatMap((h) => (h.valLoss === undefined ? [] : [[String(h.step), h.valLoss]]))),
-    backend: backendInfo()?.name ?? "unknown",
+    backend: backendName(),
   };
   recordGroundTruthRow(runDir, job, row);
   return row;
@@ -300,16 +305,19 @@ export function mergeGroundTruth(
   return table;
 }
 
-/** The committed table if it matches this config (null if absent); a mismatch is an error unless `recompute`. */
-export function loadGroundTruth(config: GroundTruthConfig, hash: string): GroundTruthTable | null {
+/** The committed table if it matches this config; null if absent, or of another config when `otherConfig` is "ignore" (a build). */
+export function loadGroundTruth(
+  config: GroundTruthConfig,
+  hash: string,
+  options: { otherConfig: "error" | "ignore" } = { otherConfig: "error" },
+): GroundTruthTable | null {
   const file = groundTruthTablePath(config.preset);
   if (!fs.existsSync(file)) return null;
   const table = readJson<GroundTruthTable>(file);
-  if (table.configHash !== hash) {
-    throw new UserError(`${file} was computed for config hash ${table.configHash}, the current config hashes to ${hash}; ` +
-      `recompute it with \`MAGIC_RECOMPUTE=1 npm run magic -- ground-truth --preset ${config.preset}\``);
-  }
-  return table;
+  if (table.configHash === hash) return table;
+  if (options.otherConfig === "ignore") return null;
+  throw new UserError(`${file} was computed for config hash ${table.configHash}, the current config hashes to ${hash}; ` +
+    `rebuild it with \`npm run magic -- ground-truth --preset ${config.preset}\` (resumable)`);
 }
 
 /** One child of the table: its loss averaged over the seeds (the ground truth a supernet should rank). */

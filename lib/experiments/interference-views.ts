@@ -1,14 +1,13 @@
 // Figures, tables and verdicts of experiment 01 (interference), built from an InterferenceReport so that
 // the notebook stays thin and the CLI's JSON carries the same numbers. Every interval a verdict reads is the
 // clustered one (supernet seeds, then batches); the pair-level ones are shown only to compare.
-import type { PlotlyFigure } from "../display";
+import { fmt, fmtInterval as ci, type PlotlyFigure } from "../display";
 import type { ByK, Estimate } from "../interference";
-import type { CheckpointAnalysis, InterferenceReport, SchemeRow } from "./interference";
+import type { CheckpointAnalysis, InterferenceReport, InterferenceUnit, SchemeRow } from "./interference";
+import { sourcesSentence } from "./verify";
 import { RANK_PRESETS } from "./ranking";
 import { mean } from "../metrics";
 
-const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
-const ci = (c: [number, number], d = 3) => `[${fmt(c[0], d)}, ${fmt(c[1], d)}]`;
 /** Small differences (of cosines near 1) in 3 significant digits. */
 const sig = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : "n/a");
 const sigCi = (c: [number, number]) => `[${sig(c[0])}, ${sig(c[1])}]`;
@@ -304,4 +303,10 @@ export function keyLine(report: InterferenceReport): string {
   return `step ${c.step}, ${c.seeds.length} seeds: Spearman(k, grad cos) ${fmt(c.kCorrelation.spearman, 2)} ${ci(c.kCorrelation.clusteredCi, 2)}; ` +
     `partial Spearman(output sim, grad cos | k, where) ${fmt(c.partial.output.value, 2)} ${ci(c.partial.output.clusteredCi, 2)}; ` +
     `cos vs ${report.schemes.base}: ${diffs.join(", ")}`;
+}
+
+/** Where the units came from, one sentence (the notebook's provenance line and its run summary). */
+export function unitSources(units: InterferenceUnit[], preset: string): string {
+  return sourcesSentence(units, "interference (scheme, seed) units",
+    { committed: `\`data/interference/${preset}/\``, cached: "earlier measurements under `runs/`", computed: "measured now" });
 }

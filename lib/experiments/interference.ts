@@ -11,7 +11,7 @@
 // recomputes one end to end (training its supernet from scratch) to show they still hold.
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { backendInfo } from "../backend";
+import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { type Preset } from "../preset";
 import { runsPath, tablesPath } from "../paths";
@@ -197,7 +197,7 @@ export async function interferenceUnit(
       `npm run magic -- interference --preset ${config.preset} --commit --out <file>`);
     if (committed) return committed;
   }
-  const backend = backendInfo()?.name ?? "unknown";
+  const backend = backendName();
   const cacheRoot = options.runRoot ? path.join(options.runRoot, "interference") : runsPath("interference");
   const cacheFile = path.join(cacheRoot, config.preset, `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}.json`);
   const cached = readJsonIfExists<InterferenceUnit>(cacheFile);

@@ -1,6 +1,6 @@
 // Tables, figures and verdicts of notebooks 02-04, built from per-(scheme, seed) RankResults. Every number
 // shown is recomputed from the per-child values in the results (see rankStats), never typed in.
-import type { PlotlyFigure } from "../display";
+import { fmt, fmtInterval, type PlotlyFigure } from "../display";
 import { kendallTau, mean, std } from "../metrics";
 import { Rng } from "../rng";
 import { claimVerdict, meanTauBootstrap, pairedPermutationTest, pairedTauBootstrap, signTest } from "../paired";
@@ -8,8 +8,8 @@ import { beatsBaseline } from "./baselines";
 import { budgetSettling, groundTruthChildren, seedToSeedTau, type GroundTruthTable } from "./ground-truth";
 import type { SourcedGroundTruth } from "./ground-truth-run";
 import type { RankResult } from "./ranking";
+import { sourcesSentence } from "./verify";
 
-const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 
 export function bySchemeOf(results: RankResult[]): Map<string, RankResult[]> {
   const out = new Map<string, RankResult[]>();
@@ -45,9 +45,9 @@ export function seedRows(results: RankResult[]): Record<string, unknown>[] {
     scheme: r.scheme,
     seed: r.seed,
     "Kendall tau": r.kendallTau,
-    "tau 95% CI": `[${fmt(r.ci.kendallTau[0], 2)}, ${fmt(r.ci.kendallTau[1], 2)}]`,
+    "tau 95% CI": fmtInterval(r.ci.kendallTau, 2),
     "Spearman rho": r.spearman,
-    "rho 95% CI": `[${fmt(r.ci.spearman[0], 2)}, ${fmt(r.ci.spearman[1], 2)}]`,
+    "rho 95% CI": fmtInterval(r.ci.spearman, 2),
     [`P@${kOf(r)}`]: pAt(r),
   }));
 }
@@ -315,7 +315,7 @@ export function baselineComparisonRows(results: RankResult[], resamples = 1000):
   const rows: Record<string, unknown>[] = baselines.map((b) => ({
     predictor: `${b.name} (zero-cost)`,
     "Kendall tau": b.kendallTau,
-    "95% CI": `[${fmt(b.ci.kendallTau[0], 2)}, ${fmt(b.ci.kendallTau[1], 2)}]`,
+    "95% CI": fmtInterval(b.ci.kendallTau, 2),
     "Spearman rho": b.spearman,
     "P@k": b.precisionAtK,
     "beats all baselines": "",
@@ -327,7 +327,7 @@ export function baselineComparisonRows(results: RankResult[], resamples = 1000):
     rows.push({
       predictor: `${scheme} (supernet, ${rs.length} seeds)`,
       "Kendall tau": estimate,
-      "95% CI": `[${fmt(ci[0], 2)}, ${fmt(ci[1], 2)}]`,
+      "95% CI": fmtInterval(ci, 2),
       "Spearman rho": mean(rs.map((r) => r.spearman)),
       "P@k": mean(rs.map(pAt)),
       "beats all baselines": verdicts.every((v) => v === "beats") ? "yes" : verdicts.some((v) => v === "loses") ? "no (loses to " +
@@ -363,7 +363,7 @@ export function claimRows(results: RankResult[], claims: [string, string][]): Re
       claim: t.claim,
       "paired seeds": t.seeds,
       "mean Δtau": t.meanDiff,
-      "Δ 95% CI (seeds x children)": `[${fmt(t.diffCI[0])}, ${fmt(t.diffCI[1])}]`,
+      "Δ 95% CI (seeds x children)": fmtInterval(t.diffCI),
       "permutation p": t.permutationP,
       "sign test p": t.signP,
       wins: `${t.wins}/${t.seeds}`,
@@ -377,8 +377,8 @@ export function claimVerdictText(results: RankResult[], claims: [string, string]
   return claims.map(([scheme, base]) => {
     const t = claimTest(results, scheme, base);
     const what = t.verdict === "reproduced" ? "**reproduced**" : t.verdict === "contradicted" ? "**contradicted** (the opposite holds)" : "**inconclusive**";
-    return `- ${t.claim}: ${what} — mean Δtau ${fmt(t.meanDiff)} over ${t.seeds} paired seeds, 95% interval [${fmt(t.diffCI[0])}, ` +
-      `${fmt(t.diffCI[1])}] (seeds x children), permutation p = ${fmt(t.permutationP)}` +
+    return `- ${t.claim}: ${what} — mean Δtau ${fmt(t.meanDiff)} over ${t.seeds} paired seeds, 95% interval ${fmtInterval(t.diffCI)} ` +
+      `(seeds x children), permutation p = ${fmt(t.permutationP)}` +
       (t.seeds < 6 ? ` (with ${t.seeds} seeds the smallest possible p is ${fmt(2 / 2 ** t.seeds)}, so no claim can reach p <= 0.05)` : "") + ".";
   }).join("\n");
 }
@@ -418,6 +418,23 @@ export function coverageRows(results: RankResult[], childSteps: number): Record<
       [`fraction of a child's ${childSteps}`]: m / childSteps,
     };
   });
+}
+
+/**
+ * How far the supernets' operator training is from a ground-truth child's (one update per step for each of its
+ * operators, `childSteps` in all): the uniform supernets' mean updates per (layer, op), and the supernet steps
+ * that would match `childSteps` at that rate, as a multiple of this budget. Computed, so it stays true when the
+ * ground truth's steps or the supernets' budget change.
+ */
+export function coverageGapText(results: RankResult[], childSteps: number): string {
+  const uniform = results.filter((r) => r.scheme === "uniform");
+  if (!uniform.length) return `A ground-truth child's operators get ${childSteps} updates each; no uniform supernet here to compare with.`;
+  const steps = uniform[0].steps;
+  const perOp = mean(uniform.map((r) => mean(r.coverage.flat())));
+  const needed = (childSteps / perOp) * steps;
+  return `A ground-truth child's operators get ${childSteps.toLocaleString("en-US")} updates each (one per step). In ${steps.toLocaleString("en-US")} ` +
+    `steps a uniform supernet's (layer, operator) gets ${fmt(perOp, 0)} on average (${fmt((100 * perOp) / childSteps, 1)} % of that); ` +
+    `matching the child would take ~${Math.round(needed).toLocaleString("en-US")} supernet steps, ${fmt(needed / steps, 0)}x the budget here.`;
 }
 
 /**
@@ -463,7 +480,6 @@ export function groundTruthSource(gt: SourcedGroundTruth): string {
 }
 
 export function sourceSummary(results: RankResult[], preset: string): string {
-  const count = (s: RankResult["source"]) => results.filter((r) => r.source === s).length;
-  return `${results.length} (scheme, seed) units: ${count("committed")} loaded from the committed tables \`data/ranking/${preset}/\`, ` +
-    `${count("cache")} from finished runs under \`runs/\`, ${count("computed")} trained now.`;
+  return sourcesSentence(results, "(scheme, seed) units",
+    { committed: `the committed tables \`data/ranking/${preset}/\``, cached: "finished runs under `runs/`", computed: "trained now" });
 }

@@ -17,14 +17,14 @@ import { makeSpace } from "../nas/space";
 import { Coverage } from "../nas/samplers";
 import type { Arch, MlmBatch, SearchSpace } from "../nas/types";
 import { loadWeights, runConfigHash, train, type HistoryEntry } from "../train/loop";
-import { checkpointPath, readCheckpoint } from "../train/checkpoint";
+import { isFinishedCheckpoint } from "../train/checkpoint";
 import type { Supernet } from "../nas/supernet";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
 import { groundTruthChildren, codeVersion, type GroundTruthTable } from "./ground-truth";
 import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
-import { backendInfo } from "../backend";
+import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import { recomputeRequested } from "../env";
@@ -214,7 +214,7 @@ function prepareScheme(config: RankConfig, scheme: string, seed: number, data: M
     model.dispose();
     tf.dispose([...validation, ...(anchorSelection ?? [])].flatMap((b) => [b.inputs, b.labels, b.weights]));
   };
-  const backend = backendInfo()?.name ?? "unknown";
+  const backend = backendName();
   return { run, model, validation, hash, release, dir: path.join(runRoot, config.preset, `${scheme}-seed${seed}-${hash}-${codeDigest()}-${backend}`) };
 }
 
@@ -236,14 +236,6 @@ export function rankRunHash(config: RankConfig, scheme: string, seed: number, da
 
 /** Children whose supernet scores must equal the ranking result's before a run of earlier code is reused. */
 const REUSE_CHECK_CHILDREN = 4;
-
-/** Whether `dir` holds the finished checkpoint of the run hashed `hash` (`steps` completed). */
-function finishedCheckpoint(dir: string, hash: string, steps: number): boolean {
-  const file = checkpointPath(dir);
-  if (!fs.existsSync(file)) return false;
-  const ck = readCheckpoint(file);
-  return ck.configHash === hash && ck.step === steps;
-}
 
 /** A trained supernet of the ranking plan, where it came from, and its ranking result. */
 export interface RankedSupernet {
@@ -287,21 +279,21 @@ export async function rankedSupernet(
     loadWeights(checkpointDir, prepared.model);
     return { model: prepared.model, scoring: prepared.validation, rank, checkpointDir, origin, release: prepared.release };
   };
-  if (finishedCheckpoint(prepared.dir, prepared.hash, steps)) return ready(prepared.dir, rank.source === "computed" ? "trained" : "run");
-  const parent = path.dirname(prepared.dir), backend = backendInfo()?.name ?? "unknown";
+  if (isFinishedCheckpoint(prepared.dir, prepared.hash, steps)) return ready(prepared.dir, rank.source === "computed" ? "trained" : "run");
+  const parent = path.dirname(prepared.dir), backend = backendName();
   const earlier = fs.existsSync(parent)
     ? fs.readdirSync(parent).filter((name) => name.startsWith(`${scheme}-seed${seed}-${prepared.hash}-`) && name.endsWith(`-${backend}`)).sort()
     : [];
   const groundTruth = groundTruthChildren(gt).slice(0, REUSE_CHECK_CHILDREN);
   for (const name of earlier) {
     const dir = path.join(parent, name);
-    if (!finishedCheckpoint(dir, prepared.hash, steps)) continue;
+    if (!isFinishedCheckpoint(dir, prepared.hash, steps)) continue;
     loadWeights(dir, prepared.model);
     const scores = groundTruth.map((row) => prepared.model.evaluate(row.arch, prepared.validation).loss);
     if (agreement(rank.children.slice(0, scores.length).map((c) => c.supernet), scores, rank.backend === backend).ok) return ready(dir, "earlier-code run");
   }
   if (rank.source !== "computed") rank = await rankScheme(config, scheme, seed, data, gt, { ...options, useCommitted: false });
-  if (!finishedCheckpoint(prepared.dir, prepared.hash, steps)) {
+  if (!isFinishedCheckpoint(prepared.dir, prepared.hash, steps)) {
     // result.json without its checkpoint: train the run again on a fresh model (prepared.model may hold another run's weights)
     const fresh = prepareScheme(config, scheme, seed, data, gt, options.runRoot);
     await trainPrepared(fresh, `${scheme} seed ${seed}`);
@@ -395,7 +387,7 @@ export async function rankScheme(
     secondsPerStep: result.secondsPerStep,
     configHash: hash,
     codeDigest: codeDigest(),
-    backend: backendInfo()?.name ?? "unknown",
+    backend: backendName(),
   };
   writeJsonAtomic(resultFile, out, 1);
   return { ...out, source: "computed" };

@@ -6,7 +6,7 @@
 // cached under runs/search/ and committed under data/search/<preset>/, keyed by a config hash that includes
 // the ranking run's.
 import * as path from "node:path";
-import { backendInfo } from "../backend";
+import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
 import { recomputeRequested } from "../env";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
@@ -156,7 +156,7 @@ export async function searchScheme(
       rebuildCommand(config, scheme, seed, maxParams, method));
     if (committed) return committed;
   }
-  const backend = backendInfo()?.name ?? "unknown";
+  const backend = backendName();
   const cacheRoot = options.runRoot ? path.join(options.runRoot, "search") : runsPath("search");
   const cacheFile = path.join(cacheRoot, config.preset, `${scheme}-seed${seed}-p${maxParams}-${method}-${hash}-${codeDigest()}-${backend}.json`);
   const cached = readJsonIfExists<SearchResult>(cacheFile);

@@ -34,6 +34,15 @@ export interface CommittedProvenance {
 }
 
 /**
+ * One sentence on where `units` came from, for a notebook's provenance: how many were loaded from the
+ * committed tables (`committed`), found finished under runs/ (`cached`), and computed now (`computed`).
+ */
+export function sourcesSentence(units: CommittedProvenance[], what: string, where: { committed: string; cached: string; computed: string }): string {
+  const count = (s: CommittedProvenance["source"]) => units.filter((u) => u.source === s).length;
+  return `${units.length} ${what}: ${count("committed")} loaded from ${where.committed}, ${count("cache")} from ${where.cached}, ${count("computed")} ${where.computed}.`;
+}
+
+/**
  * The committed unit in `file` marked `source: "committed"`, or null when there is none. One computed for
  * another configuration hash is a UserError naming `rebuild`, the command that recomputes it.
  */

@@ -10,6 +10,7 @@
 // Identity must be the last op, so a layer's choices are always 0..n-1 (n = 6 or 7): a sampler that draws from
 // per-layer counts produces valid archs without knowing which op is which.
 import type { Arch } from "./types";
+import { archTokens } from "./space";
 import type { Preset } from "../preset";
 import type { Rng } from "../rng";
 
@@ -190,26 +191,7 @@ export function cnnArchId(space: CnnSpace, arch: Arch): string {
 
 /** Accepts a `cnnArchId`, or a JSON array of op indices and/or op names. */
 export function parseCnnArch(space: CnnSpace, text: string): Arch {
-  const s = text.trim();
-  let items: unknown[];
-  if (s.startsWith("[")) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(s);
-    } catch (e) {
-      throw new Error(`arch ${s} is not valid JSON (${(e as Error).message})`);
-    }
-    if (!Array.isArray(parsed)) throw new Error(`arch must be a JSON array or an arch id, got ${s}`);
-    items = parsed;
-  } else {
-    items = s.split("-");
-  }
-  const arch = items.map((v, l) => {
-    if (typeof v === "number") return v;
-    const i = space.ops.findIndex((o) => o.name === v);
-    if (i < 0) throw new Error(`arch layer ${l}: unknown op ${JSON.stringify(v)}; ops are ${space.ops.map((o) => o.name).join(", ")}`);
-    return i;
-  });
+  const arch = archTokens(space, text);
   validateCnnArch(space, arch);
   return arch;
 }

@@ -87,7 +87,7 @@ export function checkSpace(space: SearchSpace): void {
 /** What arch parsing and validation need of a space: no vocabulary, so the CLI checks --arch before preparing data. */
 type ArchShape = Pick<SearchSpace, "id" | "layers" | "ops">;
 
-function allowed(space: ArchShape): string {
+function allowed(space: { ops: { name: string }[] }): string {
   return `0..${space.ops.length - 1} (${space.ops.map((o, i) => `${i}=${o.name}`).join(", ")})`;
 }
 
@@ -110,8 +110,11 @@ export function archId(space: SearchSpace, arch: Arch): string {
   return arch.map((i) => space.ops[i].name).join("-");
 }
 
-/** Accepts an `archId`, or a JSON array of op indices and/or op names. */
-export function parseArch(space: ArchShape, text: string): Arch {
+/**
+ * The op indices named by `text` (an arch id, or a JSON array of op indices and/or op names), not yet
+ * validated against the space's layers: the parsing every search space shares.
+ */
+export function archTokens(space: { ops: { name: string }[] }, text: string): number[] {
   const s = text.trim();
   let items: unknown[];
   if (s.startsWith("[")) {
@@ -126,12 +129,17 @@ export function parseArch(space: ArchShape, text: string): Arch {
   } else {
     items = s.split("-");
   }
-  const arch = items.map((v, l) => {
+  return items.map((v, l) => {
     if (typeof v === "number") return v;
     const i = space.ops.findIndex((o) => o.name === v);
     if (i < 0) throw new Error(`arch layer ${l}: unknown op ${JSON.stringify(v)}; allowed ${allowed(space)}`);
     return i;
   });
+}
+
+/** Accepts an `archId`, or a JSON array of op indices and/or op names. */
+export function parseArch(space: ArchShape, text: string): Arch {
+  const arch = archTokens(space, text);
   validateArch(space, arch);
   return arch;
 }

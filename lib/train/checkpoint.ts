@@ -121,3 +121,11 @@ export function readCheckpoint(file: string): Checkpoint {
   const tensors = header.index.map((e) => ({ name: e.name, shape: e.shape, data: floats.subarray(e.offset, e.offset + e.length) }));
   return { configHash: header.configHash, step: header.step, meta: header.meta, tensors };
 }
+
+/** Whether `dir` holds the finished checkpoint of the run hashed `hash` (`steps` completed). */
+export function isFinishedCheckpoint(dir: string, hash: string, steps: number): boolean {
+  const file = checkpointPath(dir);
+  if (!fs.existsSync(file)) return false;
+  const ck = readCheckpoint(file);
+  return ck.configHash === hash && ck.step === steps;
+}
