@@ -115,6 +115,19 @@ test("05-glue runs at the tiny preset: searches and their curves, every model on
   assert.equal(report.finetuned.filter((u: { kind: string }) => u.kind === "ground-truth").length, 6 * 2, "the ground-truth children on SST-2 and MRPC");
 });
 
+test("07-compression runs at the tiny preset: the teacher, every student within its budget, KD units and the control, Pareto plots, verdicts per budget, a student verified", { skip, timeout: 600_000 }, async (t) => {
+  const { plots, keyResult } = await run("07-compression", 1, t);
+  assert.match(keyResult, /^claims: \d+ reproduced, \d+ contradicted, \d+ inconclusive of 13; Pareto front \(params\): /);
+  assert.equal(plots.length, 2, "GLUE average vs parameters and vs latency");
+  const report = JSON.parse(fs.readFileSync(path.join(out, "07-compression.json"), "utf8"));
+  assert.equal(report.students.length, 4 * 3, "4 budgets x (hand, magic-at, uniform)");
+  assert.equal(report.pretrained.length, 13, "every student's KD pre-training and the no-KD control's");
+  assert.equal(report.finetuned.length, 13, "one task and one seed at tiny");
+  assert.ok(report.finetuned.every((u: { budgetParams: number; budget: { maxParams: number } }) => u.budgetParams <= u.budget.maxParams), "every student within its budget");
+  assert.equal(report.finetuned.filter((u: { kd: unknown }) => u.kd === null).length, 1, "one no-KD control");
+  assert.equal(report.latency.rows.length, 12);
+});
+
 test("the checkout's reports/, runs/ and data/ are as they were before these notebook runs", () => {
   assert.deepEqual(checkoutState(), checkoutBefore);
 });
