@@ -14,6 +14,7 @@ import { archId, flops, largestArch, makeSpace, paramCount } from "../lib/nas/sp
 import { budgetParams, type ParamCounting } from "../lib/nas/budgets";
 import { latencyTable } from "../lib/nas/latency";
 import { groundTruthFor, requireGroundTruthTable } from "../lib/experiments/ground-truth-run";
+import { commitSearchResult } from "../lib/experiments/search";
 import {
   budgetOf, chooseTeacher, compressionBudgets, commitCompressionUnit, commitLatencyUnit, compressionContext, compressionLabel, compressionPlan, compressionStudents,
   compressionUnit, COMPRESSION_PRESETS, handStudents, latencyUnit, searchedStudent, studentGlueUnit, type StudentGlueUnit,
@@ -96,7 +97,12 @@ export async function compressAllCommand(o: { preset: Preset; shard: [number, nu
   const gt = await groundTruthFor(o.preset, data);
   const ctx = compressionContext(c, data, teacher);
   console.log(`teacher: ${teacher.model.name} (GLUE average ${teacher.glueAverage.toFixed(4)}; candidates ${teacher.candidates.map((x) => `${x.name} ${x.glueAverage.toFixed(4)}`).join(", ")})`);
-  const { students } = await compressionStudents(c, data, gt, undefined, o.shard);
+  const { students, searches } = await compressionStudents(c, data, gt, undefined, o.shard);
+  // The searches are the students' definition: committed with the units, so that notebook 07 loads them instead of searching.
+  for (const search of searches) {
+    if (search.source === "committed") continue;
+    console.log(`search ${search.scheme} under ${search.maxParams} parameters: ${o.commit ? `committed ${commitSearchResult(search)}` : `${search.source}; not committed (--commit)`}`);
+  }
   const units = compressionPlan(c, students).filter((_, i) => i % count === index);
   for (const [i, spec] of units.entries()) {
     const unit = await compressionUnit(ctx, spec, { progress: compressionLabel(spec) });
