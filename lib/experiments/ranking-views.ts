@@ -180,7 +180,7 @@ function seedPairs(gt: GroundTruthTable, score: (row: GroundTruthTable["rows"][n
 }
 
 /** How many scoring batches a child's final score uses (finalScoreRanges). */
-function finalScoreBatchCount(gt: GroundTruthTable): number {
+export function finalScoreBatchCount(gt: GroundTruthTable): number {
   return finalScoreRanges(gt.config).reduce((n, r) => n + r.count, 0);
 }
 
@@ -306,7 +306,7 @@ export function seedNoiseText(gt: GroundTruthTable): string {
   const needed = met
     ? `the target of ${n.target} is met`
     : n.scaleForTarget === 1
-      ? `the model reaches the target of ${n.target} at this very noise, so the shortfall is within what 40 children's draw of ` +
+      ? `the model reaches the target of ${n.target} at this very noise, so the shortfall is within what ${n.children} children's draw of ` +
         `noise gives (the interval of the seed-to-seed tau above), not a noise that must still shrink`
     : n.scaleForTarget === null
       ? `even noise cut to 30 % would not reach tau ${n.target}`
@@ -318,15 +318,16 @@ export function seedNoiseText(gt: GroundTruthTable): string {
             `instead of ${gt.config.steps}`
           : "");
   const finalBatches = finalScoreBatchCount(gt);
+  const unit = gt.config.space === "cnn" ? "in test error" : "nats"; // the ranking key: CNN test error (a fraction), BERT loss
   // The last budget is the same weights as the final score, on the first evalBatches only: the difference is scoring noise.
   const fewer = gt.config.finalScoreBatches ? seedSpread(gt, String(gt.config.steps)) : null;
   const scoring = fewer
-    ? ` The same final weights scored on the budgets' ${gt.config.evalBatches} batches only differ by ${fmt(fewer.noiseSd, 4)} nats per seed ` +
+    ? ` The same final weights scored on the budgets' ${gt.config.evalBatches} batches only differ by ${fmt(fewer.noiseSd, 4)} ${unit} per seed ` +
       `and give a seed-to-seed tau of ${fmt(seedToSeedTau(gt, String(gt.config.steps)).tau, 2)}: that much of the noise is the scoring set's, ` +
       `not training's, which is why the final score uses ${finalBatches} batches.`
     : "";
   return `**Seed noise against the spread between children (our analysis):** on the final score's ${finalBatches} batches the two seeds of a child differ by ` +
-    `${fmt(n.noiseSd, 4)} nats per seed (sd, after removing the ${fmt(Math.abs(n.meanSeedOffset), 4)} offset common to all children). ` +
+    `${fmt(n.noiseSd, 4)} ${unit} per seed (sd, after removing the ${fmt(Math.abs(n.meanSeedOffset), 4)} offset common to all children). ` +
     `The children's two-seed means spread with sd ${fmt(n.spreadSd, 4)}, but without outliers (interquartile range / 1.349) ` +
     `only ${fmt(n.robustSpreadSd, 4)}. A Gaussian noise model on the means gives tau ${fmt(n.curve[0].tau, 2)} at this noise ` +
     `(observed ${fmt(n.observedTau, 2)}); ${needed}.${scoring}`;
