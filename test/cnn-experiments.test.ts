@@ -34,7 +34,7 @@ import { CNN_SEARCH_PRESETS, commitSearchResult, committedSearchFile, defaultBud
 import { UserError } from "../lib/errors";
 import { CNN_RETRAIN_PRESETS, type RetrainUnit, commitRetrainUnit, committedRetrainFile, handModel, retrainBudget, retrainModels, retrainUnits, verifyRetrainUnit } from "../lib/experiments/cnn-retrain";
 import { compareWithHand, retrainSummary, retrainVerdictText } from "../lib/experiments/cnn-retrain-views";
-import { cnnNotebookTables, requireCnnTables } from "../lib/experiments/cnn-tables";
+import { cnnNotebookTables, missingCnnTables, requireCnnTables } from "../lib/experiments/cnn-tables";
 import { notebookWaiting } from "../scripts/reproduce";
 import { cnnGroundTruthText } from "../lib/experiments/cnn-views";
 import { GROUND_TRUTH_TARGETS } from "../lib/experiments/ranking-views";
@@ -355,4 +355,16 @@ test("the committed CNN small ground truth: of today's config, every child with 
   // 0.31 at the small preset: the text must say plainly that the aim is missed, with the spread and the noise that explain it.
   if (tau < GROUND_TRUTH_TARGETS.seedToSeedTau) assert.match(text, /below the issue's aim of 0\.8\*\*: the children's mean accuracies spread by \d+\.\d\d points .* differ by \d+\.\d\d points per seed/);
   else assert.match(text, /it meets the issue's aim of >= 0\.8/);
+});
+
+test("every table notebook 06 loads at small is committed under data/, so the main job runs it", () => {
+  const tablesDir = process.env.MAGIC_TABLES_DIR;
+  process.env.MAGIC_TABLES_DIR = projectPath("data");
+  try {
+    assert.equal(cnnNotebookTables("small").length, 50);
+    assert.equal(missingCnnTables("small"), null);
+    assert.equal(notebookWaiting("06-imagenet", "small"), null);
+  } finally {
+    process.env.MAGIC_TABLES_DIR = tablesDir;
+  }
 });
