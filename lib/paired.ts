@@ -212,12 +212,17 @@ function checkScores(scores: ArrayLike<number>[], truth: ArrayLike<number>, name
   });
 }
 
+/** Which levels a bootstrap replicate redraws: both (the intervals), or one alone (to split the variance). */
+type ResampledLevels = "seeds and children" | "seeds" | "children";
+
 /**
  * Per-scheme mean-over-seeds tau on the full data, and its bootstrap replicates. Each replicate draws child
  * indices (shared by every seed and scheme) and then seed indices (shared by every scheme), both with
- * replacement; a replicate's value is NaN when some tau is undefined (e.g. all drawn children identical).
+ * replacement (a level not in `levels` keeps all its indices); a replicate's value is NaN when some tau is
+ * undefined (e.g. all drawn children identical).
  */
-function meanTauReplicates(schemes: ArrayLike<number>[][], truth: ArrayLike<number>, resamples: number, seed: number) {
+function meanTauReplicates(schemes: ArrayLike<number>[][], truth: ArrayLike<number>, resamples: number, seed: number,
+  levels: ResampledLevels = "seeds and children") {
   const nSeeds = schemes[0].length, nChildren = truth.length;
   const meanTau = (rows: ArrayLike<number>[], seedIdx: number[], childIdx: number[]) => {
     const g = childIdx.map((c) => truth[c]);
@@ -229,8 +234,8 @@ function meanTauReplicates(schemes: ArrayLike<number>[][], truth: ArrayLike<numb
   const rng = new Rng(seed);
   const replicates = schemes.map(() => [] as number[]);
   for (let r = 0; r < resamples; r++) {
-    const childIdx = Array.from({ length: nChildren }, () => rng.int(nChildren));
-    const seedIdx = Array.from({ length: nSeeds }, () => rng.int(nSeeds));
+    const childIdx = levels === "seeds" ? allChildren : Array.from({ length: nChildren }, () => rng.int(nChildren));
+    const seedIdx = levels === "children" ? allSeeds : Array.from({ length: nSeeds }, () => rng.int(nSeeds));
     schemes.forEach((rows, k) => replicates[k].push(meanTau(rows, seedIdx, childIdx)));
   }
   return { estimates, replicates };
@@ -283,6 +288,69 @@ export function pairedTauBootstrap(
     a: { estimate: estimates[0], ci: percentileInterval(replicates[0], alpha) },
     b: { estimate: estimates[1], ci: percentileInterval(replicates[1], alpha) },
     diff: { estimate: estimates[0] - estimates[1], ci: percentileInterval(diffs, alpha) },
+  };
+}
+
+/** Where the variance of a paired Δ(mean tau) comes from, and what it would take to resolve the observed Δ. */
+export interface TauDifferencePower {
+  /** Δ(mean tau) on all seeds and children. */
+  estimate: number;
+  seeds: number;
+  children: number;
+  /** Variance of Δ over bootstrap replicates that redraw the seeds only (children fixed). */
+  seedVariance: number;
+  /** Variance of Δ over replicates that redraw the children only (seeds fixed). */
+  childVariance: number;
+  /**
+   * Seeds per scheme with which the projected 95 % half-width drops below |estimate| at today's children, or
+   * null when the children's share alone is already wider (more seeds cannot resolve it).
+   */
+  seedsToResolve: number | null;
+  /** Children with which the projected half-width drops below |estimate| at today's seeds, or null (the seeds' share alone is wider). */
+  childrenToResolve: number | null;
+  /** Variance of Δ over the replicates that redraw both (those of `pairedTauBootstrap`'s interval). */
+  variance: number;
+  /** The factor by which seeds and children must both grow for the same (at least 1; Infinity when Δ is 0). */
+  scaleToResolve: number;
+}
+
+/**
+ * How far a paired Δ(mean tau) is from being resolved, under our projection: the one-level bootstraps split
+ * the two-level variance V into a seed part vS (shrinking as 1 / seeds), a child part vC (as 1 / children) and
+ * what is left, vSC = V - vS - vC (at least 0; as 1 / (seeds x children)); the projected 95 % half-width is
+ * 1.96 sqrt of their sum, and the observed Δ is taken as the true one.
+ * That is an approximation (tau's variance over children is only asymptotically 1 / n; the ground truth's own
+ * noise is in the child part and also shrinks only with more, or better-trained, children) and says which
+ * level to spend compute on, not a guarantee. Same inputs as `pairedTauBootstrap`.
+ */
+export function pairedTauPower(a: ArrayLike<number>[], b: ArrayLike<number>[], truth: ArrayLike<number>, options: BootstrapOptions = {}): TauDifferencePower {
+  const { resamples, seed } = checkBootstrapOptions(options, "pairedTauPower");
+  if (truth.length < 2) throw new Error(`pairedTauPower: truth needs >= 2 children, got ${truth.length}`);
+  checkScores(a, truth, "a", "pairedTauPower");
+  checkScores(b, truth, "b", "pairedTauPower");
+  if (a.length !== b.length) throw new Error(`pairedTauPower: a and b must have the same seeds, got ${a.length} and ${b.length}`);
+  const diffVariance = (levels: ResampledLevels) => {
+    const { estimates, replicates } = meanTauReplicates([a, b], truth, resamples, seed, levels);
+    const diffs = replicates[0].map((x, r) => x - replicates[1][r]).filter(Number.isFinite);
+    return { estimate: estimates[0] - estimates[1], variance: std(diffs) ** 2 };
+  };
+  const { estimate, variance } = diffVariance("seeds and children");
+  const { variance: seedVariance } = diffVariance("seeds");
+  const { variance: childVariance } = diffVariance("children");
+  const target = (estimate / 1.96) ** 2; // the variance at which the 95 % half-width equals |estimate|
+  const seeds = a.length, children = truth.length;
+  const interaction = Math.max(0, variance - seedVariance - childVariance);
+  // Grow one level until its shrinking parts plus the other level's fixed part fit the target (never below today's count).
+  const toResolve = (grown: number, count: number, fixed: number) =>
+    fixed >= target ? null : Math.max(count, Math.ceil(((grown + interaction) * count) / (target - fixed)));
+  // Both by a factor f: (vS + vC) / f + vSC / f^2 = target, the positive root.
+  const linear = seedVariance + childVariance;
+  const scale = (linear + Math.sqrt(linear ** 2 + 4 * target * interaction)) / (2 * target);
+  return {
+    estimate, seeds, children, seedVariance, childVariance, variance,
+    seedsToResolve: toResolve(seedVariance, seeds, childVariance),
+    childrenToResolve: toResolve(childVariance, children, seedVariance),
+    scaleToResolve: target === 0 ? Infinity : Math.max(1, scale),
   };
 }
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  claimVerdict, clusteredBootstrap, clusteredReplicates, meanTauBootstrap, pairedEffect, pairedPermutationTest, pairedTauBootstrap, signTest, studentTQuantile,
+  claimVerdict, clusteredBootstrap, clusteredReplicates, meanTauBootstrap, pairedEffect, pairedPermutationTest, pairedTauBootstrap, pairedTauPower, signTest, studentTQuantile,
 } from "../lib/paired";
 import { Rng } from "../lib/rng";
 import { bootstrapCI, mean } from "../lib/metrics";
@@ -175,6 +175,43 @@ test("two-level bootstrap rejects bad input, naming the argument", () => {
   assert.throws(() => pairedTauBootstrap([perfect], [perfect, perfect], truth), /a and b must have the same seeds, got 1 and 2/);
   assert.throws(() => pairedTauBootstrap([perfect], [[1, 2]], truth), /b\[0\] scores 2 children/);
   assert.throws(() => pairedTauBootstrap([perfect], [perfect], truth, { alpha: 2 }), /alpha/);
+});
+
+test("what it would take: the variance split by level and the counts that resolve the observed Δ, by the projection's own formula", () => {
+  const rng = new Rng(4);
+  const n = 30;
+  const g = Array.from({ length: n }, () => rng.next());
+  const scheme = (noise: number, seeds: number) => Array.from({ length: seeds }, () => g.map((t) => t + noise * rng.normal()));
+  const opts = { resamples: 300, seed: 2 };
+  // Far apart: already resolved, so today's counts suffice and no growth is needed.
+  const far = pairedTauPower(scheme(0.02, 4), scheme(3, 4), g, opts);
+  assert.deepEqual([far.seeds, far.children, far.seedsToResolve, far.childrenToResolve, far.scaleToResolve], [4, n, 4, n, 1]);
+  // Close: the counts are those at which the projected variance first fits (Δ / 1.96)^2.
+  const close_ = pairedTauPower(scheme(0.25, 4), scheme(0.3, 4), g, opts);
+  const target = (close_.estimate / 1.96) ** 2;
+  const rest = Math.max(0, close_.variance - close_.seedVariance - close_.childVariance);
+  const projected = (seeds: number, children: number) =>
+    close_.seedVariance * 4 / seeds + close_.childVariance * n / children + rest * 4 * n / (seeds * children);
+  assert.ok(close_.variance > target, "not resolved today");
+  assert.ok(close_.scaleToResolve > 1);
+  const f = close_.scaleToResolve;
+  assert.ok(Math.abs(projected(4 * f, n * f) - target) < 1e-9 * target, "both grown by f fit exactly");
+  if (close_.childrenToResolve !== null) {
+    assert.ok(projected(4, close_.childrenToResolve) <= target && projected(4, close_.childrenToResolve - 1) > target);
+  } else assert.ok(close_.seedVariance >= target, "children alone cannot only when the seeds' share is too wide");
+  if (close_.seedsToResolve !== null) {
+    assert.ok(projected(close_.seedsToResolve, n) <= target && projected(close_.seedsToResolve - 1, n) > target);
+  } else assert.ok(close_.childVariance >= target);
+  // Identical schemes: Δ is 0 and nothing resolves it.
+  const same = scheme(0.3, 3);
+  assert.deepEqual(pairedTauPower(same, same, g, opts), {
+    estimate: 0, seeds: 3, children: n, seedVariance: 0, childVariance: 0, variance: 0, seedsToResolve: null, childrenToResolve: null, scaleToResolve: Infinity,
+  });
+  // No seed noise at all (every seed the same scores): the seeds' share is 0.
+  const fixedA = scheme(0.25, 1), fixedB = scheme(0.3, 1);
+  assert.ok(pairedTauPower([...fixedA, ...fixedA], [...fixedB, ...fixedB], g, opts).seedVariance < 1e-20); // 0 up to the mean's rounding
+  assert.throws(() => pairedTauPower([perfect], [perfect, perfect], truth), /pairedTauPower: a and b must have the same seeds, got 1 and 2/);
+  assert.throws(() => pairedTauPower([perfect], [[1, 2]], truth), /pairedTauPower: b\[0\] scores 2 children/);
 });
 
 test("claim verdict: interval side and p-value must both agree", () => {

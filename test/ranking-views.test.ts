@@ -5,7 +5,7 @@ import type { RankResult } from "../lib/experiments/ranking";
 import type { BaselineStat } from "../lib/experiments/baselines";
 import * as fs from "node:fs";
 import { projectPath } from "../lib/paths";
-import { baselineComparisonRows, claimTest, claimVerdictText, coverageGapText, coverageOpNames, groundTruthQuality, seedNoise, seedNoiseText, stepsForNoiseScale } from "../lib/experiments/ranking-views";
+import { baselineComparisonRows, claimPower, claimPowerRows, claimPowerText, claimTest, claimVerdictText, coverageGapText, coverageOpNames, groundTruthQuality, seedNoise, seedNoiseText, stepsForNoiseScale } from "../lib/experiments/ranking-views";
 import { finalScoreRanges, GROUND_TRUTH_PRESETS, type GroundTruthTable } from "../lib/experiments/ground-truth";
 import { RANK_PRESETS } from "../lib/experiments/ranking";
 
@@ -40,6 +40,24 @@ test("claimTest: three seeds can never be decisive, and the text says why", () =
   assert.equal(claimTest(results, "a", "b").verdict, "inconclusive");
   assert.match(claimVerdictText(results, [["a", "b"]]), /smallest possible p is 0\.250/);
   assert.throws(() => claimTest(results, "a", "zzz"), /share no seed/);
+});
+
+test("claimPower: the table and the paragraph say what would resolve each claim, from the same projection", () => {
+  const results = [1, 2, 3].flatMap((seed) => [result("a", seed, seed % 2), result("b", seed, 2 + (seed % 3)), result("c", seed, 1)]);
+  const ab = claimPower(results, "a", "b");
+  assert.deepEqual([ab.seeds, ab.children], [3, 16]);
+  const [row] = claimPowerRows(results, [["a", "b"]]);
+  assert.equal(row["mean Δtau"], ab.estimate);
+  assert.equal(row["seeds needed (16 children)"], ab.seedsToResolve ?? "none suffices");
+  assert.equal(row["both grown by"], `${ab.scaleToResolve.toFixed(1)}x: ${Math.ceil(3 * ab.scaleToResolve)} seeds, ${Math.ceil(16 * ab.scaleToResolve)} children`);
+  // The paragraph names the claim that needs the least growth, with its counts.
+  const ac = claimPower(results, "a", "c");
+  const nearest = ab.scaleToResolve <= ac.scaleToResolve ? ["a > b", ab] as const : ["a > c", ac] as const;
+  assert.match(claimPowerText(results, [["a", "b"], ["a", "c"]]), new RegExp(`The nearest, ${nearest[0]} .* both grown ${nearest[1].scaleToResolve.toFixed(1)}x \\(${Math.ceil(3 * nearest[1].scaleToResolve)} seeds per scheme`));
+  // A scheme against itself: Δ is 0 everywhere.
+  assert.match(claimPowerText(results, [["a", "a"]]), /every claim's observed Δtau is 0/);
+  assert.equal(claimPowerRows(results, [["a", "a"]])[0]["both grown by"], "no growth (Δtau is 0)");
+  assert.throws(() => claimPower(results, "a", "zzz"), /claimPower: a and zzz share no seed/);
 });
 
 test("baselineComparisonRows: a perfect supernet beats a weak baseline, a reversed one loses to it", () => {

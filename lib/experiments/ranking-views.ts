@@ -3,7 +3,7 @@
 import { fmt, fmtInterval, type PlotlyFigure } from "../display";
 import { bootstrapCI, kendallTau, mean, std } from "../metrics";
 import { Rng } from "../rng";
-import { claimVerdict, meanTauBootstrap, pairedPermutationTest, pairedTauBootstrap, signTest } from "../paired";
+import { claimVerdict, meanTauBootstrap, pairedPermutationTest, pairedTauBootstrap, pairedTauPower, signTest } from "../paired";
 import { beatsBaseline } from "./baselines";
 import { budgetRankScore, budgetSettling, finalScoreRanges, groundTruthChildren, seedToSeedTau, type GroundTruthTable } from "./ground-truth";
 import type { SourcedGroundTruth } from "./ground-truth-run";
@@ -370,19 +370,24 @@ export function baselineComparisonRows(results: RankResult[], resamples = 1000):
   return rows;
 }
 
+/** The runs of `scheme` and `base`, the seeds both have, and the ground truth of their (shared) children. */
+function pairedRuns(results: RankResult[], scheme: string, base: string, fn: string) {
+  const by = bySchemeOf(results);
+  const a = by.get(scheme) ?? [], b = by.get(base) ?? [];
+  const seeds = a.map((r) => r.seed).filter((s) => b.some((r) => r.seed === s));
+  if (seeds.length === 0) throw new Error(`${fn}: ${scheme} and ${base} share no seed`);
+  return { a, b, seeds, truth: a[0].children.map((c) => c.groundTruth) };
+}
+
 /**
  * The claim "scheme > base" on the seeds both have: mean Δtau, paired sign-flip permutation p, sign test p,
  * the two-level (seeds x children) bootstrap interval of Δ(mean tau), and the verdict (paired.ts claimVerdict).
  */
 export function claimTest(results: RankResult[], scheme: string, base: string, resamples = 1000) {
-  const by = bySchemeOf(results);
-  const a = by.get(scheme) ?? [], b = by.get(base) ?? [];
-  const seeds = a.map((r) => r.seed).filter((s) => b.some((r) => r.seed === s));
-  if (seeds.length === 0) throw new Error(`claimTest: ${scheme} and ${base} share no seed`);
+  const { a, b, seeds, truth } = pairedRuns(results, scheme, base, "claimTest");
   const tauOf = (rs: RankResult[]) => seeds.map((s) => rs.find((r) => r.seed === s)!.kendallTau);
   const perm = pairedPermutationTest(tauOf(a), tauOf(b));
   const sign = signTest(tauOf(a), tauOf(b));
-  const truth = a[0].children.map((c) => c.groundTruth);
   const boot = pairedTauBootstrap(scoreMatrix(a, seeds), scoreMatrix(b, seeds), truth, { resamples, seed: 0 });
   return { claim: `${scheme} > ${base}`, seeds: seeds.length, meanDiff: perm.meanDiff, permutationP: perm.pValue, signP: sign.pValue,
     wins: sign.positive, diffCI: boot.diff.ci, verdict: claimVerdict(boot.diff.ci, perm.pValue) };
@@ -414,6 +419,49 @@ export function claimVerdictText(results: RankResult[], claims: [string, string]
       `(seeds x children), permutation p = ${fmt(t.permutationP)}` +
       (t.seeds < 6 ? ` (with ${t.seeds} seeds the smallest possible p is ${fmt(2 / 2 ** t.seeds)}, so no claim can reach p <= 0.05)` : "") + ".";
   }).join("\n");
+}
+
+/** What it would take to resolve the claim "scheme > base" if its observed Δtau were the true one (paired.ts pairedTauPower). */
+export function claimPower(results: RankResult[], scheme: string, base: string, resamples = 1000) {
+  const { a, b, seeds, truth } = pairedRuns(results, scheme, base, "claimPower");
+  return pairedTauPower(scoreMatrix(a, seeds), scoreMatrix(b, seeds), truth, { resamples, seed: 0 });
+}
+
+/** claimPower as table rows, one per claim: the interval's sources and the counts that would resolve the observed Δ. */
+export function claimPowerRows(results: RankResult[], claims: [string, string][]): Record<string, unknown>[] {
+  const count = (n: number | null) => n === null ? "none suffices" : n;
+  return claims.map(([scheme, base]) => {
+    const p = claimPower(results, scheme, base);
+    const grown = Number.isFinite(p.scaleToResolve)
+      ? `${fmt(p.scaleToResolve, 1)}x: ${Math.ceil(p.seeds * p.scaleToResolve)} seeds, ${Math.ceil(p.children * p.scaleToResolve)} children`
+      : "no growth (Δtau is 0)";
+    return {
+      claim: `${scheme} > ${base}`,
+      "mean Δtau": p.estimate,
+      "sd from seeds": Math.sqrt(p.seedVariance),
+      "sd from children": Math.sqrt(p.childVariance),
+      "sd (both)": Math.sqrt(p.variance),
+      [`seeds needed (${p.children} children)`]: count(p.seedsToResolve),
+      [`children needed (${p.seeds} seeds)`]: count(p.childrenToResolve),
+      "both grown by": grown,
+    };
+  });
+}
+
+/** One paragraph from claimPower: which level limits the claims, and the smallest growth that would resolve any of them. */
+export function claimPowerText(results: RankResult[], claims: [string, string][]): string {
+  const powers = claims.map(([scheme, base]) => ({ claim: `${scheme} > ${base}`, ...claimPower(results, scheme, base) }));
+  const childLimited = powers.filter((p) => p.seedsToResolve === null).length;
+  const easiest = powers.reduce((best, p) => p.scaleToResolve < best.scaleToResolve ? p : best);
+  if (!Number.isFinite(easiest.scaleToResolve)) return `**What it would take (our projection):** every claim's observed Δtau is 0, so no growth resolves one.`;
+  return `**What it would take (our projection):** taking each observed Δtau as the true difference, ` +
+    `${childLimited} of ${powers.length} claims cannot be resolved by more seeds alone: the children's share of the interval ` +
+    `is already wider than the Δ. The nearest, ${easiest.claim} (Δtau ${fmt(easiest.estimate)}), needs seeds and children ` +
+    `both grown ${fmt(easiest.scaleToResolve, 1)}x (${Math.ceil(easiest.seeds * easiest.scaleToResolve)} seeds per scheme, ` +
+    `${Math.ceil(easiest.children * easiest.scaleToResolve)} ground-truth children, each trained with 2 seeds)` +
+    (easiest.childrenToResolve === null ? "" : `, or ${easiest.childrenToResolve} children at today's ${easiest.seeds} seeds`) +
+    `. The projection splits the bootstrap variance into a seed part (shrinking as 1 / seeds), a child part (1 / children) ` +
+    `and the rest (1 / both), so it says where compute would have to go, not that the Δ is real.`;
 }
 
 /** Tau against the ground truth after each scored budget, per scheme (mean over seeds): the budget curve. */
