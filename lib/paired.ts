@@ -1,8 +1,8 @@
 // Paired comparisons of two schemes over the same seeds: an exact (or seeded Monte Carlo) sign-flip permutation
 // test, the sign test, the mean difference with a Student-t interval, a two-level bootstrap of mean Kendall tau
-// that resamples both seeds and children, the verdict on a claim "A > B", and a clustered bootstrap (seeds, then
-// batches within a seed) for measurements that share a supernet and a batch. Pure functions; every random
-// choice comes from a seed.
+// that resamples both seeds and children (and, level by level, what it would take to resolve a difference), the
+// verdict on a claim "A > B", and a clustered bootstrap (seeds, then batches within a seed) for measurements
+// that share a supernet and a batch. Pure functions; every random choice comes from a seed.
 import { kendallTau, mean, percentileInterval, std, type BootstrapOptions } from "./metrics";
 import { Rng } from "./rng";
 
