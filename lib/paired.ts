@@ -212,6 +212,14 @@ function checkScores(scores: ArrayLike<number>[], truth: ArrayLike<number>, name
   });
 }
 
+/** Throws unless `a` and `b` are [seed][child] matrices of the same seeds whose rows match `truth` (>= 2 children). */
+function checkPairedScores(a: ArrayLike<number>[], b: ArrayLike<number>[], truth: ArrayLike<number>, fn: string): void {
+  if (truth.length < 2) throw new Error(`${fn}: truth needs >= 2 children, got ${truth.length}`);
+  checkScores(a, truth, "a", fn);
+  checkScores(b, truth, "b", fn);
+  if (a.length !== b.length) throw new Error(`${fn}: a and b must have the same seeds, got ${a.length} and ${b.length}`);
+}
+
 /** Which levels a bootstrap replicate redraws: both (the intervals), or one alone (to split the variance). */
 type ResampledLevels = "seeds and children" | "seeds" | "children";
 
@@ -278,10 +286,7 @@ export function pairedTauBootstrap(
   options: BootstrapOptions = {},
 ): { a: TauInterval; b: TauInterval; diff: TauInterval } {
   const { resamples, alpha, seed } = checkBootstrapOptions(options, "pairedTauBootstrap");
-  if (truth.length < 2) throw new Error(`pairedTauBootstrap: truth needs >= 2 children, got ${truth.length}`);
-  checkScores(a, truth, "a", "pairedTauBootstrap");
-  checkScores(b, truth, "b", "pairedTauBootstrap");
-  if (a.length !== b.length) throw new Error(`pairedTauBootstrap: a and b must have the same seeds, got ${a.length} and ${b.length}`);
+  checkPairedScores(a, b, truth, "pairedTauBootstrap");
   const { estimates, replicates } = meanTauReplicates([a, b], truth, resamples, seed);
   const diffs = replicates[0].map((x, r) => x - replicates[1][r]);
   return {
@@ -325,10 +330,7 @@ export interface TauDifferencePower {
  */
 export function pairedTauPower(a: ArrayLike<number>[], b: ArrayLike<number>[], truth: ArrayLike<number>, options: BootstrapOptions = {}): TauDifferencePower {
   const { resamples, seed } = checkBootstrapOptions(options, "pairedTauPower");
-  if (truth.length < 2) throw new Error(`pairedTauPower: truth needs >= 2 children, got ${truth.length}`);
-  checkScores(a, truth, "a", "pairedTauPower");
-  checkScores(b, truth, "b", "pairedTauPower");
-  if (a.length !== b.length) throw new Error(`pairedTauPower: a and b must have the same seeds, got ${a.length} and ${b.length}`);
+  checkPairedScores(a, b, truth, "pairedTauPower");
   const diffVariance = (levels: ResampledLevels) => {
     const { estimates, replicates } = meanTauReplicates([a, b], truth, resamples, seed, levels);
     const diffs = replicates[0].map((x, r) => x - replicates[1][r]).filter(Number.isFinite);

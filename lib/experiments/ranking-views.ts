@@ -427,13 +427,17 @@ export function claimPower(results: RankResult[], scheme: string, base: string, 
   return pairedTauPower(scoreMatrix(a, seeds), scoreMatrix(b, seeds), truth, { resamples, seed: 0 });
 }
 
+/** Seeds and children after both grow by `scaleToResolve` (the counts the table and the paragraph show). */
+const bothGrown = (p: ReturnType<typeof claimPower>) =>
+  ({ seeds: Math.ceil(p.seeds * p.scaleToResolve), children: Math.ceil(p.children * p.scaleToResolve) });
+
 /** claimPower as table rows, one per claim: the interval's sources and the counts that would resolve the observed Δ. */
 export function claimPowerRows(results: RankResult[], claims: [string, string][]): Record<string, unknown>[] {
   const count = (n: number | null) => n === null ? "none suffices" : n;
   return claims.map(([scheme, base]) => {
     const p = claimPower(results, scheme, base);
     const grown = Number.isFinite(p.scaleToResolve)
-      ? `${fmt(p.scaleToResolve, 1)}x: ${Math.ceil(p.seeds * p.scaleToResolve)} seeds, ${Math.ceil(p.children * p.scaleToResolve)} children`
+      ? `${fmt(p.scaleToResolve, 1)}x: ${bothGrown(p).seeds} seeds, ${bothGrown(p).children} children`
       : "no growth (Δtau is 0)";
     return {
       claim: `${scheme} > ${base}`,
@@ -457,8 +461,8 @@ export function claimPowerText(results: RankResult[], claims: [string, string][]
   return `**What it would take (our projection):** taking each observed Δtau as the true difference, ` +
     `${childLimited} of ${powers.length} claims cannot be resolved by more seeds alone: the children's share of the interval ` +
     `is already wider than the Δ. The nearest, ${easiest.claim} (Δtau ${fmt(easiest.estimate)}), needs seeds and children ` +
-    `both grown ${fmt(easiest.scaleToResolve, 1)}x (${Math.ceil(easiest.seeds * easiest.scaleToResolve)} seeds per scheme, ` +
-    `${Math.ceil(easiest.children * easiest.scaleToResolve)} ground-truth children, each trained with 2 seeds)` +
+    `both grown ${fmt(easiest.scaleToResolve, 1)}x (${bothGrown(easiest).seeds} seeds per scheme, ` +
+    `${bothGrown(easiest).children} ground-truth children, each trained with 2 seeds)` +
     (easiest.childrenToResolve === null ? "" : `, or ${easiest.childrenToResolve} children at today's ${easiest.seeds} seeds`) +
     `. The projection splits the bootstrap variance into a seed part (shrinking as 1 / seeds), a child part (1 / children) ` +
     `and the rest (1 / both), so it says where compute would have to go, not that the Δ is real.`;
