@@ -70,6 +70,8 @@ export interface RunOptions {
   outDir: string;
   preset: Preset;
   timeoutSeconds: number;
+  /** Seconds a cell's outputs may take to arrive after the cell ends (default: the driver's, 300). */
+  iopubTimeoutSeconds?: number;
   /** Receives progress lines (one per finished cell). */
   log?: (line: string) => void;
 }
@@ -111,6 +113,7 @@ export async function runNotebook(name: string, options: RunOptions): Promise<No
     "--plotly-src", PLOTLY_SRC,
     "--mathjax-src", MATHJAX_SRC,
     "--timeout", String(options.timeoutSeconds),
+    ...(options.iopubTimeoutSeconds === undefined ? [] : ["--iopub-timeout", String(options.iopubTimeoutSeconds)]),
   ];
   const start = Date.now();
   const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {

@@ -32,6 +32,12 @@ TS_DIAGNOSTIC = re.compile(r"^(\S+ )?\d+:\d+ - ")
 # tslab's process handlers print errors that no cell awaited with these prefixes, and the cell goes on.
 BACKGROUND_ERROR = re.compile(r"^(UnhandledPromiseRejection|UncaughtException): ", re.M)
 BARE_NAME = re.compile(r"[A-Za-z_$][\w$]*")
+# After a cell's execute_reply, nbclient waits this long for the kernel's "idle" on iopub and then stops
+# collecting that cell's outputs. Its default (4 s) silently cut the tail off a burst of displays whenever this
+# process read them more slowly than the kernel sent them (a loaded CI machine); our kernel holds "idle" until
+# its display queue is sent (lib/display.ts), so the wait ends as soon as the last output is read.
+DEFAULT_IOPUB_TIMEOUT_SECONDS = 300
+IOPUB_TIMEOUT_MESSAGE = "Timeout waiting for IOPub output"
 LOST_ERROR_TEXT = """the kernel reported a failure but sent no error text
 tslab prints a cell's error with console.error, and Node drops the text when that write fails, as it does when the
 kernel's output socket is busy (zeromq's "Socket is busy writing", after a burst of outputs within one tick; a
@@ -90,7 +96,7 @@ def failure(nb, index, error):
     return {"status": "failed", "cell": None if index is None else index + 1, "prompt": cell.get("execution_count"), "error": error}
 
 
-def execute(nb, cwd, timeout, kernel):
+def execute(nb, cwd, timeout, kernel, iopub_timeout):
     current = {}
     code_cells = sum(1 for c in nb.cells if c.cell_type == "code")
 
@@ -113,11 +119,21 @@ def execute(nb, cwd, timeout, kernel):
         resources={"metadata": {"path": cwd}},
         on_cell_execute=on_cell_execute,
         on_cell_executed=on_cell_executed,
+        iopub_timeout=iopub_timeout,
+        # Outputs still missing after that wait fail the run instead of leaving the saved notebook short.
+        raise_on_iopub_timeout=True,
     )
     try:
         client.execute()
         return background_error(nb) or {"status": "ok", "cell": None, "prompt": None, "error": ""}
-    except CellTimeoutError:
+    except CellTimeoutError as e:
+        if IOPUB_TIMEOUT_MESSAGE in str(e):
+            return failure(
+                nb,
+                current.get("cell"),
+                f"the cell ended but its outputs did not all arrive within {iopub_timeout} s after it "
+                "(no \"idle\" status from the kernel on iopub); the saved notebook would lack them",
+            )
         return failure(nb, current.get("cell"), f"timed out: the notebook took more than {timeout} s")
     except DeadKernelError as e:
         return failure(nb, current.get("cell"), f"kernel died: {e}")
@@ -148,12 +164,13 @@ def main():
     p.add_argument("--plotly-src", required=True, help="URL of plotly.min.js, relative to the HTML page")
     p.add_argument("--mathjax-src", required=True, help="URL of MathJax.js with its config, relative to the HTML page")
     p.add_argument("--timeout", type=int, default=3600, help="seconds for the whole notebook")
+    p.add_argument("--iopub-timeout", type=int, default=DEFAULT_IOPUB_TIMEOUT_SECONDS, help="seconds a cell's outputs may take to arrive after it ends")
     p.add_argument("--kernel", default="tslab")
     a = p.parse_args()
 
     nb = nbformat.read(a.notebook, as_version=4)
     cwd = os.path.dirname(os.path.abspath(a.notebook))
-    result = execute(nb, cwd, a.timeout, a.kernel)
+    result = execute(nb, cwd, a.timeout, a.kernel, a.iopub_timeout)
     nbformat.write(nb, a.out_ipynb)
     name = os.path.splitext(os.path.basename(a.notebook))[0]
     with open(a.out_html, "w", encoding="utf-8") as f:

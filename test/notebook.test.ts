@@ -200,6 +200,29 @@ test("a burst of displays in one turn neither fails the cell, nor loses its tail
   assert.match(failed.error ?? "", /^Error: after-burst-2718\n[^]*    at /, "the error's message and stack reach the runner");
 });
 
+test("a cell whose outputs never finish arriving fails the runner with that reason instead of saving a short notebook", { skip, timeout: 180_000 }, async () => {
+  // nbclient stops collecting a cell's outputs a fixed time after its reply; by default it then went on silently,
+  // which is how a slow reader lost a burst's tail in CI. A cell that swallows its own "idle" status stands in for
+  // outputs that never finish arriving.
+  assert.equal(missing, null);
+  const dir = tmp();
+  const swallowIdle = [
+    `const jupyter: any = Object.entries(require.cache).find(([file]) => /tslab[\\\\/]dist[\\\\/]jupyter\\.js$/.test(file))![1]!.exports;`,
+    `const proto = jupyter.ZmqServer.prototype, publish = proto.publishStatus;`,
+    `proto.publishStatus = function (this: unknown, status: string, parent: unknown) {`,
+    `  if (status === "idle") proto.publishStatus = publish;`,
+    `  else publish.call(this, status, parent);`,
+    `};`,
+  ].join("\n");
+  writeNotebook(path.join(dir, "no-idle.ipynb"), [swallowIdle, `console.log("never run");`]);
+  const options = { notebooksDir: dir, outDir: path.join(dir, "out"), preset: "tiny" as const, timeoutSeconds: 120, iopubTimeoutSeconds: 3 };
+  fs.mkdirSync(options.outDir);
+  const run = await runNotebook("no-idle", options);
+  assert.equal(run.status, "failed");
+  assert.equal(run.cell, 1);
+  assert.match(run.error ?? "", /^the cell ended but its outputs did not all arrive within 3 s after it/);
+});
+
 test("the checkout's reports/, runs/ and data/ are as they were before these notebook runs", () => {
   assert.deepEqual(checkoutState(), checkoutBefore);
 });
