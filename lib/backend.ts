@@ -3,6 +3,7 @@
 // `tf.setBackend` resolves to false and silently stays on `cpu` when a backend fails, so every choice is
 // verified with `tf.getBackend()` and the reasons the better ones did not load are kept and printed once.
 import * as tf from "@tensorflow/tfjs";
+import * as os from "node:os";
 import { envChoice } from "./env";
 import { UserError } from "./errors";
 
@@ -18,6 +19,12 @@ export interface BackendInfo {
   skipped: { name: string; reason: string }[];
   /** One line for people: which backend runs and why. */
   summary: string;
+  /**
+   * Where its float32 sums run, for bit-equality across machines: the backend name, plus on `native` its
+   * CPU-dependent kernels (`nativePlatform`) and on `tensorflow` the CPU. JS (`cpu`) and wasm arithmetic is the same
+   * on every CPU. Results record it; a committed number recomputed on the same platform must come out bit-equal.
+   */
+  platform: string;
 }
 
 /** Reads `MAGIC_BACKEND` (default `auto`); a bad value is a UserError listing the valid ones. */
@@ -101,7 +108,7 @@ export async function initBackend(options: { quiet?: boolean } = {}): Promise<Ba
     if (reason === null) {
       const why = skipped.length ? `; not used: ${skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "";
       const how = requested === "auto" ? "best available" : "MAGIC_BACKEND";
-      chosen = { name, requested, skipped, summary: `tfjs backend: ${name} (${how})${why}` };
+      chosen = { name, requested, skipped, summary: `tfjs backend: ${name} (${how})${why}`, platform: await platformOf(name) };
       if (!options.quiet) console.log(chosen.summary);
       return chosen;
     }
@@ -114,9 +121,21 @@ export async function initBackend(options: { quiet?: boolean } = {}): Promise<Ba
   );
 }
 
+async function platformOf(name: string): Promise<string> {
+  if (name === "native") return `native: ${(await import("./native/index")).nativePlatform()}`;
+  if (name === "tensorflow") return `tensorflow on ${os.cpus()[0]?.model ?? "an unknown CPU"}`;
+  return name;
+}
+
 /** The backend chosen so far, or null before `initBackend`. */
 export function backendInfo(): BackendInfo | null {
   return chosen;
+}
+
+/** The chosen backend's platform (`BackendInfo.platform`), for the provenance of results; an error before `initBackend`. */
+export function backendPlatform(): string {
+  if (!chosen) throw new Error("no tfjs backend chosen yet: call initBackend() before naming a result's platform");
+  return chosen.platform;
 }
 
 /**

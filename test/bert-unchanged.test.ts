@@ -9,6 +9,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { useTinyTables } from "./helpers/tiny-tables";
+import { largestNumberDifference } from "./helpers/numbers";
+import { CROSS_PLATFORM_TOLERANCE } from "../lib/experiments/verify";
 import { projectPath } from "../lib/paths";
 import { backendInfo } from "../lib/backend";
 import { prepareMlmData } from "../lib/data";
@@ -39,16 +41,20 @@ test("BERT tiny: the ground truth's and every planned ranking unit's config hash
   assert.deepEqual(hashes, before.tinyRankHashes);
 });
 
-test("BERT tiny rank runs give exactly the numbers of the code before the refactor", async (t) => {
+test("BERT tiny rank runs give the numbers of the code before the refactor (bit-equal where it was recorded, within the cross-platform tolerance elsewhere)", async (t) => {
   const backend = backendInfo()?.name;
   if (backend !== before.backend) {
     t.skip(`recorded on the ${before.backend} backend, this process runs ${backend}: bit-equality is only defined on the same backend`);
     return;
   }
+  // The fixture records no platform (see agreement in verify.ts): bit-equal on the machines that recorded it; on a CPU
+  // whose float kernels differ, the numbers may differ in their last bits, within CROSS_PLATFORM_TOLERANCE.
   for (const [scheme, recorded] of Object.entries(before.tinyRank)) {
-    const { source, codeDigest: _digest, secondsPerStep: _seconds, backend: _backend, ...now } = await rankScheme(RANK_PRESETS.tiny, scheme, 1, tables.data, tables.gt);
+    const { source, codeDigest: _digest, secondsPerStep: _seconds, backend: _backend, platform, ...now } = await rankScheme(RANK_PRESETS.tiny, scheme, 1, tables.data, tables.gt);
     assert.equal(source, "computed");
-    assert.deepEqual(now, recorded, scheme);
+    const difference = largestNumberDifference(now, recorded);
+    if (difference !== 0) t.diagnostic(`${scheme}: not bit-equal on ${platform}: largest difference ${difference}`);
+    assert.ok(difference <= CROSS_PLATFORM_TOLERANCE, `${scheme}: largest difference ${difference} from the code before the refactor`);
   }
 });
 

@@ -8,7 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { projectPath } from "../lib/paths";
-import { initBackend } from "../lib/backend";
+import { backendPlatform, initBackend } from "../lib/backend";
+import { CROSS_PLATFORM_TOLERANCE } from "../lib/experiments/verify";
 import { prepareMlmData, unigramLoss } from "../lib/data";
 import { makeSpace, paramCount } from "../lib/nas/space";
 import {
@@ -22,6 +23,7 @@ import {
   readGroundTruthRow,
   recordGroundTruthRow,
   seedToSeedTau,
+  type GroundTruthCheck,
   type GroundTruthRow,
   type GroundTruthTable,
   verifyGroundTruth,
@@ -149,6 +151,14 @@ test("validation batch ranges are disjoint and in order; unigramLoss is the smoo
   assert.notEqual(unigramLoss(data, [{ start: 0, count: 1 }, { start: 2, count: 2 }]), loss, "a skipped batch changes it");
 });
 
+/** `table` with job `check.job`'s row as recomputed here, recording this process's platform. */
+function tableRecomputedHere(table: GroundTruthTable, check: GroundTruthCheck): GroundTruthTable {
+  const copy = structuredClone(table);
+  const row = copy.rows.find((r) => `${r.id}-seed${r.seed}` === check.job)!;
+  Object.assign(row, { valLoss: check.recomputed.valLoss, budgets: check.recomputed.budgets, platform: backendPlatform() });
+  return copy;
+}
+
 test("verifyGroundTruth recomputes a committed tiny job bit-equal, and flags a changed number", async () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), "magic-verify-"));
   const before = process.env.MAGIC_RUNS_DIR;
@@ -156,14 +166,24 @@ test("verifyGroundTruth recomputes a committed tiny job bit-equal, and flags a c
   try {
     await initBackend({ quiet: true });
     const table = JSON.parse(fs.readFileSync(projectPath("data", "ground-truth", "tiny.json"), "utf8")) as GroundTruthTable;
+    // The committed table records no platform: bit-equal on the machines that built it, within the
+    // cross-platform tolerance on a CPU whose float kernels differ.
     const check = await verifyGroundTruth(table, data, 1);
-    assert.equal(check.tolerance, 0, "same backend: bit-equal required");
-    assert.equal(check.maxAbsDiff, 0);
-    assert.ok(check.ok);
+    assert.equal(check.tolerance, CROSS_PLATFORM_TOLERANCE);
+    assert.match(check.basis, /without a record of its platform/);
+    assert.ok(check.maxAbsDiff <= CROSS_PLATFORM_TOLERANCE && check.ok, `largest difference ${check.maxAbsDiff}`);
     const tampered = structuredClone(table);
     const row = tampered.rows.find((r) => `${r.id}-seed${r.seed}` === check.job)!;
-    row.budgets[Object.keys(row.budgets)[0]] += 1e-6;
-    assert.equal((await verifyGroundTruth(tampered, data, 1)).ok, false);
+    row.budgets[Object.keys(row.budgets)[0]] += 10 * CROSS_PLATFORM_TOLERANCE;
+    assert.equal((await verifyGroundTruth(tampered, data, 1)).ok, false, "a number changed beyond the tolerance fails");
+    // A row that records this platform must come out bit-equal: a change in its last digits fails.
+    const here = await verifyGroundTruth(tableRecomputedHere(table, check), data, 1);
+    assert.deepEqual([here.maxAbsDiff, here.tolerance, here.ok], [0, 0, true], here.basis);
+    const nudged = tableRecomputedHere(table, check);
+    nudged.rows.find((r) => `${r.id}-seed${r.seed}` === check.job)!.valLoss += 1e-6;
+    const failed = await verifyGroundTruth(nudged, data, 1);
+    assert.deepEqual([failed.tolerance, failed.ok], [0, false]);
+    assert.match(failed.basis, /^committed and recomputed on .*: bit-equal required$/);
     assert.deepEqual(fs.readdirSync(runs).flatMap((d) => fs.readdirSync(path.join(runs, d))), [], "the verification folder is removed");
   } finally {
     if (before === undefined) delete process.env.MAGIC_RUNS_DIR;

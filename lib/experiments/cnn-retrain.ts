@@ -27,7 +27,7 @@ import {
 } from "./ground-truth";
 import { CNN_SEARCH_PRESETS, defaultBudget, searchScheme, type SearchResult } from "./search";
 import { spaceDir, type CnnKit } from "./kit";
-import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance } from "./verify";
+import { agreement, inFreshRunFolder, readCommittedUnit, type Agreement, type CommittedProvenance } from "./verify";
 
 export interface CnnRetrainConfig {
   preset: Preset;
@@ -186,6 +186,7 @@ export async function retrainUnit(config: CnnRetrainConfig, model: RetrainModel,
     configHash: hash,
     codeDigest: codeDigest(),
     backend: row.backend,
+    platform: row.platform,
     source: cached ? "cache" : "computed",
   };
 }
@@ -206,13 +207,10 @@ export async function retrainUnits(config: CnnRetrainConfig, models: RetrainMode
 }
 
 /** What verifying one committed unit found. */
-export interface RetrainCheck {
+export interface RetrainCheck extends Agreement {
   model: string;
   seed: number;
-  /** Largest absolute difference over the final and per-budget losses and accuracies. */
-  maxAbsDiff: number;
-  tolerance: number;
-  ok: boolean;
+  /** Agreement over the final and per-budget losses and accuracies. */
   seconds: number;
 }
 
@@ -222,12 +220,12 @@ function checkedNumbers(row: GroundTruthRow): number[] {
   return [row.valLoss, row.valAccuracy, ...budgets.flatMap((b) => [row.budgets[b], row.budgetAccuracy?.[b] ?? NaN])];
 }
 
-/** Recomputes a committed unit end to end in a fresh folder (no cache, no committed copy) and compares its numbers (bit-equal on its backend). */
+/** Recomputes a committed unit end to end in a fresh folder (no cache, no committed copy) and compares its numbers (`agreement`: bit-equal on the same platform). */
 export async function verifyRetrainUnit(config: CnnRetrainConfig, committed: RetrainUnit, kit: CnnKit): Promise<RetrainCheck> {
   const model: RetrainModel = { name: committed.model, arch: committed.arch, search: committed.search };
   const { value: fresh, seconds } = await inFreshRunFolder(`cnn-retrain-${committed.model}-seed${committed.seed}`, (runRoot) =>
     retrainUnit(config, model, committed.seed, kit, { runRoot, useCommitted: false }),
   );
-  const check = agreement(checkedNumbers(committed.row), checkedNumbers(fresh.row), fresh.backend === committed.backend);
+  const check = agreement(checkedNumbers(committed.row), checkedNumbers(fresh.row), committed.row, fresh.row);
   return { model: committed.model, seed: committed.seed, ...check, seconds };
 }

@@ -38,7 +38,7 @@ import {
   type GlueCheck, type GlueModel, type GlueSweepConfig, type GlueUnit,
 } from "./glue-sweep";
 import { SEARCH_PRESETS, searchScheme } from "./search";
-import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance } from "./verify";
+import { agreement, computedHere, inFreshRunFolder, readCommittedUnit, type CommittedProvenance } from "./verify";
 
 /** A hand-designed BERT-style student: `pairs` (attention, FFN) blocks, then identities up to the space's depth. */
 export interface HandDesign {
@@ -504,6 +504,7 @@ export async function studentPretrainUnit(ctx: CompressionContext, student: Stud
     configHash: encoder.hash,
     codeDigest: codeDigest(),
     backend: encoder.row.backend,
+    platform: encoder.row.platform,
     source: encoder.origin === "trained" ? "computed" : "cache",
   };
 }
@@ -584,7 +585,7 @@ export async function verifyCompressionUnit(ctx: CompressionContext, committed: 
   const spec = { kind: "finetune" as const, student, kd: committed.kd !== null, task: committed.task, seed: committed.seed };
   const { value: fresh, seconds } = await inFreshRunFolder(`compression-${compressionLabel(spec)}`, (runRoot) => studentGlueUnit(ctx, spec, { runRoot, useCommitted: false, warn: options.warn }));
   const sameLength = fresh.predictions.length === committed.predictions.length;
-  const check = agreement(checkedNumbers(committed), checkedNumbers(fresh), fresh.backend === committed.backend);
+  const check = agreement(checkedNumbers(committed), checkedNumbers(fresh), committed, fresh);
   return { model: committed.model, task: committed.task, seed: committed.seed, ...check, ok: check.ok && sameLength, seconds };
 }
 
@@ -622,7 +623,7 @@ export function latencyUnit(c: CompressionConfig, space: SearchSpace, students: 
     rows: rows.map((r, i) => ({ ...r, student: students[i].name, withinBudget: r.medianMs <= maxMs })),
     configHash: hash,
     codeDigest: codeDigest(),
-    backend: backendName(),
+    ...computedHere(),
   };
   writeJsonAtomic(file, unit, 1);
   return { ...unit, source: "computed" };

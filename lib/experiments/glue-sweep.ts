@@ -35,7 +35,7 @@ import {
   type Job,
 } from "./ground-truth";
 import { glueRunHash, runGlue, type GlueResult } from "./glue";
-import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance } from "./verify";
+import { agreement, computedHere, inFreshRunFolder, readCommittedUnit, type Agreement, type CommittedProvenance } from "./verify";
 import { searchScheme, type SearchConfig, type SearchResult } from "./search";
 
 /** A model of the sweep: a child of the preset's MLM space (makeSpace) with a name for tables and files. */
@@ -325,6 +325,7 @@ export async function pretrainUnit(config: GlueSweepConfig, model: GlueModel, da
     configHash: encoder.hash,
     codeDigest: codeDigest(),
     backend: encoder.row.backend,
+    platform: encoder.row.platform,
     source: encoder.origin === "trained" ? "computed" : "cache",
   };
 }
@@ -427,7 +428,7 @@ export function fineTuningRecord(result: GlueResult, encoder: { hash: string; ro
     runHash: result.configHash,
     configHash: hash,
     codeDigest: codeDigest(),
-    backend: backendName(),
+    ...computedHere(),
   };
 }
 
@@ -458,15 +459,11 @@ export function commitGlueUnit(unit: PretrainUnit | GlueUnit): string {
 }
 
 /** What `verifyGlueUnit` found. */
-export interface GlueCheck {
+export interface GlueCheck extends Agreement {
   model: string;
   task: GlueTask;
   seed: number;
-  /** Largest absolute difference over the pre-training's validation loss, the metrics and every dev prediction. */
-  maxAbsDiff: number;
-  /** 0 (bit-equal) on the committed unit's backend, CROSS_BACKEND_TOLERANCE on another (verify.ts). */
-  tolerance: number;
-  ok: boolean;
+  /** Agreement over the pre-training's validation loss, the metrics and every dev prediction. */
   /** Wall-clock seconds of the recomputation (pre-training and fine-tuning from scratch). */
   seconds: number;
 }
@@ -488,6 +485,6 @@ export async function verifyGlueUnit(config: GlueSweepConfig, committed: GlueUni
     (await glueUnit(config, spec, data, null, { runRoot, useCommitted: false, reuseGroundTruthBuild: false, warn: options.warn }))!,
   );
   const sameLength = fresh.predictions.length === committed.predictions.length;
-  const check = agreement(checkedNumbers(committed), checkedNumbers(fresh), fresh.backend === committed.backend);
+  const check = agreement(checkedNumbers(committed), checkedNumbers(fresh), committed, fresh);
   return { model: committed.model, task: committed.task, seed: committed.seed, ...check, ok: check.ok && sameLength, seconds };
 }

@@ -24,7 +24,7 @@ import { runConfigHash, train, type TrainRun } from "../train/loop";
 import type { TrainConfig } from "../train/config";
 import { configHash } from "../train/checkpoint";
 import { kendallTau, mean } from "../metrics";
-import { agreement, inFreshRunFolder } from "./verify";
+import { agreement, computedHere, inFreshRunFolder, type Agreement } from "./verify";
 import { kitFor, spaceDir, spaceOf, storedRankScore, type AnyKit, type KitModel, type SpaceConfig, type SpaceKit } from "./kit";
 
 export interface GroundTruthConfig extends SpaceConfig {
@@ -128,6 +128,8 @@ export interface GroundTruthRow {
    */
   budgetAccuracy?: Record<string, number>;
   backend: string;
+  /** Where its sums ran (`backendPlatform()`); rows computed before it was recorded lack it. */
+  platform?: string;
 }
 
 export interface GroundTruthTable {
@@ -352,7 +354,7 @@ export async function runGroundTruthJob(
     ...(spaceOf(config) === "cnn"
       ? { budgetAccuracy: Object.fromEntries(result.history.flatMap((h) => (h.valAccuracy === undefined ? [] : [[String(h.step), h.valAccuracy]]))) }
       : {}),
-    backend: backendName(),
+    ...computedHere(),
   };
   recordGroundTruthRow(runDir, job, row);
   return row;
@@ -501,21 +503,17 @@ export function budgetSettling(table: GroundTruthTable): { steps: number; seedTo
 }
 
 /** What `verifyGroundTruth` found: the committed row and the one recomputed from scratch now. */
-export interface GroundTruthCheck {
+export interface GroundTruthCheck extends Agreement {
   job: string;
   committed: { valLoss: number; budgets: Record<string, number>; backend: string };
   recomputed: { valLoss: number; budgets: Record<string, number>; backend: string };
-  /** Largest absolute difference over the final and budget losses (CNN: and accuracies). */
-  maxAbsDiff: number;
-  /** 0 (bit-equal required) on the committed table's backend, else the stated cross-backend tolerance. */
-  tolerance: number;
-  ok: boolean;
+  /** Agreement over the final and budget losses (CNN: and accuracies). */
   seconds: number;
 }
 
 /**
  * Recomputes job `index` of the committed table end to end in a fresh folder (no cache, no checkpoint) and
- * compares it with the committed row: bit-equal on the same backend, within CROSS_BACKEND_TOLERANCE (verify.ts) on another.
+ * compares it with the committed row: bit-equal on the same platform, else within CROSS_PLATFORM_TOLERANCE (`agreement`, verify.ts).
  * This is how the main job shows that the current code still produces the committed numbers.
  */
 export async function verifyGroundTruth(table: GroundTruthTable, source: MlmData | AnyKit, index = 0): Promise<GroundTruthCheck> {
@@ -534,7 +532,7 @@ export async function verifyGroundTruth(table: GroundTruthTable, source: MlmData
     job: job.key,
     committed: { valLoss: committed.valLoss, budgets: committed.budgets, backend: committed.backend },
     recomputed: { valLoss: row.valLoss, budgets: row.budgets, backend: row.backend },
-    ...agreement(losses(committed), losses(row), row.backend === committed.backend),
+    ...agreement(losses(committed), losses(row), committed, row),
     seconds,
   };
 }

@@ -43,7 +43,7 @@ import {
 import { codeVersion, spaceFlag, type GroundTruthTable } from "./ground-truth";
 import { rankedSupernet, rankPresets, rankRunHash, rankScheme, type RankedSupernet, type RankResult } from "./ranking";
 import { kitFor, spaceDir, type AnyKit, type SpaceConfig } from "./kit";
-import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
+import { agreement, computedHere, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 
 export interface InterferenceConfig extends SpaceConfig {
   /** Supernet seeds: every scheme is analysed on its ranking units with these seeds (>= 3 for the clustered intervals). */
@@ -235,7 +235,7 @@ export async function interferenceUnit(
       measureSeconds: (Date.now() - t0) / 1000,
       configHash: hash,
       codeDigest: codeDigest(),
-      backend,
+      ...computedHere(),
     };
     writeJsonAtomic(cacheFile, unit);
     return { ...unit, source: "computed" };
@@ -275,7 +275,7 @@ export async function verifyInterferenceUnit(config: InterferenceConfig, committ
   if (fresh.supernet.origin !== "trained") throw new Error(`verifyInterferenceUnit: the supernet was not retrained (${fresh.supernet.origin})`);
   const a = unitNumbers(committed), b = unitNumbers(fresh);
   if (a.length !== b.length) throw new Error(`verifyInterferenceUnit: ${a.length} committed numbers vs ${b.length} recomputed`);
-  return { scheme: committed.scheme, seed: committed.seed, numbers: a.length, ...agreement(a, b, fresh.backend === committed.backend), seconds };
+  return { scheme: committed.scheme, seed: committed.seed, numbers: a.length, ...agreement(a, b, committed, fresh), seconds };
 }
 
 export interface CheckpointAnalysis extends InterferenceSummary {

@@ -22,7 +22,7 @@ import type { Supernet } from "../nas/supernet";
 import type { TrainConfig } from "../train/config";
 import { bootstrapCI, kendallTau, precisionAtK, spearman } from "../metrics";
 import { groundTruthChildren, codeVersion, finalScoreRanges, spaceFlag, type GroundTruthTable } from "./ground-truth";
-import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
+import { agreement, computedHere, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 import { baselineStats, type BaselineStat } from "./baselines";
 import { backendName } from "../backend";
 import { codeDigest } from "../code-digest";
@@ -339,7 +339,7 @@ export async function rankedSupernet(
     if (!isFinishedCheckpoint(dir, prepared.hash, steps)) continue;
     loadWeights(dir, prepared.model);
     const scores = groundTruth.map((row) => prepared.score(row.arch));
-    if (agreement(rank.children.slice(0, scores.length).map((c) => c.supernet), scores, rank.backend === backend).ok) return ready(dir, "earlier-code run");
+    if (agreement(rank.children.slice(0, scores.length).map((c) => c.supernet), scores, rank, computedHere()).ok) return ready(dir, "earlier-code run");
   }
   if (rank.source !== "computed") rank = await rankScheme(config, scheme, seed, data, gt, { ...options, useCommitted: false });
   if (!isFinishedCheckpoint(prepared.dir, prepared.hash, steps)) {
@@ -443,7 +443,7 @@ export async function rankScheme(
     secondsPerStep: result.secondsPerStep,
     configHash: hash,
     codeDigest: codeDigest(),
-    backend: backendName(),
+    ...computedHere(),
   };
   writeJsonAtomic(resultFile, out, 1);
   return { ...out, source: "computed" };
@@ -511,7 +511,7 @@ export async function verifyRankUnit(config: RankConfig, committed: RankResult, 
     rankScheme(config, committed.scheme, committed.seed, data, gt, { runRoot, useCommitted: false }),
   );
   const scores = (r: RankResult) => r.children.map((c) => c.supernet);
-  return { scheme: committed.scheme, seed: committed.seed, ...agreement(scores(committed), scores(fresh), fresh.backend === committed.backend), seconds };
+  return { scheme: committed.scheme, seed: committed.seed, ...agreement(scores(committed), scores(fresh), committed, fresh), seconds };
 }
 
 /** Runs (or loads) every (scheme, seed) of `plan`, in order. */

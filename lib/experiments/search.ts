@@ -23,7 +23,7 @@ import { configHash } from "../train/checkpoint";
 import { codeVersion, spaceFlag, type GroundTruthTable } from "./ground-truth";
 import { parseScheme, rankedSupernet, rankPresets, rankRunHash, type RankedSupernet } from "./ranking";
 import { kitFor, spaceDir, type AnyKit, type SpaceConfig } from "./kit";
-import { agreement, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
+import { agreement, computedHere, inFreshRunFolder, readCommittedUnit, type CommittedProvenance, type UnitCheck } from "./verify";
 
 export const SEARCH_METHODS = ["evolution", "random"] as const;
 export type SearchMethod = (typeof SEARCH_METHODS)[number];
@@ -267,7 +267,7 @@ export async function searchScheme(
       search: { population: config.population, sampleSize: config.sampleSize },
       configHash: hash,
       codeDigest: codeDigest(),
-      backend,
+      ...computedHere(),
     };
     writeJsonAtomic(cacheFile, result);
     return { ...result, source: "computed" };
@@ -293,7 +293,7 @@ export interface SearchCheck extends UnitCheck {
 /**
  * Recomputes a committed search end to end in a fresh folder (its supernet retrained through the ranking
  * runner, no cache, no committed copy) and compares the best child's and every evaluation's estimated loss
- * (bit-equal on the committed result's backend) and the children scored.
+ * (`agreement`: bit-equal on the committed result's platform) and the children scored.
  */
 export async function verifySearch(config: SearchConfig, committed: SearchResult, data: MlmData | AnyKit | undefined, gt: GroundTruthTable): Promise<SearchCheck> {
   const { scheme, seed, method } = committed;
@@ -304,6 +304,6 @@ export async function verifySearch(config: SearchConfig, committed: SearchResult
   const scores = (r: SearchResult) => [r.best.estimatedLoss, ...r.history.map((h) => h.estimatedLoss)];
   const ids = (r: SearchResult) => [r.best.id, ...r.history.map((h) => h.id)].join(",");
   const sameChildren = ids(committed) === ids(fresh);
-  const scoreCheck = agreement(scores(committed), scores(fresh), fresh.backend === committed.backend);
+  const scoreCheck = agreement(scores(committed), scores(fresh), committed, fresh);
   return { scheme, seed, ...scoreCheck, ok: scoreCheck.ok && sameChildren, sameChildren, seconds };
 }

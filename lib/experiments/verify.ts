@@ -5,9 +5,13 @@ import * as fs from "node:fs";
 import { UserError } from "../errors";
 import { readJsonIfExists } from "../json-file";
 import { runsPath } from "../paths";
+import { backendName, backendPlatform } from "../backend";
 
-/** Losses of different backends (float32 kernels summing in other orders) agree to this after a full run. */
-export const CROSS_BACKEND_TOLERANCE = 1e-3;
+/**
+ * Losses computed where float32 sums run in another order (another backend, or native on a CPU whose OpenBLAS
+ * kernels or vector code differ) agree to this after a full run.
+ */
+export const CROSS_PLATFORM_TOLERANCE = 1e-3;
 
 /** Runs `recompute` with a fresh folder runs/verify/<name>-<pid>, removed afterwards; also returns its seconds. */
 export async function inFreshRunFolder<T>(name: string, recompute: (dir: string) => Promise<T>): Promise<{ value: T; seconds: number }> {
@@ -26,6 +30,8 @@ export interface CommittedProvenance {
   configHash: string;
   codeDigest: string;
   backend: string;
+  /** Where its sums ran (`backendPlatform()`); units committed before it was recorded lack it. */
+  platform?: string;
   /** Committed units only: the git commit and date they were computed at. */
   codeVersion?: string;
   createdAt?: string;
@@ -56,26 +62,55 @@ export function readCommittedUnit<T extends CommittedProvenance>(file: string, h
   return { ...committed, source: "committed" };
 }
 
-/** What verifying one committed (scheme, seed) unit found (ranking and interference units alike). */
-export interface UnitCheck {
-  scheme: string;
-  seed: number;
+/** Where numbers were computed: the backend and, when recorded, its platform (`backendPlatform()`). */
+export interface ComputedOn {
+  backend: string;
+  platform?: string;
+}
+
+/** This process's backend and platform, as results record them. */
+export function computedHere(): Required<ComputedOn> {
+  return { backend: backendName(), platform: backendPlatform() };
+}
+
+/** What comparing recomputed numbers with committed ones found (see `agreement`). */
+export interface Agreement {
   /** Largest absolute difference between committed and recomputed numbers. */
   maxAbsDiff: number;
-  /** 0 (bit-equal) on the committed unit's backend, CROSS_BACKEND_TOLERANCE on another. */
+  /** 0 (bit-equal required) where both ran on one recorded platform, else CROSS_PLATFORM_TOLERANCE. */
   tolerance: number;
   ok: boolean;
+  /** Why that tolerance, for the notebook's sentence: the platforms compared. */
+  basis: string;
+}
+
+/** What verifying one committed (scheme, seed) unit found (ranking and interference units alike). */
+export interface UnitCheck extends Agreement {
+  scheme: string;
+  seed: number;
   /** Wall-clock seconds of the recomputation (training from scratch included). */
   seconds: number;
 }
 
 /**
  * The largest difference between committed and recomputed numbers (paired by position) and whether it is
- * allowed: 0 (bit-equal) on the committed numbers' backend, CROSS_BACKEND_TOLERANCE on another. A missing
- * number makes the difference NaN, which is never allowed.
+ * allowed. Bit-equality is required where both ran on the same recorded platform. Elsewhere the sums may run in
+ * another order, so CROSS_PLATFORM_TOLERANCE applies: on another backend, on native with another CPU's kernels, and
+ * where the committed numbers do not record their platform (tables computed before it was recorded; they
+ * recompute bit-equal on the machines that built them). A missing number makes the difference NaN, which is
+ * never allowed.
  */
-export function agreement(committed: number[], recomputed: number[], sameBackend: boolean): { maxAbsDiff: number; tolerance: number; ok: boolean } {
+export function agreement(committed: number[], recomputed: number[], committedOn: ComputedOn, recomputedOn: ComputedOn): Agreement {
   const maxAbsDiff = Math.max(...committed.map((c, i) => Math.abs(recomputed[i] - c)));
-  const tolerance = sameBackend ? 0 : CROSS_BACKEND_TOLERANCE;
-  return { maxAbsDiff, tolerance, ok: maxAbsDiff <= tolerance };
+  const basis =
+    committedOn.backend !== recomputedOn.backend
+      ? `committed on ${committedOn.backend}, recomputed on ${recomputedOn.backend}`
+      : committedOn.platform === undefined
+        ? `committed on ${committedOn.backend} without a record of its platform, recomputed on ${recomputedOn.platform ?? recomputedOn.backend}`
+        : committedOn.platform !== recomputedOn.platform
+          ? `committed on ${committedOn.platform}, recomputed on ${recomputedOn.platform ?? recomputedOn.backend}`
+          : `committed and recomputed on ${committedOn.platform}: bit-equal required`;
+  const samePlatform = committedOn.backend === recomputedOn.backend && committedOn.platform !== undefined && committedOn.platform === recomputedOn.platform;
+  const tolerance = samePlatform ? 0 : CROSS_PLATFORM_TOLERANCE;
+  return { maxAbsDiff, tolerance, ok: maxAbsDiff <= tolerance, basis };
 }

@@ -2,6 +2,7 @@
 // Every function works in place on caller-owned typed arrays: inputs are read, `out` is written. Every function
 // validates its arguments (types, integral in-range dims, sizes that fit the arrays) and throws an Error
 // naming itself and the bad argument, e.g. "gemm: argument 5 (M) must be an integer in [0, 2147483647], got -3".
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -144,6 +145,33 @@ function refusal(file: string): string | null {
   const model = os.cpus()[0]?.model ?? null;
   if (built.model === model) return null;
   return `it was compiled (-march=native) on another CPU (${built.model}; this one: ${model}) and could die with SIGILL`;
+}
+
+/**
+ * What makes native's float32 sums CPU-dependent, as one line: OpenBLAS's kernel set (DYNAMIC_ARCH picks it per CPU
+ * when the library loads) and the CPU the addon was compiled for (-march=native: its vector width and FMA use decide
+ * the order of our kernels' sums). Machines with the same line are expected to compute bit-equal numbers; e.g.
+ * "OpenBLAS 0.3.21 Zen; addon -march=native on AMD EPYC (avx2 avx fma; cpu flags 1a2b3c4d)".
+ */
+export function nativePlatform(): string {
+  const addon = loadAddon();
+  // blasConfig(): "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64": build options are in
+  // capitals, the kernel set (core) is the one mixed-case word after the version.
+  const [, version = "?", ...rest] = addon.blasConfig().trim().split(/\s+/);
+  const core = rest.find((word) => !/^[A-Z0-9_=]+$/.test(word)) ?? "unknown core";
+  const file = addonPath()!;
+  let built: { model?: string | null; features?: string | null } = {};
+  try {
+    built = JSON.parse(fs.readFileSync(path.resolve(path.dirname(file), "../build-info.json"), "utf8")).cpu ?? {};
+  } catch {
+    // loadAddon refuses a build without its record, so this is a record removed since: the CPU is then unknown
+  }
+  // -march=native compiles for every feature flag, and two CPUs of one model name can differ in them (then this
+  // line differs too and verification allows the cross-platform tolerance: the safe side), so all flags count.
+  const features = new Set((built.features ?? "").split(" "));
+  const vector = ["avx512f", "avx2", "avx", "fma", "neon", "asimd"].filter((f) => features.has(f)).join(" ") || "no vector features recorded";
+  const flags = createHash("sha256").update(built.features ?? "").digest("hex").slice(0, 8);
+  return `OpenBLAS ${version} ${core}; addon -march=native on ${built.model ?? "an unrecorded CPU"} (${vector}; cpu flags ${flags})`;
 }
 
 let cached: NativeAddon | null = null;

@@ -18,7 +18,7 @@ import { NativeBackend } from "./native-backend";
 import { reduceKernels } from "./reduce";
 import { xentKernelConfigs } from "./xent-kernels";
 
-export { addonAvailable } from "./addon";
+export { addonAvailable, nativePlatform } from "./addon";
 export { attention, attentionAvailable } from "./attention";
 export { batchNormTrain, updateRunningStats } from "./batchnorm";
 export { fallbackCounts } from "./kernel-util";
