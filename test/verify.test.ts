@@ -26,3 +26,16 @@ test("agreement: bit-equality only where both sides ran on one recorded platform
   }
   assert.equal(agreement(committed, [6.8], { backend: "native" }, zen).ok, false, "a missing number is never allowed");
 });
+
+test("agreement: class predictions are bit-equal on one platform, counted and not compared across platforms", () => {
+  const losses = [5.91, 0.6928];
+  const discrete = (recomputed: number[]) => ({ committed: [0.5, 0, 1, 1, 0], recomputed, what: "dev predictions and metrics" });
+  const flipped = [0.75, 0, 1, 1, 1];
+  const same = agreement(losses, losses, zen, zen, discrete(flipped));
+  assert.deepEqual([same.maxAbsDiff, same.ok], [1, false], "one platform: a flipped prediction fails");
+  const across = agreement(losses, [5.91 + 1e-6, 0.6928], skylake, zen, discrete(flipped));
+  assert.deepEqual([across.tolerance, across.ok], [CROSS_PLATFORM_TOLERANCE, true]);
+  assert.match(across.basis, /; 2 of 5 dev predictions and metrics differ, not compared: a class flips at a near-tie/);
+  assert.equal(agreement(losses, [5.91 + 2 * CROSS_PLATFORM_TOLERANCE, 0.6928], skylake, zen, discrete(flipped)).ok, false, "the losses are still compared");
+  assert.equal(agreement(losses, losses, skylake, zen, discrete([0.5, 0, 1])).ok, false, "a missing prediction fails");
+});

@@ -34,11 +34,11 @@ import { DEFAULT_DISTILL_CONFIG, Distiller, type DistillConfig } from "../train/
 import { codeVersion, groundTruthJobDir, groundTruthJobHash, readGroundTruthRow, runGroundTruthJob, GROUND_TRUTH_PRESETS, type GroundTruthConfig, type GroundTruthRow, type GroundTruthTable, type Job } from "./ground-truth";
 import { glueRunHash, runGlue } from "./glue";
 import {
-  checkedNumbers, committedGlueFile, fineTunedCheckpoint, fineTuningRecord, glueUnitHash, GLUE_SWEEPS, pretrainedEncoder, pretrainHash,
+  committedGlueFile, fineTunedCheckpoint, fineTuningAgreement, fineTuningRecord, glueUnitHash, GLUE_SWEEPS, pretrainedEncoder, pretrainHash,
   type GlueCheck, type GlueModel, type GlueSweepConfig, type GlueUnit,
 } from "./glue-sweep";
 import { SEARCH_PRESETS, searchScheme } from "./search";
-import { agreement, computedHere, inFreshRunFolder, readCommittedUnit, type CommittedProvenance } from "./verify";
+import { computedHere, inFreshRunFolder, readCommittedUnit, type CommittedProvenance } from "./verify";
 
 /** A hand-designed BERT-style student: `pairs` (attention, FFN) blocks, then identities up to the space's depth. */
 export interface HandDesign {
@@ -585,7 +585,7 @@ export async function verifyCompressionUnit(ctx: CompressionContext, committed: 
   const spec = { kind: "finetune" as const, student, kd: committed.kd !== null, task: committed.task, seed: committed.seed };
   const { value: fresh, seconds } = await inFreshRunFolder(`compression-${compressionLabel(spec)}`, (runRoot) => studentGlueUnit(ctx, spec, { runRoot, useCommitted: false, warn: options.warn }));
   const sameLength = fresh.predictions.length === committed.predictions.length;
-  const check = agreement(checkedNumbers(committed), checkedNumbers(fresh), committed, fresh);
+  const check = fineTuningAgreement(committed, fresh);
   return { model: committed.model, task: committed.task, seed: committed.seed, ...check, ok: check.ok && sameLength, seconds };
 }
 

@@ -16,7 +16,7 @@ import { codeDigest } from "../code-digest";
 import { recomputeRequested } from "../env";
 import { readJsonIfExists, writeJsonAtomic } from "../json-file";
 import type { MlmData } from "../data";
-import { GLUE_TASKS, type GlueTask } from "../data/glue";
+import { GLUE_TASKS, numLabels, type GlueTask } from "../data/glue";
 import { archId, flops, makeSpace, paramCount, parseArch } from "../nas/space";
 import type { Arch, SearchSpace } from "../nas/types";
 import { glueTaskScore } from "../metrics";
@@ -468,10 +468,17 @@ export interface GlueCheck extends Agreement {
   seconds: number;
 }
 
-/** The numbers a verification compares, in a fixed order. */
-export function checkedNumbers(unit: GlueUnit): number[] {
-  const metrics = Object.keys(unit.metrics).sort().map((k) => unit.metrics[k as keyof GlueUnit["metrics"]]!);
-  return [unit.pretrain.valLoss, ...metrics, ...unit.predictions.map((p) => p.prediction)];
+/**
+ * Compares a recomputed fine-tuning unit with the committed one (`agreement`): the pre-training's validation
+ * loss and the dev loss always; the dev predictions and metrics as numbers on a regression task, as discrete
+ * ones (see DiscreteNumbers) on a classification task.
+ */
+export function fineTuningAgreement(committed: GlueUnit, fresh: GlueUnit): Agreement {
+  const metrics = (u: GlueUnit) => Object.keys(u.metrics).sort().map((k) => u.metrics[k as keyof GlueUnit["metrics"]]!);
+  const outputs = (u: GlueUnit) => [...metrics(u), ...u.predictions.map((p) => p.prediction)];
+  const losses = (u: GlueUnit) => [u.pretrain.valLoss, u.devLoss];
+  if (numLabels(committed.task) === 1) return agreement([...losses(committed), ...outputs(committed)], [...losses(fresh), ...outputs(fresh)], committed, fresh);
+  return agreement(losses(committed), losses(fresh), committed, fresh, { committed: outputs(committed), recomputed: outputs(fresh), what: "dev predictions and metrics" });
 }
 
 /**
@@ -485,6 +492,6 @@ export async function verifyGlueUnit(config: GlueSweepConfig, committed: GlueUni
     (await glueUnit(config, spec, data, null, { runRoot, useCommitted: false, reuseGroundTruthBuild: false, warn: options.warn }))!,
   );
   const sameLength = fresh.predictions.length === committed.predictions.length;
-  const check = agreement(checkedNumbers(committed), checkedNumbers(fresh), committed, fresh);
+  const check = fineTuningAgreement(committed, fresh);
   return { model: committed.model, task: committed.task, seed: committed.seed, ...check, ok: check.ok && sameLength, seconds };
 }
