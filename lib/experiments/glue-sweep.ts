@@ -463,7 +463,7 @@ export interface GlueCheck extends Agreement {
   model: string;
   task: GlueTask;
   seed: number;
-  /** Agreement over the pre-training's validation loss, the metrics and every dev prediction. */
+  /** Agreement (fineTuningAgreement) over the pre-training and dev losses, the metrics and every dev prediction. */
   /** Wall-clock seconds of the recomputation (pre-training and fine-tuning from scratch). */
   seconds: number;
 }
