@@ -120,20 +120,28 @@ function cpuFeatures(): string[] | null {
   }
 }
 
+/** The CPU a build was compiled for, as native/build.js records it. */
+type BuildCpu = { model?: string | null; features?: string | null };
+
+const buildRecordPath = (file: string) => path.resolve(path.dirname(file), "../build-info.json");
+
+/** The CPU record of the build at `file` (native/build/build-info.json), or null when it has no readable record. */
+function buildCpu(file: string): BuildCpu | null {
+  try {
+    return JSON.parse(fs.readFileSync(buildRecordPath(file), "utf8")).cpu ?? {};
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Why the build at `file` must not be loaded on this machine, or null. It is compiled with -march=native, so on
  * a CPU lacking a feature of the one it was built on it can die with SIGILL in any kernel: a build whose
  * recorded CPU features (native/build/build-info.json) are not all present here, or that has no record, is
  * refused. Other changes (sources, compiler, node) are the setup's business (`node native/build.js --check`).
  */
-function refusal(file: string): string | null {
-  const infoFile = path.resolve(path.dirname(file), "../build-info.json");
-  let built: { model?: string | null; features?: string | null };
-  try {
-    built = JSON.parse(fs.readFileSync(infoFile, "utf8")).cpu ?? {};
-  } catch {
-    return `it has no build record (${infoFile}), so the CPU it was compiled for (-march=native) is unknown`;
-  }
+function refusal(file: string, built: BuildCpu | null): string | null {
+  if (!built) return `it has no build record (${buildRecordPath(file)}), so the CPU it was compiled for (-march=native) is unknown`;
   const here = cpuFeatures();
   if (built.features && here) {
     const have = new Set(here);
@@ -159,13 +167,7 @@ export function nativePlatform(): string {
   // capitals, the kernel set (core) is the one mixed-case word after the version.
   const [, version = "?", ...rest] = addon.blasConfig().trim().split(/\s+/);
   const core = rest.find((word) => !/^[A-Z0-9_=]+$/.test(word)) ?? "unknown core";
-  const file = addonPath()!;
-  let built: { model?: string | null; features?: string | null } = {};
-  try {
-    built = JSON.parse(fs.readFileSync(path.resolve(path.dirname(file), "../build-info.json"), "utf8")).cpu ?? {};
-  } catch {
-    // loadAddon refuses a build without its record, so this is a record removed since: the CPU is then unknown
-  }
+  const built = loadedBuildCpu;
   // -march=native compiles for every feature flag, and two CPUs of one model name can differ in them (then this
   // line differs too and verification allows the cross-platform tolerance: the safe side), so all flags count.
   const features = new Set((built.features ?? "").split(" "));
@@ -175,16 +177,20 @@ export function nativePlatform(): string {
 }
 
 let cached: NativeAddon | null = null;
+/** The loaded build's CPU record, read once by loadAddon (which refuses a build without one). */
+let loadedBuildCpu: BuildCpu = {};
 
 /** The addon, or an Error saying why it is unavailable and how to build it. */
 export function loadAddon(): NativeAddon {
   if (cached) return cached;
   const file = addonPath();
   if (!file) throw new Error("native addon not built: run `node native/build.js` (needs a C compiler, libopenblas-dev, pkg-config)");
-  const refused = refusal(file);
+  const built = buildCpu(file);
+  const refused = refusal(file, built);
   if (refused) throw new Error(`native addon at ${file} not loaded: ${refused}; rebuild it with \`node native/build.js\``);
   try {
     cached = require(file) as NativeAddon;
+    loadedBuildCpu = built!;
   } catch (e) {
     const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
     throw new Error(`native addon at ${file} failed to load (${why}); rebuild with \`node native/build.js\``);
